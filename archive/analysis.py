@@ -1,0 +1,384 @@
+"""Arabic text analysis: the single source of truth for every index and every query.
+
+Both stores index the terms produced here, the search service parses queries with them and
+the highlighter marks original words by their offsets, so ranking and highlighting are the
+same whatever the backend (DESIGN.md decisions 1-2).
+
+Pipeline per token of the ORIGINAL text:
+  tokenize (letters+marks runs, numbers, URLs; offsets into the original)
+  -> normalize  (NFKC, marks/tatweel/controls removed, letter variants folded, digits ASCII,
+                 Latin case-folded)               => the `exact` term
+  -> stop words removed, light stemming           => the `stem` term ('' for stop words)
+
+Two analyzer modes exist: ``Analyzer()`` (ours, the default) and ``Analyzer(mode="lucene")``,
+which reproduces Lucene's ArabicAnalyzer normalization + light10 stemmer as the baseline the
+benchmark compares against.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterable, Literal, NamedTuple
+
+import pyarabic.araby as araby
+
+ANALYSIS_VERSION = "1"
+
+Mode = Literal["ours", "lucene"]
+HamzaRule = Literal["keep", "fold", "hamza"]
+
+
+class Token(NamedTuple):
+    """One analyzed token. ``start``/``end`` slice the original text to ``surface``."""
+
+    surface: str
+    start: int
+    end: int
+    position: int
+    exact: str
+    stem: str  # '' when the token is a stop word
+
+
+# --------------------------------------------------------------------------- characters
+_HAMZA_SEATS = {"\u0624": "\u0648", "\u0626": "\u064a"}  # ؤ -> و, ئ -> ي  (rule "fold")
+_ALEFS = "\u0622\u0623\u0625\u0671\u0672\u0673"  # آ أ إ ٱ ٲ ٳ
+_YEHS = "\u0649\u06cc\u06d0\u06d2\u06d3"  # ى ی ې ے ۓ
+_HEHS = "\u0629\u06c0\u06c1\u06c2\u06c3\u06be\u06d5"  # ة ۀ ہ ۂ ۃ ھ ە
+_KAFS = "\u06a9\u06aa"  # ک ڪ
+_CONTROLS = (
+    [0x00AD, 0x061C, 0x180E, 0xFEFF]
+    + list(range(0x200B, 0x2010))
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2060, 0x2065))
+    + list(range(0x2066, 0x206A))
+)
+
+
+def _arabic_marks() -> list[int]:
+    """Every combining mark of the Arabic blocks, the Quranic annotation signs and tatweel.
+
+    pyarabic's TASHKEEL set covers only the harakat; Uthmani text also carries U+0670, U+06D6-06ED
+    and the U+08xx extended marks, which must not survive into index terms.
+    """
+    cps = {ord(c) for c in araby.TASHKEEL} | {ord(araby.TATWEEL), 0x0670, 0x0674}
+    cps |= set(range(0x0610, 0x061B)) | set(range(0x064B, 0x0660)) | set(range(0x06D6, 0x06EE))
+    for cp in list(range(0x0600, 0x0900)) + list(range(0x08A0, 0x0900)):
+        if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me"):
+            cps.add(cp)
+    return sorted(cps)
+
+
+_MARKS = _arabic_marks()
+
+
+def _digit_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for cp in range(0x0080, 0x20000):
+        ch = chr(cp)
+        if unicodedata.category(ch) == "Nd":
+            table[cp] = str(unicodedata.digit(ch))
+    table[0x066B] = "."  # Arabic decimal separator
+    table[0x066C] = ","  # Arabic thousands separator
+    return table
+
+
+_DIGITS = _digit_table()
+
+
+def _ours_table(hamza: HamzaRule) -> dict[int, str | None]:
+    table: dict[int, str | None] = {cp: None for cp in _MARKS + _CONTROLS}
+    table.update(_DIGITS)
+    table.update({ord(c): "\u0627" for c in _ALEFS})
+    table.update({ord(c): "\u064a" for c in _YEHS})
+    table.update({ord(c): "\u0647" for c in _HEHS})
+    table.update({ord(c): "\u0643" for c in _KAFS})
+    if hamza == "fold":
+        table.update({ord(k): v for k, v in _HAMZA_SEATS.items()})
+    elif hamza == "hamza":
+        table.update({ord(k): "\u0621" for k in _HAMZA_SEATS})
+    return table
+
+
+def _lucene_table() -> dict[int, str | None]:
+    """Lucene's ArabicNormalizer (+ DecimalDigitFilter): nothing more, nothing less."""
+    table: dict[int, str | None] = {cp: None for cp in range(0x064B, 0x0653)}
+    table[0x0640] = None
+    table.update({0x0622: "\u0627", 0x0623: "\u0627", 0x0625: "\u0627"})
+    table[0x0649] = "\u064a"
+    table[0x0629] = "\u0647"
+    table.update({cp: d for cp, d in _DIGITS.items() if len(d) == 1 and d.isdigit()})
+    return table
+
+
+# --------------------------------------------------------------------------- tokenizer
+def _char_class(pred: str) -> str:
+    """A regex character class of the code points whose category starts with one of ``pred``."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x30000):
+        if unicodedata.category(chr(cp))[0] in pred and not chr(cp).isdigit():
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    parts = []
+    for lo, hi in ranges:
+        parts.append(re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
+    return "".join(parts)
+
+
+_LETTER = _char_class("LM") + "".join(re.escape(chr(c)) for c in _CONTROLS if c != 0xFEFF)
+_URL = r"(?:https?://|www\.)[^\s<>\"'«»“”]+[^\s<>\"'«»“”.,;:!?،؛؟)\]]"
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_NUMBER = r"\d+(?:[.,\u066b\u066c]\d+)*"
+_WORD = rf"[{_LETTER}]+(?:['’][{_LETTER}]+)*"
+TOKEN_RE = re.compile(rf"{_URL}|{_EMAIL}|{_NUMBER}|{_WORD}")
+
+
+def spans(text: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of every token of ``text``: runs of letters+marks, numbers, URLs, e-mails.
+
+    Hyphens, slashes and Arabic punctuation (، ؛ ؟ « ») separate tokens, so ``سوخوي-34`` gives
+    ``سوخوي`` and ``34``; the query parser turns a hyphenated query word into a phrase.
+    """
+    for m in TOKEN_RE.finditer(text):
+        yield m.start(), m.end()
+
+
+# --------------------------------------------------------------------------- stop words
+# Lucene's Arabic stop list (org/apache/lucene/analysis/ar/stopwords.txt), raw forms: Lucene
+# removes stop words BEFORE normalization, so the list spells each variant.
+LUCENE_STOPWORDS = frozenset(
+    """من ومن منها منه في وفي فيها فيه و ف ثم او أو ب بها به ا أ اى اي أي أى لا ولا الا ألا إلا
+    لكن ما وما كما فما عن مع اذا إذا ان أن إن انها أنها إنها انه أنه إنه بان بأن فان فأن وان وأن
+    وإن التى التي الذى الذي الذين الى الي إلى إلي على عليها عليه اما أما إما ايضا أيضا كل وكل
+    لم ولم لن ولن هى هي هو وهى وهي وهو فهى فهي فهو انت أنت لك لها له هذه هذا تلك ذلك هناك كانت
+    كان يكون تكون وكانت وكان غير بعض قد نحو بين بينما منذ ضمن حيث الان الآن خلال بعد قبل حتى
+    عند عندما لدى جميع""".split()
+)
+
+# Ours: function words only (particles, prepositions, pronouns, demonstratives, relatives),
+# written in raw form and normalized at import, so every spelling variant is covered.
+_OUR_STOPWORDS_RAW = (
+    LUCENE_STOPWORDS
+    | set(
+        """إلى على عن في من مع ذلك تلك هذه هذا هؤلاء أولئك هنا هناك هنالك الذي التي الذين اللذان
+        اللتان اللاتي اللواتي ما ماذا متى أين كيف لماذا لم لن لا ليس ليست لقد قد وقد فقد كان كانت
+        كانوا يكون تكون أن إن أنه أنها إنه إنها لأن كأن لكن ولكن بل ثم أو أم إما حتى إذ إذا إذن
+        كما كل بعض غير سوى بين بينما منذ عند عندما لدى لدي لدينا خلال قبل بعد فوق تحت أمام خلف
+        حول ضد دون نحو عبر أي أيا هو هي هم هن هما أنا نحن أنت أنتم أنتن له لها لهم لهن لنا لي
+        لك لكم به بها بهم فيه فيها فيهم منه منها منهم عليه عليها عليهم إليه إليها إليهم عنه عنها
+        عنهم يا أيضا فقط حيث وهو وهي وهم وفي ومن وعلى وإلى وعن ومع ولا وما ثمة كذلك""".split()
+    )
+)
+
+ENGLISH_STOPWORDS = frozenset(
+    """a an and are as at be by for from has have in is it its of on or that the this to was
+    were will with""".split()
+)
+
+
+# --------------------------------------------------------------------------- stemmers
+_ALEF, _WAW, _YEH, _HEH, _TEH_MARBUTA, _NOON, _TEH, _LAM = "اويهةنتل"
+
+LUCENE_PREFIXES = ("ال", "وال", "بال", "كال", "فال", "لل", "و")
+LUCENE_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
+
+
+def stem_lucene(word: str) -> str:
+    """Lucene's ArabicStemmer (light10), reproduced exactly: one prefix, then each suffix once in
+    order, with Lucene's length guards (``و`` needs 4+ chars; other prefixes leave 2; suffixes
+    leave 2)."""
+    n = len(word)
+    for p in LUCENE_PREFIXES:
+        lp = len(p)
+        if (lp == 1 and n < 4) or n < lp + 2:
+            continue
+        if word.startswith(p):
+            word = word[lp:]
+            n -= lp
+            break
+    for s in LUCENE_SUFFIXES:
+        ls = len(s)
+        if n >= ls + 2 and word.endswith(s):
+            word = word[: n - ls]
+            n -= ls
+    return word
+
+
+# Our light stemmer. Prefixes are (prefix, minimum length left). Article combinations are safe
+# at 2 letters left; bare conjunctions need 3; bare prepositions (ب ك ل) are ambiguous with root
+# letters (كتاب، بلد، لجنة), so they need 4 letters left AND a suffix-free word.
+_OUR_PREFIXES: tuple[tuple[str, int], ...] = tuple(
+    sorted(
+        [(p, 2) for p in ("وبال", "فبال", "وكال", "فكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")]
+        + [(p, 4) for p in ("وب", "فب", "ول", "فل", "وك", "فك")]
+        + [("و", 3), ("ف", 3)]
+        + [("ب", 4), ("ك", 4), ("ل", 4)],
+        key=lambda pm: -len(pm[0]),
+    )
+)
+_BARE_PREPOSITIONS = frozenset("بكل")
+_PRONOUN_KEEP = 3  # letters a pronoun strip must leave (measured)
+_INFLECTION_KEEP = 2  # letters an inflection strip must leave (Lucene's guard; measured)
+_PRONOUNS = ("هما", "كما", "هم", "هن", "كم", "ها", "نا", "ه")
+_INFLECTIONS = ("ات", "ون", "ين", "يه", "ي", "ان", "ه")
+# Words whose letters look like clitics but are not (after normalization).
+_PROTECTED = {"الله": "الله", "لله": "الله", "اللهم": "اللهم"}
+_PROTECT_PROCLITICS = ("", "و", "ف", "ب", "ت", "وب", "فب", "ول", "فل")
+
+
+def stem_light(word: str, bare_prepositions: bool = True) -> str:
+    """Our light stemmer (normalized input): proclitics Lucene misses, pronoun enclitics,
+    tanween alef, inflectional suffixes, with guards that keep short words and ``الله`` whole.
+
+    A bare ب/ك/ل is stripped only from a word with no suffix (لسوريا, not كتابه)."""
+    if len(word) <= 2:
+        return word
+    for p in _PROTECT_PROCLITICS:
+        rest = word[len(p):]
+        if word.startswith(p) and rest in _PROTECTED:
+            return _PROTECTED[rest]
+    for p, keep in _OUR_PREFIXES:
+        if word.startswith(p) and len(word) - len(p) >= keep:
+            if p in _BARE_PREPOSITIONS and (
+                not bare_prepositions or word.endswith(_PRONOUNS + _INFLECTIONS + (_ALEF,))
+            ):
+                continue
+            word = word[len(p):]
+            break
+    for s in _PRONOUNS:
+        if word.endswith(s) and len(word) - len(s) >= _PRONOUN_KEEP:
+            if s == "نا" and word[-3] in "وا":  # tanween on ...ون/...ان (تعاونا), not "our"
+                word = word[:-1]
+            else:
+                word = word[: -len(s)]
+            break
+    if word.endswith(_ALEF) and len(word) - 1 >= (4 if word[-2:-1] == _YEH else 3):
+        word = word[:-1]  # tanween fath alef: مقرا -> مقر, سوريا -> سوري
+    for s in _INFLECTIONS:
+        if word.endswith(s) and len(word) - len(s) >= _INFLECTION_KEEP:
+            word = word[: -len(s)]
+    return word
+
+
+# --------------------------------------------------------------------------- analyzer
+class Analyzer:
+    """Normalizes, tokenizes and stems text; one instance per configuration, memoized.
+
+    ``mode="ours"`` is the product's analysis. ``mode="lucene"`` reproduces Lucene's
+    ArabicAnalyzer (lowercase, decimal digits, stop words on raw forms, ArabicNormalizer,
+    light10) on our tokenizer, as the measured baseline.
+    """
+
+    def __init__(
+        self,
+        mode: Mode = "ours",
+        hamza: HamzaRule = "hamza",
+        stem: bool = True,
+        bare_prepositions: bool = True,
+    ) -> None:
+        self.mode = mode
+        self.hamza = hamza
+        self.do_stem = stem
+        self.bare_prepositions = bare_prepositions
+        self._table = _lucene_table() if mode == "lucene" else _ours_table(hamza)
+        if mode == "lucene":
+            self._stops = frozenset(w.lower() for w in LUCENE_STOPWORDS)
+        else:
+            self._stops = frozenset(self.normalize(w) for w in _OUR_STOPWORDS_RAW) | ENGLISH_STOPWORDS
+        self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    # -- normalization -------------------------------------------------------------------
+    def normalize(self, text: str) -> str:
+        """Normalize ``text`` (idempotent). Whitespace runs collapse to one space."""
+        if self.mode == "lucene":
+            out = text.lower().translate(self._table)
+        else:
+            out = self._fold(text)
+            for _ in range(3):  # removing a mark can expose a new NFKC composition (e + ZWSP + ́)
+                again = self._fold(out)
+                if again == out:
+                    break
+                out = again
+        return " ".join(out.split())
+
+    def _fold(self, text: str) -> str:
+        nfkc = unicodedata.normalize
+        return nfkc("NFKC", nfkc("NFKC", text).casefold()).translate(self._table)
+
+    # -- terms of one surface token ---------------------------------------------------------
+    def _terms(self, surface: str) -> tuple[tuple[str, str], ...]:
+        """(exact, stem) pairs for one surface token; NFKC may expand a ligature (ﷺ) to words."""
+        memo = self._memo.get(surface)
+        if memo is not None:
+            return memo
+        if self.mode == "lucene":
+            low = surface.lower()
+            exact = low.translate(self._table)
+            pairs: tuple[tuple[str, str], ...] = ()
+            if exact:
+                stem = "" if low in self._stops else (stem_lucene(exact) if self.do_stem else exact)
+                pairs = ((exact, stem),)
+        else:
+            words = self.normalize(surface).split()
+            pairs = tuple((w, self._stem_exact(w)) for w in words)
+        if len(self._memo) > 500_000:
+            self._memo.clear()
+        self._memo[surface] = pairs
+        return pairs
+
+    def _stem_exact(self, exact: str) -> str:
+        if exact in self._stops:
+            return ""
+        if not self.do_stem or not ("\u0600" <= exact[0] <= "\u06ff"):
+            return exact
+        return stem_light(exact, self.bare_prepositions)
+
+    # -- public API ----------------------------------------------------------------------------
+    def analyze(self, text: str) -> list[Token]:
+        """Every token of ``text`` with offsets into it, its exact term and its stem."""
+        out: list[Token] = []
+        pos = 0
+        terms = self._terms
+        for m in TOKEN_RE.finditer(text):
+            surface = m.group()
+            for exact, stem in terms(surface):
+                out.append(Token(surface, m.start(), m.end(), pos, exact, stem))
+                pos += 1
+        return out
+
+    def exact_terms(self, text: str) -> list[str]:
+        """Normalized terms in order (stop words kept): what quoted phrases match."""
+        return [t.exact for t in self.analyze(text)]
+
+    def stem_terms(self, text: str) -> list[str]:
+        """Stemmed terms in order, stop words removed: what plain query words match."""
+        return [t.stem for t in self.analyze(text) if t.stem]
+
+    def stem_word(self, word: str) -> str:
+        """Stem of one normalized word (stop words give '')."""
+        return self._stem_exact(word) if self.mode == "ours" else self._terms(word)[0][1]
+
+
+_DEFAULT: Analyzer | None = None
+
+
+def default_analyzer() -> Analyzer:
+    """The process-wide product analyzer (cheap to share: it is stateless but for its memo)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Analyzer()
+    return _DEFAULT
+
+
+def normalize(text: str) -> str:
+    """Normalize with the product analyzer."""
+    return default_analyzer().normalize(text)
+
+
+def analyze(text: str) -> list[Token]:
+    """Analyze with the product analyzer."""
+    return default_analyzer().analyze(text)
+
+
