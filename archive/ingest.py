@@ -1,0 +1,385 @@
+"""Reading sources into ``Article`` objects: .txt news files, JSONL and CSV.
+
+Bad input never stops a run: every problem becomes an ``IngestError`` naming the file (and line
+or row), and the caller goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from archive.analysis import normalize
+from archive.model import Article, Passage
+
+SUFFIXES = (".txt", ".jsonl", ".csv")
+MAX_FILE_BYTES = 64 * 1024 * 1024
+PASSAGE_WORDS = 200
+PASSAGE_OVERLAP = 40
+
+
+@dataclass(frozen=True)
+class IngestError:
+    """A problem with one file (or one line/row of it); ``where`` is ``path`` or ``path:line``."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+# --------------------------------------------------------------------------- dates
+# Month names, normalized (archive.analysis.normalize), in Levantine/Iraqi, Egyptian/Gulf
+# and Maghrebi forms.
+_MONTHS_RAW = {
+    1: ["كانون الثاني", "يناير", "جانفي", "ينار"],
+    2: ["شباط", "فبراير", "فيفري", "فبراير"],
+    3: ["آذار", "مارس"],
+    4: ["نيسان", "أبريل", "ابريل", "إبريل", "أفريل"],
+    5: ["أيار", "مايو", "ماي"],
+    6: ["حزيران", "يونيو", "يونيه", "جوان"],
+    7: ["تموز", "يوليو", "يوليه", "جويلية"],
+    8: ["آب", "أغسطس", "اغسطس", "أوت"],
+    9: ["أيلول", "سبتمبر"],
+    10: ["تشرين الأول", "أكتوبر", "اكتوبر"],
+    11: ["تشرين الثاني", "نوفمبر", "نونبر"],
+    12: ["كانون الأول", "ديسمبر", "دجنبر"],
+}
+_MONTHS = {normalize(name): m for m, names in _MONTHS_RAW.items() for name in names}
+_MONTH_ALT = "|".join(sorted((re.escape(k) for k in _MONTHS), key=len, reverse=True))
+_SEP = r"\s*[/\-.\s]\s*"
+_DATE_NAMED = re.compile(rf"(?<!\d)(\d{{1,2}}){_SEP}({_MONTH_ALT}){_SEP}(\d{{4}})(?!\d)")
+_DATE_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})(?!\d)")
+_DATE_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
+_TIME = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?:\s*(ص|م))?(?![\d:])")
+
+
+def parse_arabic_date(text: str) -> dt.datetime | None:
+    """The first date in ``text``: ``الإثنين 21/ديسمبر/2015 - 10:38 م``, ``٥ آذار ٢٠١٦``,
+    ``21/12/2015`` (day first) or ISO; with its time when one follows (ص/م = am/pm)."""
+    norm = normalize(text)
+    found: tuple[int, int, int, int] | None = None  # y, m, d, match end
+    m = _DATE_NAMED.search(norm)
+    if m:
+        found = (int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1)), m.end())
+    else:
+        m = _DATE_ISO.search(norm)
+        if m:
+            found = (int(m.group(1)), int(m.group(2)), int(m.group(3)), m.end())
+        else:
+            m = _DATE_NUMERIC.search(norm)
+            if m:
+                found = (int(m.group(3)), int(m.group(2)), int(m.group(1)), m.end())
+    if not found:
+        return None
+    y, mo, d, end = found
+    try:
+        date = dt.datetime(y, mo, d)
+    except ValueError:
+        return None
+    t = _TIME.search(norm, end, end + 20)
+    if t:
+        hour, minute = int(t.group(1)), int(t.group(2))
+        if t.group(3) == "م" and hour < 12:
+            hour += 12
+        elif t.group(3) == "ص" and hour == 12:
+            hour = 0
+        if hour < 24 and minute < 60:
+            date = date.replace(hour=hour, minute=minute)
+    return date
+
+
+# --------------------------------------------------------------------------- plain text
+_BOILERPLATE = {
+    normalize(w)
+    for w in (
+        "شارك", "شارك المقال", "مشاركة", "طباعة", "طباعه", "أرسل", "ارسل لصديق", "حفظ",
+        "تويتر", "فيسبوك", "واتساب", "اقرأ أيضا", "اقرأ أيضاً", "إقرأ أيضا", "اقرأ المزيد",
+        "تابعونا", "التعليقات", "أضف تعليق",
+    )
+}
+_BOILER_HEADS = sorted((b for b in _BOILERPLATE if " " not in b), key=len, reverse=True)
+# Agencies and outlets that sign articles on a line of their own.
+_SOURCES = {
+    normalize(s): s
+    for s in (
+        "العربية", "الجزيرة", "رويترز", "فرانس برس", "أ ف ب", "ا ف ب", "أ.ف.ب", "الأناضول",
+        "سانا", "روسيا اليوم", "سكاي نيوز عربية", "بي بي سي", "د ب أ", "يو بي آي", "وام", "واس",
+        "قنا", "كونا", "بترا", "المصري اليوم", "الأهرام", "الشرق الأوسط", "العربي الجديد",
+        "الحياة", "النهار", "السفير", "الخليج", "البيان", "إرم نيوز",
+    )
+}
+_SOURCE_LINE = re.compile(r"^\s*[(\[]?\s*(?:المصدر|مصدر)\s*[:：]\s*(.+?)\s*[)\]]?\s*$")
+_WEEKDAYS = {normalize(d) for d in ("السبت", "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة")}
+TITLE_MAX_WORDS = 30
+
+
+def _is_boilerplate(line: str, headings: set[str]) -> bool:
+    """Share/print buttons, and a button label glued to a repeated sub-heading
+    (``طباعة الجيش السوري يتقدم``)."""
+    norm = normalize(line)
+    if norm in _BOILERPLATE:
+        return True
+    for head in _BOILER_HEADS:
+        if norm.startswith(head + " ") and norm[len(head) + 1 :] in headings:
+            return True
+    return False
+
+
+def _is_dateline(line: str) -> bool:
+    """A line that is only a date (weekday, date, time): metadata, not article text."""
+    norm = normalize(line)
+    rest = _TIME.sub(" ", _DATE_ISO.sub(" ", _DATE_NUMERIC.sub(" ", _DATE_NAMED.sub(" ", norm))))
+    words = [w for w in re.split(r"[\s\-–,،|]+", rest) if w and w not in _WEEKDAYS and w not in ("م", "ص")]
+    return len(words) == 0
+
+
+def _short_title(line: str) -> str:
+    """A lead paragraph used as headline: its first sentence, at most 20 words."""
+    first = re.split(r"(?<=[.!؟?])\s", line, maxsplit=1)[0]
+    words = first.split()
+    return " ".join(words[:20]) + ("…" if len(words) > 20 else "")
+
+
+def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
+    """(title, body, published_at, source) of a plain-text news article."""
+    lines = [ln.replace("\u00a0", " ").strip() for ln in text.splitlines()]
+    counts: dict[str, int] = {}
+    for ln in lines:
+        if ln:
+            key = normalize(ln)
+            counts[key] = counts.get(key, 0) + 1
+    headings = {k for k, c in counts.items() if c > 1 and len(k.split()) <= 8}
+    # headline words also appear as a printed sub-heading under some sites' print buttons
+    nonempty = [ln for ln in lines if ln]
+    if nonempty:
+        first = normalize(nonempty[0])
+        headings |= {k for k in counts if len(k.split()) <= 8 and first.startswith(k + " ")}
+
+    published: dt.datetime | None = None
+    source = ""
+    kept: list[str] = []
+    seen_headings: set[str] = set()
+    header_zone = 6
+    for i, ln in enumerate(lines):
+        if not ln:
+            kept.append("")
+            continue
+        if _is_boilerplate(ln, headings):
+            continue
+        if published is None and i < header_zone + len(kept) - len([k for k in kept if k]):
+            date = parse_arabic_date(ln)
+            if date and _is_dateline(ln):
+                published = date
+                continue
+        key = normalize(ln)
+        if key in headings:
+            if key in seen_headings:
+                continue
+            seen_headings.add(key)
+        kept.append(ln)
+
+    # a trailing signature line: a known agency, or "المصدر: X"
+    while kept and not kept[-1]:
+        kept.pop()
+    if kept:
+        last = kept[-1]
+        m = _SOURCE_LINE.match(last)
+        if m:
+            source = m.group(1)
+            kept.pop()
+        elif normalize(last) in _SOURCES:
+            source = last
+            kept.pop()
+    if published is None:
+        for ln in [k for k in kept if k][:header_zone]:
+            published = parse_arabic_date(ln)
+            if published:
+                break
+
+    text_lines = [k for k in kept]
+    while text_lines and not text_lines[0]:
+        text_lines.pop(0)
+    if not text_lines:
+        return "", "", published, source
+    head = text_lines[0]
+    if len(head.split()) <= TITLE_MAX_WORDS:
+        title, body_lines = head, text_lines[1:]
+    else:
+        title, body_lines = _short_title(head), text_lines
+    body = "\n".join(_squeeze_blank(body_lines)).strip()
+    return title, body, published, source
+
+
+def _squeeze_blank(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for ln in lines:
+        if ln or (out and out[-1]):
+            out.append(ln)
+    return out
+
+
+# --------------------------------------------------------------------------- files
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (BOM or not), UTF-16 with BOM, else Windows-1256 (Arabic)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data:
+        raise ValueError("binary or UTF-16 without BOM: not a text file")
+    return data.decode("cp1256", errors="strict"), "cp1256"
+
+
+def stable_id(kind: str, key: str) -> str:
+    """A short id that stays the same for the same url or relative path."""
+    return f"{kind}-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _clean(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _parse_when(value: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return parse_arabic_date(value)
+
+
+def _record(rec: dict, where: str, rel: str, source_default: str) -> Article | IngestError:
+    """One JSONL/CSV record; ``body`` is required, the rest optional."""
+    body = _clean(rec.get("body"))
+    if not body:
+        return IngestError(where, "missing field 'body'")
+    url = _clean(rec.get("url"))
+    given = _clean(rec.get("id"))
+    art_id = given if given else stable_id("u", url) if url else stable_id("p", where.replace(os.sep, "/"))
+    raw_date = _clean(rec.get("published_at"))
+    published = _parse_when(raw_date)
+    if raw_date and published is None:
+        return IngestError(where, f"field 'published_at' is not a date: {raw_date!r}")
+    return Article.make(
+        id=art_id,
+        title=_clean(rec.get("title")),
+        body=body,
+        published_at=published,
+        source=_clean(rec.get("source")) or source_default,
+        url=url,
+        path=rel,
+    )
+
+
+def read_file(path: Path, root: Path | None = None) -> Iterator[Article | IngestError]:
+    """Articles (or errors) of one file; ``root`` makes the stored path/id relative and stable."""
+    rel = str(path.relative_to(root)) if root and path != root else path.name
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            yield IngestError(where, f"file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
+            return
+        text, _encoding = decode(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        yield IngestError(where, f"cannot read: {exc}")
+        return
+    if "\x00" in text:
+        yield IngestError(where, "contains NUL bytes: not a text file")
+        return
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        title, body, published, source = parse_text(text)
+        if not body and not title:
+            yield IngestError(where, "empty article (no text)")
+            return
+        yield Article.make(stable_id("p", rel.replace(os.sep, "/")), title, body or title, published, source, "", rel)
+    elif suffix == ".jsonl":
+        for no, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield IngestError(f"{where}:{no}", f"invalid JSON: {exc.msg}")
+                continue
+            if not isinstance(rec, dict):
+                yield IngestError(f"{where}:{no}", "a line must be a JSON object")
+                continue
+            yield _record(rec, f"{where}:{no}", rel, "")
+    elif suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or "body" not in [f.strip() for f in reader.fieldnames]:
+            yield IngestError(where, f"CSV has no 'body' column (columns: {reader.fieldnames})")
+            return
+        for no, row in enumerate(reader, 2):
+            rec = {(k or "").strip(): v for k, v in row.items()}
+            yield _record(rec, f"{where}:{no}", rel, "")
+    else:
+        yield IngestError(where, f"unsupported file type {suffix!r} (expected {', '.join(SUFFIXES)})")
+
+
+def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None] | IngestError]:
+    """(file, root) for every supported file under ``paths``, sorted, symlink loops skipped."""
+    for p in paths:
+        if not p.exists():
+            yield IngestError(str(p), "no such file or directory")
+        elif p.is_file():
+            yield (p, None)
+        else:
+            seen: set[tuple[int, int]] = set()
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+                st = os.stat(dirpath)
+                if (st.st_dev, st.st_ino) in seen:
+                    dirnames[:] = []
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+                dirnames.sort()
+                for name in sorted(filenames):
+                    f = Path(dirpath) / name
+                    if f.suffix.lower() in SUFFIXES and not name.startswith("."):
+                        yield (f, p)
+
+
+def iter_articles(paths: Iterable[Path]) -> Iterator[Article | IngestError]:
+    """Every article under ``paths`` (files or directories), with an error for each bad input."""
+    for item in discover(paths):
+        if isinstance(item, IngestError):
+            yield item
+        else:
+            yield from read_file(*item)
+
+
+# --------------------------------------------------------------------------- passages
+_WORD = re.compile(r"\S+")
+
+
+def passages(article: Article, words: int = PASSAGE_WORDS, overlap: int = PASSAGE_OVERLAP) -> list[Passage]:
+    """Overlapping windows of ~``words`` words over the body (multilingual-e5 reads 512 tokens,
+    about 320 Arabic words, so 200 leaves room for the title the embedder prepends)."""
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(article.body)]
+    if not spans:
+        return [Passage(article.id, 0, 0, len(article.body), article.body)]
+    out: list[Passage] = []
+    step = max(1, words - overlap)
+    for n, i in enumerate(range(0, len(spans), step)):
+        chunk = spans[i : i + words]
+        start, end = chunk[0][0], chunk[-1][1]
+        out.append(Passage(article.id, n, start, end, article.body[start:end]))
+        if i + words >= len(spans):
+            break
+    return out
