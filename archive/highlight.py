@@ -1,0 +1,100 @@
+"""The one highlighter: marks matched words in the ORIGINAL text by analysis offsets.
+
+Every backend's hits are highlighted here, so the same hit shows the same snippet whatever
+store answered. All article text is HTML-escaped before any ``<mark>`` is inserted.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+from archive.analysis import Analyzer, Token, default_analyzer
+from archive.query import ParsedQuery
+
+Span = tuple[int, int]
+
+
+def match_spans(tokens: Sequence[Token], query: ParsedQuery) -> list[Span]:
+    """Offsets of the tokens a query matches: stems of its words, its phrases (exact, in order)
+    and its prefixes. Excluded words are never marked."""
+    stems = query.stem_terms()
+    prefixes = query.prefixes()
+    phrases = [p for p in query.phrases() if p]
+    hit = [False] * len(tokens)
+    for i, tok in enumerate(tokens):
+        if (tok.stem and tok.stem in stems) or any(tok.exact.startswith(p) for p in prefixes):
+            hit[i] = True
+    for phrase in phrases:
+        n = len(phrase)
+        for i in range(len(tokens) - n + 1):
+            if tokens[i].exact == phrase[0] and all(tokens[i + j].exact == phrase[j] for j in range(1, n)):
+                for j in range(n):
+                    hit[i + j] = True
+    spans: list[Span] = []
+    for tok, h in zip(tokens, hit):
+        if h and (not spans or spans[-1] != (tok.start, tok.end)):
+            spans.append((tok.start, tok.end))
+    return spans
+
+
+def mark(text: str, spans: Sequence[Span], start: int = 0, end: int | None = None) -> str:
+    """``text[start:end]`` as HTML: escaped, with ``<mark>`` around each span inside the window."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    pos = start
+    for s, e in spans:
+        if e <= start or s >= end or s < pos:
+            continue
+        out.append(html.escape(text[pos:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    return "".join(out)
+
+
+def best_window(text: str, spans: Sequence[Span], words: int = 40) -> Span:
+    """The ~``words``-word window of ``text`` holding the most matches (ties: earliest)."""
+    bounds: list[Span] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        j = i
+        while j < n and not text[j].isspace():
+            j += 1
+        if j > i:
+            bounds.append((i, j))
+        i = j
+    if not bounds:
+        return (0, n)
+    if not spans:
+        return (bounds[0][0], bounds[min(words, len(bounds)) - 1][1])
+    best, best_count, k = 0, -1, 0
+    starts = [s for s, _ in spans]
+    for w in range(len(bounds)):
+        lo, hi = bounds[w][0], bounds[min(w + words, len(bounds)) - 1][1]
+        while k < len(starts) and starts[k] < lo:
+            k += 1
+        count = sum(1 for s in starts[k:] if s < hi)
+        if count > best_count:
+            best, best_count = w, count
+        if w + words >= len(bounds):
+            break
+    # center the first match a little when the window starts on it
+    first = max(0, best - 5) if best_count > 0 else best
+    last = min(first + words, len(bounds)) - 1
+    return (bounds[first][0], bounds[last][1])
+
+
+def snippet(text: str, query: ParsedQuery, words: int = 40, analyzer: Analyzer | None = None) -> tuple[str, int]:
+    """(HTML snippet, number of matches in the whole text) for ``text`` under ``query``."""
+    spans = match_spans((analyzer or default_analyzer()).analyze(text), query)
+    s, e = best_window(text, spans, words)
+    body = mark(text, spans, s, e)
+    return ("… " if s > 0 else "") + body + (" …" if e < len(text) else ""), len(spans)
+
+
+def highlight_all(text: str, query: ParsedQuery, analyzer: Analyzer | None = None) -> str:
+    """The whole of ``text`` as escaped HTML with every match marked (the article view)."""
+    return mark(text, match_spans((analyzer or default_analyzer()).analyze(text), query))

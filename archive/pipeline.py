@@ -1,0 +1,134 @@
+"""The write path: sources -> articles -> analysis -> passages -> embeddings -> store.
+
+Incremental by content hash: an article whose hash is already stored costs no analysis and no
+embedding. Bad input is reported per file and never stops the run; each batch is written
+atomically, so an interrupted run loses at most the batch in flight, which the next run redoes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from archive.analysis import ANALYSIS_VERSION, Analyzer, default_analyzer
+from archive.embeddings import Embedder
+from archive.ingest import IngestError, iter_articles, passages
+from archive.model import Article
+from archive.store.base import IndexedArticle, Store
+
+
+@dataclass
+class IndexReport:
+    """What a run did; ``errors`` name each bad file/line."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    passages: int = 0
+    errors: list[IngestError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    def as_dict(self) -> dict:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+            "failed": self.failed, "passages": self.passages, "seconds": round(self.seconds, 2),
+            "errors": [str(e) for e in self.errors],
+        }
+
+
+def prepare(article: Article, vectors: np.ndarray | None = None, analyzer: Analyzer | None = None) -> IndexedArticle:
+    """Analyze an article into its stored term fields and passages (vectors added later)."""
+    an = analyzer or default_analyzer()
+    tokens = an.analyze(article.text)
+    title_tokens = an.analyze(article.title) if article.title else []
+    ps = tuple(passages(article))
+    vecs = vectors if vectors is not None else np.zeros((len(ps), 0), dtype=np.float32)
+    return IndexedArticle(
+        article=article,
+        stem=" ".join(t.stem for t in tokens if t.stem),
+        exact=" ".join(t.exact for t in tokens),
+        title_stem=" ".join(t.stem for t in title_tokens if t.stem),
+        passages=ps,
+        vectors=vecs,
+    )
+
+
+def embed_batch(items: Sequence[IndexedArticle], embedder: Embedder) -> list[IndexedArticle]:
+    """One encoder call for all passages of a batch; the title is prepended for context."""
+    texts = [f"{i.article.title}\n{p.text}" if i.article.title else p.text for i in items for p in i.passages]
+    vecs = embedder.passages(texts)
+    out, k = [], 0
+    for i in items:
+        n = len(i.passages)
+        out.append(IndexedArticle(i.article, i.stem, i.exact, i.title_stem, i.passages, vecs[k : k + n]))
+        k += n
+    return out
+
+
+class Indexer:
+    """Indexes sources into a store with a given embedder."""
+
+    def __init__(self, store: Store, embedder: Embedder, batch_size: int = 16, progress: bool | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    def run(self, paths: Iterable[Path]) -> IndexReport:
+        t0 = time.perf_counter()
+        report = IndexReport()
+        self.store.check_compatible(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
+        known = self.store.hashes()
+        seen: dict[str, str] = {}
+        pending: list[IndexedArticle] = []
+        bar = self._bar()
+        for item in iter_articles(paths):
+            if isinstance(item, IngestError):
+                report.errors.append(item)
+                continue
+            bar.update(1)
+            where = item.path or item.id
+            if item.id in seen:
+                report.errors.append(IngestError(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped"))
+                continue
+            seen[item.id] = where
+            old = known.get(item.id)
+            if old and old[0] == item.content_hash:
+                report.unchanged += 1
+                continue
+            if old:
+                report.updated += 1
+            else:
+                report.added += 1
+            pending.append(prepare(item))
+            if len(pending) >= self.batch_size:
+                report.passages += self._flush(pending)
+        report.passages += self._flush(pending)
+        bar.close()
+        if report.added or report.updated:
+            self.store.optimize()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _flush(self, pending: list[IndexedArticle]) -> int:
+        if not pending:
+            return 0
+        batch = embed_batch(pending, self.embedder)
+        self.store.upsert(batch)
+        n = sum(len(i.passages) for i in batch)
+        pending.clear()
+        return n
+
+    def _bar(self):  # type: ignore[no-untyped-def]
+        from tqdm import tqdm
+
+        return tqdm(unit=" articles", desc="indexing", disable=not self.progress, file=sys.stderr)

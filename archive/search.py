@@ -1,0 +1,201 @@
+"""The hybrid search service: parse, ask the store's two channels, fuse, filter, highlight.
+
+The UI and the CLI call only this module; it calls only the Store protocol, so every backend
+gets the same fusion, the same query semantics and the same highlights.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Sequence
+
+from archive.analysis import Analyzer, default_analyzer
+from archive.embeddings import Embedder
+from archive.highlight import highlight_all, snippet
+from archive.model import Article, Passage
+from archive.query import ParsedQuery, parse
+from archive.store.base import Filters, Store
+
+Mode = Literal["hybrid", "keyword", "semantic"]
+Sort = Literal["relevance", "newest"]
+MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
+RRF_K = 60
+MAX_PAGE_SIZE = 100
+
+
+def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int = RRF_K) -> dict[str, float]:
+    """Weighted reciprocal rank fusion: sum of weight / (k + rank) over the rankings (rank from 1)."""
+    fused: dict[str, float] = {}
+    for ids, weight in rankings:
+        if weight <= 0:
+            continue
+        for rank, doc in enumerate(ids, 1):
+            fused[doc] = fused.get(doc, 0.0) + weight / (k + rank)
+    return fused
+
+
+@dataclass
+class Hit:
+    """One result with the reasons it matched."""
+
+    article: Article
+    fused_score: float
+    keyword_rank: int | None
+    keyword_score: float | None
+    semantic_rank: int | None
+    semantic_score: float | None
+    passage: Passage | None
+    title_html: str
+    snippet_html: str
+    matched_words: int
+
+    @property
+    def match(self) -> str:
+        """'keyword', 'semantic' or 'both': which channels found this article."""
+        if self.keyword_rank and self.semantic_rank:
+            return "both"
+        return "keyword" if self.keyword_rank else "semantic"
+
+
+@dataclass
+class SearchResult:
+    query: ParsedQuery
+    mode: Mode
+    hits: list[Hit]
+    total: int
+    page: int
+    page_size: int
+    took_ms: float
+    sources: dict[str, int] = field(default_factory=dict)
+    years: dict[int, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class SearchService:
+    """Stateless over a store; the embedder is created lazily (keyword search needs no model)."""
+
+    def __init__(self, store: Store, embedder: Embedder | Callable[[], Embedder], analyzer: Analyzer | None = None) -> None:
+        self.store = store
+        self._embedder = embedder
+        self.analyzer = analyzer or default_analyzer()
+
+    @property
+    def embedder(self) -> Embedder:
+        if not isinstance(self._embedder, Embedder):
+            self._embedder = self._embedder()
+        return self._embedder
+
+    def search(
+        self,
+        text: str,
+        mode: Mode = "hybrid",
+        semantic_weight: float = 0.5,
+        sources: Sequence[str] = (),
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        sort: Sort = "relevance",
+        page: int = 1,
+        page_size: int = 10,
+    ) -> SearchResult:
+        t0 = time.perf_counter()
+        query = parse(text, self.analyzer)
+        warnings = list(query.warnings)
+        mode = mode if mode in MODES else "hybrid"
+        page = max(1, int(page))
+        page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+        weight = min(1.0, max(0.0, float(semantic_weight)))
+        filters = Filters.of(query, sources, date_from, date_to)
+        depth = max(100, page * page_size * 2)
+
+        kw = self.store.keyword(query, filters, depth) if mode != "semantic" else []
+        sem = []
+        if mode != "keyword" and query.semantic_text.strip():
+            vec = self.embedder.queries([query.semantic_text])[0]
+            sem = self.store.semantic(vec, filters, depth)
+        if mode == "hybrid":
+            weights = (1.0 - weight, weight)
+        else:
+            weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
+        fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
+        fused = self._constrain(query, filters, fused)
+        browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and (
+            filters.sources or filters.date_from or filters.date_to
+        )
+        if browsing:  # filters alone: list what they select, newest first
+            fused = rrf([(self.store.browse(filters, depth), 1.0)])
+            sort = "newest"
+
+        ordered = sorted(fused, key=lambda d: -fused[d])
+        articles = self.store.get(ordered)
+        ordered = [d for d in ordered if d in articles]
+        if sort == "newest":
+            ordered.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
+        sources_count: dict[str, int] = {}
+        years: dict[int, int] = {}
+        for d in ordered:
+            a = articles[d]
+            sources_count[a.source] = sources_count.get(a.source, 0) + 1
+            if a.published_at:
+                years[a.published_at.year] = years.get(a.published_at.year, 0) + 1
+
+        kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
+        sem_rank = {h.article_id: (i, h) for i, h in enumerate(sem, 1)}
+        page_ids = ordered[(page - 1) * page_size : page * page_size]
+        hits = [self._hit(articles[d], fused[d], kw_rank.get(d), sem_rank.get(d), query) for d in page_ids]
+        if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
+            warnings.append("the query has no searchable words (only stop words, operators or filters)")
+        return SearchResult(
+            query, mode, hits, len(ordered), page, page_size,
+            round((time.perf_counter() - t0) * 1000, 1),
+            dict(sorted(sources_count.items(), key=lambda kv: -kv[1])), dict(sorted(years.items())), warnings,
+        )
+
+    def _constrain(self, query: ParsedQuery, filters: Filters, fused: dict[str, float]) -> dict[str, float]:
+        """Apply exclusions and required clauses (+word, "phrase") to every channel's hits, by
+        asking the store which candidates match them: semantic hits obey -word too."""
+        if not fused:
+            return fused
+        ids = tuple(fused)
+        scoped = Filters(filters.sources, filters.date_from, filters.date_to, ids)
+        if query.excluded:
+            banned = ParsedQuery(raw="", groups=[list(query.excluded)])
+            drop = {h.article_id for h in self.store.keyword(banned, scoped, len(ids))}
+            fused = {d: s for d, s in fused.items() if d not in drop}
+        required = [g for g in query.groups if len(g) == 1 and g[0].required]
+        if required and fused:
+            must = ParsedQuery(raw="", groups=required)
+            keep = {h.article_id for h in self.store.keyword(must, scoped, len(ids))}
+            fused = {d: s for d, s in fused.items() if d in keep}
+        return fused
+
+    def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, object] | None, query: ParsedQuery) -> Hit:
+        title_html, _ = snippet(a.title, query, words=10_000, analyzer=self.analyzer) if a.title else ("", 0)
+        body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
+        passage = sem[1].passage if sem else None  # type: ignore[attr-defined]
+        if matches == 0 and passage is not None:
+            words = passage.text.split()
+            body_html = html.escape(" ".join(words[:60])) + (" …" if len(words) > 60 else "")
+        return Hit(
+            article=a, fused_score=round(fused, 6),
+            keyword_rank=kw[0] if kw else None, keyword_score=round(kw[1], 4) if kw else None,
+            semantic_rank=sem[0] if sem else None,
+            semantic_score=round(sem[1].score, 4) if sem else None,  # type: ignore[attr-defined]
+            passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches,
+        )
+
+    def article(self, article_id: str, text: str = "") -> tuple[Article, str, str] | None:
+        """(article, title HTML, body HTML) with the query's matches marked; None if unknown."""
+        a = self.store.get([article_id]).get(article_id)
+        if a is None:
+            return None
+        query = parse(text, self.analyzer)
+        return a, highlight_all(a.title, query, self.analyzer), highlight_all(a.body, query, self.analyzer)
+
+    def similar(self, article_id: str, limit: int = 5) -> list[tuple[Article, float]]:
+        """Vector neighbours of an article (mean of its passage vectors)."""
+        hits = self.store.neighbours(article_id, limit)
+        found = self.store.get([h.article_id for h in hits])
+        return [(found[h.article_id], round(h.score, 4)) for h in hits if h.article_id in found]

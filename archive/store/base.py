@@ -1,0 +1,117 @@
+"""The store protocol: what the indexer and the search service need from any backend.
+
+Backends store the terms produced by ``archive.analysis`` (never their own analysis), so
+rankings are the same on every backend, and they return ids + scores only: fetching originals,
+fusion and highlighting happen once, in ``archive.search``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from archive.model import Article, Passage
+from archive.query import ParsedQuery
+
+SCHEMA_VERSION = "1"
+
+
+class StoreError(RuntimeError):
+    """A backend failure with a message fit for the user (no traceback needed)."""
+
+
+class StoreEmpty(StoreError):
+    """Nothing has been indexed at this location yet."""
+
+
+class IndexMismatch(StoreError):
+    """The index was built with another model, dimension or analysis version."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    sources: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    ids: tuple[str, ...] = ()  # restrict to these articles (used to test candidates)
+
+    @staticmethod
+    def of(query: ParsedQuery, sources: Sequence[str] = (), date_from: dt.date | None = None,
+           date_to: dt.date | None = None) -> "Filters":
+        """Filters from the query's own source:/from:/to: plus the UI's (query wins on dates)."""
+        return Filters(
+            tuple(dict.fromkeys([*query.sources, *sources])),
+            query.date_from or date_from,
+            query.date_to or date_to,
+        )
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """An article ready to store: analyzed terms, passages and one vector per passage."""
+
+    article: Article
+    stem: str
+    exact: str
+    title_stem: str
+    passages: tuple[Passage, ...]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    article_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SemanticHit:
+    article_id: str
+    score: float  # cosine similarity of the best passage
+    passage: Passage
+
+
+@dataclass
+class StoreInfo:
+    backend: str
+    location: str
+    articles: int
+    passages: int
+    model: str | None
+    dim: int | None
+    analysis_version: str | None
+    schema_version: str | None
+    sources: dict[str, int] = field(default_factory=dict)
+    years: dict[int, int] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    """A search backend. Writes are atomic per ``upsert`` batch; reads never see half an article."""
+
+    def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
+        """Record model/dim/analysis on first write; raise ``IndexMismatch`` if they differ."""
+
+    def upsert(self, batch: Sequence[IndexedArticle]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> int: ...
+
+    def get(self, ids: Sequence[str]) -> dict[str, Article]: ...
+
+    def hashes(self) -> dict[str, tuple[str, str]]:
+        """article id -> (content_hash, path), for incremental indexing."""
+
+    def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]: ...
+
+    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]: ...
+
+    def browse(self, filters: Filters, limit: int) -> list[str]:
+        """Ids matching only the filters, newest first."""
+
+    def neighbours(self, article_id: str, limit: int) -> list[SemanticHit]: ...
+
+    def optimize(self) -> None: ...
+
+    def info(self) -> StoreInfo: ...
