@@ -1,0 +1,1 @@
+"""The write path's command line: ``python -m indexer`` (see ``indexer.cli``)."""

@@ -1,0 +1,201 @@
+"""Command line for the archive: index, search, status, embed, demo.
+
+Exit codes: 0 ok; 1 partial failure (some inputs could not be indexed; the rest were);
+2 usage error; 3 failure (nothing usable: no inputs, store or model unavailable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from archive import config
+from archive.embeddings import Embedder, ModelUnavailable
+from archive.search import MODES, SearchResult, SearchService
+from archive.store import StoreError, open_store
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+ROOT = Path(__file__).resolve().parent.parent
+_ISOLATE = "\u2068{}\u2069"  # FSI ... PDI: keeps RTL text from reordering what surrounds it
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from exc
+
+
+def _embedder(args: argparse.Namespace) -> Embedder:
+    return Embedder(config.model_name(args.model), data_dir=config.data_dir(args.data_dir))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from archive.pipeline import Indexer
+
+    store = open_store(config.data_dir(args.data_dir))
+    report = Indexer(store, _embedder(args), batch_size=args.batch_size, progress=None if not args.quiet else False).run(
+        [Path(p) for p in args.paths]
+    )
+    for err in report.errors:
+        print(f"error: {err}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"indexed {report.added} new, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.failed} failed; {report.passages} passages embedded in {report.seconds:.1f}s"
+        )
+    if report.errors:
+        return EXIT_PARTIAL if (report.added or report.updated or report.unchanged) else EXIT_FAILED
+    return EXIT_OK
+
+
+def _plain(snippet_html: str, tty: bool) -> str:
+    on, off = ("\x1b[1;33m", "\x1b[0m") if tty else ("⟦", "⟧")
+    text = snippet_html.replace("<mark>", on).replace("</mark>", off)
+    return html.unescape(re.sub(r"\s+", " ", text)).strip()
+
+
+def _result_json(res: SearchResult) -> dict:
+    return {
+        "query": res.query.raw, "mode": res.mode, "total": res.total, "page": res.page,
+        "took_ms": res.took_ms, "warnings": res.warnings, "sources": res.sources,
+        "years": {str(k): v for k, v in res.years.items()},
+        "hits": [
+            {
+                "id": h.article.id, "title": h.article.title, "source": h.article.source,
+                "published_at": h.article.published_at.isoformat() if h.article.published_at else None,
+                "url": h.article.url, "path": h.article.path, "match": h.match,
+                "fused_score": h.fused_score, "keyword_rank": h.keyword_rank, "keyword_score": h.keyword_score,
+                "semantic_rank": h.semantic_rank, "semantic_score": h.semantic_score,
+                "best_passage": {"n": h.passage.n, "start": h.passage.start, "end": h.passage.end} if h.passage else None,
+                "snippet_html": h.snippet_html, "snippet": _plain(h.snippet_html, False),
+            }
+            for h in res.hits
+        ],
+    }
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    data = config.data_dir(args.data_dir)
+    store = open_store(data, read_only=True)
+    svc = SearchService(store, lambda: _embedder(args))
+    res = svc.search(
+        args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
+        date_from=args.date_from, date_to=args.date_to, sort=args.sort, page=args.page, page_size=args.limit,
+    )
+    if args.json:
+        print(json.dumps(_result_json(res), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    tty = sys.stdout.isatty()
+    for w in res.warnings:
+        print(f"note: {w}", file=sys.stderr)
+    print(f"{res.total} results ({res.mode}, {res.took_ms:.0f} ms)")
+    for i, h in enumerate(res.hits, (res.page - 1) * res.page_size + 1):
+        a = h.article
+        when = a.published_at.date().isoformat() if a.published_at else "-"
+        why = f"keyword #{h.keyword_rank or '-'}, semantic #{h.semantic_rank or '-'}, fused {h.fused_score:.4f}"
+        print(f"\n{i}. {_ISOLATE.format(_plain(h.title_html, tty) or a.id)}")
+        print(f"   {when} · {_ISOLATE.format(a.source or '-')} · {why}" + (" · semantic match" if h.match == "semantic" else ""))
+        print(f"   {_ISOLATE.format(_plain(h.snippet_html, tty))}")
+        print(f"   id {a.id} · {a.path or a.url}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = open_store(config.data_dir(args.data_dir), read_only=True).info()
+    if args.json:
+        print(json.dumps(info.__dict__, ensure_ascii=False, indent=2, default=str))
+        return EXIT_OK
+    print(f"backend   {info.backend} at {info.location}")
+    print(f"articles  {info.articles}\npassages  {info.passages}")
+    print(f"model     {info.model} ({info.dim}-d), analysis v{info.analysis_version}, schema v{info.schema_version}")
+    for source, n in info.sources.items():
+        print(f"  {_ISOLATE.format(source or '(no source)')}: {n}")
+    return EXIT_OK
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    emb = _embedder(args)
+    vec = emb.queries([args.text])[0] if args.kind == "query" else emb.passages([args.text])[0]
+    print(json.dumps([round(float(x), 7) for x in vec]))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Index seeds/ into the embedded store, then serve the app on it."""
+    args.paths, args.json, args.quiet = [str(ROOT / "seeds")], False, False
+    code = cmd_index(args)
+    if code == EXIT_FAILED:
+        return code
+    env = dict(os.environ, **{config.DATA_DIR_ENV: str(config.data_dir(args.data_dir).resolve())})
+    if args.model:
+        env[config.MODEL_ENV] = args.model
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"),
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+    print(f"serving the app on http://localhost:{args.port} (Ctrl-C stops it)")
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help=f"index location (default ${config.DATA_DIR_ENV} or ./data)")
+    common.add_argument("--model", help=f"sentence-transformers model id or path (default ${config.MODEL_ENV} or multilingual-e5-small)")
+    p = argparse.ArgumentParser(prog="arabic-archive", description="Arabic news archive: index and search (keyword + semantic).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ix = sub.add_parser("index", parents=[common], help="index files or directories (.txt, .jsonl, .csv)")
+    ix.add_argument("paths", nargs="+", help="files or directories to index")
+    ix.add_argument("--batch-size", type=int, default=16, help="articles per atomic write (default 16)")
+    ix.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    ix.add_argument("--quiet", action="store_true", help="no progress bar")
+    ix.set_defaults(func=cmd_index)
+
+    se = sub.add_parser("search", parents=[common], help="search the index")
+    se.add_argument("query", help='query: words, "phrases", a OR b, -exclude, prefix*, source:X, from:/to:YYYY-MM-DD')
+    se.add_argument("--mode", choices=MODES, default="hybrid")
+    se.add_argument("--weight", type=float, default=0.5, help="semantic weight in hybrid mode, 0..1 (default 0.5)")
+    se.add_argument("--source", action="append", help="only this source (repeatable)")
+    se.add_argument("--from", dest="date_from", type=_date, help="published on or after YYYY-MM-DD")
+    se.add_argument("--to", dest="date_to", type=_date, help="published on or before YYYY-MM-DD")
+    se.add_argument("--sort", choices=("relevance", "newest"), default="relevance")
+    se.add_argument("--page", type=int, default=1)
+    se.add_argument("--limit", type=int, default=10, help="results per page")
+    se.add_argument("--json", action="store_true", help="machine-readable output")
+    se.set_defaults(func=cmd_search)
+
+    st = sub.add_parser("status", parents=[common], help="what the index holds")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_status)
+
+    em = sub.add_parser("embed", parents=[common], help="print a text's vector as JSON (for kNN queries)")
+    em.add_argument("text")
+    em.add_argument("--kind", choices=("query", "passage"), default="query")
+    em.set_defaults(func=cmd_embed)
+
+    de = sub.add_parser("demo", parents=[common], help="index seeds/ and serve the search app")
+    de.add_argument("--port", type=int, default=8501)
+    de.add_argument("--batch-size", type=int, default=16)
+    de.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (StoreError, ModelUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: what was written so far is kept; run the same command again to finish", file=sys.stderr)
+        return 130
