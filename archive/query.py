@@ -169,12 +169,12 @@ def _clause(body: str, quoted: bool, required: bool, an: Analyzer) -> Clause | N
         exact = an.exact_terms(body.rstrip("*"))
         if len(exact) == 1:
             return Clause("prefix", body, (exact[0],), required)
-        quoted = len(exact) > 1  # "a-b*": treat as a phrase of its parts
+        # "a-b*": a phrase of its parts (falls through to the phrase branch below)
     tokens = an.analyze(body)
     if not tokens:
         return None
-    if quoted or len(tokens) > 1:
-        return Clause("phrase", body, tuple(t.exact for t in tokens), True)
+    if quoted or len(tokens) > 1:  # only a quoted phrase is required; سوخوي-34 merely scores
+        return Clause("phrase", body, tuple(t.exact for t in tokens), required or quoted)
     stem = tokens[0].stem
     if not stem:
         return None

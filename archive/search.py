@@ -128,7 +128,11 @@ class SearchService:
             fused = rrf([(self.store.browse(filters, depth), 1.0)])
             sort = "newest"
 
-        ordered = sorted(fused, key=lambda d: -fused[d])
+        kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
+        sem_rank = {h.article_id: (i, h) for i, h in enumerate(sem, 1)}
+        never = len(fused) + 1
+        # equal fused scores (mirror-image ranks) go to the better keyword rank: exact evidence first
+        ordered = sorted(fused, key=lambda d: (-fused[d], kw_rank.get(d, (never,))[0], sem_rank.get(d, (never,))[0], d))
         articles = self.store.get(ordered)
         ordered = [d for d in ordered if d in articles]
         if sort == "newest":
@@ -141,8 +145,6 @@ class SearchService:
             if a.published_at:
                 years[a.published_at.year] = years.get(a.published_at.year, 0) + 1
 
-        kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
-        sem_rank = {h.article_id: (i, h) for i, h in enumerate(sem, 1)}
         page_ids = ordered[(page - 1) * page_size : page * page_size]
         hits = [self._hit(articles[d], fused[d], kw_rank.get(d), sem_rank.get(d), query) for d in page_ids]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs everything on a fresh machine and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh -r requirements-dev.txt
+exec .venv/bin/python -m pytest "$@"

