@@ -122,7 +122,8 @@ class LanceStore:
                 "rebuild it into a new --data-dir (mixing would give wrong results)"
             )
 
-    def _schemas(self, dim: int) -> dict[str, pa.Schema]:
+    @staticmethod
+    def _schemas(dim: int) -> dict[str, pa.Schema]:
         ts = pa.timestamp("us")
         return {
             "articles": pa.schema([
