@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterable, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import pyarabic.araby as araby
 
@@ -133,16 +133,6 @@ _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _NUMBER = r"\d+(?:[.,\u066b\u066c]\d+)*"
 _WORD = rf"[{_LETTER}]+(?:['’][{_LETTER}]+)*"
 TOKEN_RE = re.compile(rf"{_URL}|{_EMAIL}|{_NUMBER}|{_WORD}")
-
-
-def spans(text: str) -> Iterable[tuple[int, int]]:
-    """(start, end) of every token of ``text``: runs of letters+marks, numbers, URLs, e-mails.
-
-    Hyphens, slashes and Arabic punctuation (، ؛ ؟ « ») separate tokens, so ``سوخوي-34`` gives
-    ``سوخوي`` and ``34``; the query parser turns a hyphenated query word into a phrase.
-    """
-    for m in TOKEN_RE.finditer(text):
-        yield m.start(), m.end()
 
 
 # --------------------------------------------------------------------------- stop words

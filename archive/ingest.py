@@ -169,14 +169,16 @@ def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
     source = ""
     kept: list[str] = []
     seen_headings: set[str] = set()
-    header_zone = 6
-    for i, ln in enumerate(lines):
+    header_zone = 6  # a dateline is looked for among the first non-empty lines only
+    seen_lines = 0
+    for ln in lines:
         if not ln:
             kept.append("")
             continue
+        seen_lines += 1
         if _is_boilerplate(ln, headings):
             continue
-        if published is None and i < header_zone + len(kept) - len([k for k in kept if k]):
+        if published is None and seen_lines <= header_zone:
             date = parse_arabic_date(ln)
             if date and _is_dateline(ln):
                 published = date
@@ -206,7 +208,7 @@ def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
             if published:
                 break
 
-    text_lines = [k for k in kept]
+    text_lines = kept
     while text_lines and not text_lines[0]:
         text_lines.pop(0)
     if not text_lines:

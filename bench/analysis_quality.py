@@ -15,7 +15,6 @@ reporting half is the number we quote.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import sys
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from archive.analysis import TOKEN_RE, Analyzer  # noqa: E402
 from hadith import load  # noqa: E402
-from metrics import BM25, mrr_at, ndcg_at, recall_at  # noqa: E402
+from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
 
 Terms = Callable[[str], list[str]]
 
@@ -103,9 +102,7 @@ def main() -> None:
         luc = report["systems"]["lucene"][split]["ndcg@10"]
         report[f"ours_over_lucene_{split}"] = round(ours / luc, 4) if luc else None
     print(f"ours / lucene nDCG@10: tuning {report['ours_over_lucene_tuning']}, reporting {report['ours_over_lucene_reporting']} (goal >= 1.03)")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ word analyzed once) and a warm one (memo filled, as in a long indexing run), med
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from archive.analysis import Analyzer  # noqa: E402
+from metrics import write_report  # noqa: E402
 
 
 def corpora() -> dict[str, list[str]]:
@@ -66,9 +66,7 @@ def main() -> None:
             cold, warm = measure(texts, mode, False), measure(texts, mode, True)
             report["results"][f"{name}/{mode}"] = {"mb": round(mb, 2), "cold_mb_s": round(cold, 2), "warm_mb_s": round(warm, 2)}
             print(f"{name:22} {mb:6.1f} {mode:7} {cold:10.2f} {warm:10.2f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    print(f"wrote {args.out}")
+    write_report(args.out, report)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -60,3 +62,11 @@ class BM25:
         top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
         top = top[scores[top] > 0]
         return top[np.argsort(-scores[top], kind="stable")].tolist()
+
+
+def write_report(path: str, report: dict) -> None:
+    """Write a benchmark's JSON result (bench/results/ is git-ignored) and say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"wrote {out}")

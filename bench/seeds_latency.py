@@ -9,7 +9,6 @@ Arabic + English set 10 times per mode and reports p50/p95 (query embedding incl
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -19,11 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from archive.embeddings import Embedder  # noqa: E402
 from archive.pipeline import Indexer  # noqa: E402
 from archive.search import MODES, SearchService  # noqa: E402
 from archive.store import open_store  # noqa: E402
+from metrics import write_report  # noqa: E402
 
 QUERIES = [
     "الجيش السوري", "قاعدة همدان الجوية", '"حزب الله" -داعش', "روسيا OR إيران", "سوري*",
@@ -59,9 +60,7 @@ def main() -> None:
             p50, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
             out["modes"][mode] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "queries": len(times)}
             print(f"{mode:9} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   ({len(times)} queries)")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2))
-    print(f"wrote {args.out}")
+    write_report(args.out, out)
 
 
 if __name__ == "__main__":
