@@ -120,13 +120,13 @@ class SearchService:
         else:
             weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
         fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
-        fused = self._constrain(query, filters, fused)
         browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and (
             filters.sources or filters.date_from or filters.date_to
         )
         if browsing:  # filters alone: list what they select, newest first
             fused = rrf([(self.store.browse(filters, depth), 1.0)])
             sort = "newest"
+        fused = self._constrain(query, filters, fused)
 
         kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
         sem_rank = {h.article_id: (i, h) for i, h in enumerate(sem, 1)}

@@ -69,6 +69,7 @@ def test_required_phrase_and_source_filter(service: SearchService) -> None:
     assert [h.article.path[:3] for h in service.search("روسيا source:العربية", page_size=10).hits] == ["001"]
     browse = service.search("source:العربية")
     assert [h.article.path[:3] for h in browse.hits] == ["001"] and not browse.warnings
+    assert service.search("source:العربية -شمخاني").hits == []  # exclusions apply when browsing too
     assert service.search("روسيا from:2015-12-01 to:2015-12-31").total == 1
 
 
