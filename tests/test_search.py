@@ -13,7 +13,7 @@ from archive.ingest import iter_articles
 from archive.pipeline import Indexer
 from archive.search import SearchService, rrf
 from archive.store import open_store
-from archive.store.base import IndexMismatch, StoreEmpty
+from archive.store.base import Filters, IndexMismatch, StoreEmpty
 
 
 def top(service: SearchService, query: str, mode: str = "hybrid", n: int = 1, **kw) -> list[str]:  # type: ignore[no-untyped-def]
@@ -156,3 +156,23 @@ def test_similar_articles(service: SearchService) -> None:
     similar = service.similar(seed.id, limit=3)
     assert len(similar) == 3 and seed.id not in {a.id for a, _ in similar}
     assert all(0 < s <= 1 for _, s in similar)
+
+
+def test_stale_passage_from_an_interrupted_write_never_hides_the_article(tmp_path: Path, corpus: Path, embedder: Embedder) -> None:
+    """A write killed between step 1 (new passages) and step 2 (article row) leaves passages of a
+    version that never committed; the article must still be found through its live passages."""
+    import pyarrow as pa
+
+    store = open_store(tmp_path / "data")
+    Indexer(store, embedder, progress=False).run([corpus])
+    query = "Russian Sukhoi bombers took off from an Iranian air base at Hamadan"
+    vec = embedder.queries([query])[0]
+    svc = SearchService(store, embedder)
+    target = svc.search(query, mode="semantic").hits[0].article
+    live_rows = store._require("passages").search().where(f"article_id = '{target.id}'").to_list()  # noqa: SLF001
+    stale = dict(live_rows[0], pid=f"{target.id}:deadbeef:0", content_hash="deadbeef", vector=vec.tolist())
+    stale = {k: v for k, v in stale.items() if not k.startswith("_")}
+    store._require("passages").add(pa.Table.from_pylist([stale], schema=store._schemas(384)["passages"]))  # noqa: SLF001
+    hits = store.semantic(vec, Filters(), 5)
+    assert hits[0].article_id == target.id and hits[0].score < 0.999  # the live passage, not the planted one
+    assert len({h.article_id for h in hits}) == len(hits) == 5

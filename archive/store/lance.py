@@ -50,12 +50,16 @@ def _sql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(_sql(v) for v in values)})"
+
+
 def _where(filters: Filters) -> str | None:
     parts = []
     if filters.ids:
-        parts.append(f"id IN ({', '.join(_sql(i) for i in filters.ids)})")
+        parts.append(_in("id", filters.ids))
     if filters.sources:
-        parts.append(f"source IN ({', '.join(_sql(s) for s in filters.sources)})")
+        parts.append(_in("source", filters.sources))
     if filters.date_from:
         parts.append(f"published_at >= TIMESTAMP '{filters.date_from.isoformat()} 00:00:00'")
     if filters.date_to:
@@ -80,6 +84,7 @@ class LanceStore:
         except Exception as exc:  # lancedb raises plain ValueError/OSError subclasses
             raise StoreError(f"cannot open the LanceDB store at {self.path}: {exc}") from exc
         self._tables: dict[str, Any] = {}
+        self._ready = False  # tables and indices exist (checked once per store object)
         self._meta_path = self.path / "meta.json"
 
     # ------------------------------------------------------------------ tables and meta
@@ -143,6 +148,8 @@ class LanceStore:
         }
 
     def _ensure_tables(self, dim: int) -> None:
+        if self._ready:
+            return
         for name, schema in self._schemas(dim).items():
             if self._table(name) is None:
                 self._tables[name] = self._db.create_table(name, schema=schema, exist_ok=True)
@@ -156,6 +163,7 @@ class LanceStore:
         for table, column in ((articles, "id"), (self._tables["passages"], "article_id"), (self._tables["vocab"], "term")):
             if f"{column}_idx" not in {i.name for i in table.list_indices()}:
                 table.create_scalar_index(column)
+        self._ready = True
 
     # ------------------------------------------------------------------ writes
     def upsert(self, batch: Sequence[IndexedArticle]) -> None:
@@ -210,10 +218,9 @@ class LanceStore:
         articles = self._table("articles")
         if articles is None or not ids:
             return 0
-        cond = f"id IN ({', '.join(_sql(i) for i in ids)})"
-        n = articles.count_rows(cond)
-        articles.delete(cond)  # commit point; passages follow
-        self._require("passages").delete(f"article_id IN ({', '.join(_sql(i) for i in ids)})")
+        n = articles.count_rows(_in("id", ids))
+        articles.delete(_in("id", ids))  # commit point; passages follow
+        self._require("passages").delete(_in("article_id", ids))
         return n
 
     def optimize(self) -> None:
@@ -232,7 +239,7 @@ class LanceStore:
         articles = self._table("articles")
         if articles is None or not ids:
             return {}
-        rows = (articles.search().where(f"id IN ({', '.join(_sql(i) for i in ids)})")
+        rows = (articles.search().where(_in("id", ids))
                 .select(["id", "title", "body", "published_at", "source", "url", "path", "content_hash"])
                 .limit(len(ids)).to_list())
         return {r["id"]: Article(r["id"], r["title"], r["body"], r["published_at"], r["source"], r["url"], r["path"], r["content_hash"]) for r in rows}
@@ -323,16 +330,17 @@ class LanceStore:
         return [r["id"] for r in rows[:limit]]
 
     def _best_passages(self, rows: list[dict], limit: int, exclude: str | None = None) -> list[SemanticHit]:
-        """Best passage per article, keeping only passages of the article's live version."""
+        """Best passage per article among the passages of the article's live version (a stale
+        passage left by an interrupted write never hides the live ones ranked below it)."""
+        live = self._live_hashes(list({r["article_id"] for r in rows if r["article_id"] != exclude}))
         best: dict[str, dict] = {}
         for r in rows:
-            if r["article_id"] != exclude and r["article_id"] not in best:
-                best[r["article_id"]] = r
-        live = self._live_hashes(list(best))
+            aid = r["article_id"]
+            if aid not in best and live.get(aid) == r["content_hash"]:
+                best[aid] = r
         hits = [
             SemanticHit(aid, 1.0 - float(r["_distance"]), Passage(aid, r["n"], r["start"], r["end"], r["text"]))
             for aid, r in best.items()
-            if live.get(aid) == r["content_hash"]
         ]
         return hits[:limit]
 
@@ -340,7 +348,7 @@ class LanceStore:
         articles = self._table("articles")
         if articles is None or not ids:
             return {}
-        rows = (articles.search().where(f"id IN ({', '.join(_sql(i) for i in ids)})")
+        rows = (articles.search().where(_in("id", ids))
                 .select(["id", "content_hash"]).limit(len(ids)).to_list())
         return {r["id"]: r["content_hash"] for r in rows}
 
