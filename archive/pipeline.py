@@ -49,7 +49,7 @@ def prepare(article: Article, vectors: np.ndarray | None = None, analyzer: Analy
     """Analyze an article into its stored term fields and passages (vectors added later)."""
     an = analyzer or default_analyzer()
     tokens = an.analyze(article.text)
-    title_tokens = an.analyze(article.title) if article.title else []
+    title_tokens = [t for t in tokens if t.end <= len(article.title)]  # the title heads article.text
     ps = tuple(passages(article))
     vecs = vectors if vectors is not None else np.zeros((len(ps), 0), dtype=np.float32)
     return IndexedArticle(

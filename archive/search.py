@@ -17,7 +17,7 @@ from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import Article, Passage
 from archive.query import ParsedQuery, parse
-from archive.store.base import Filters, Store
+from archive.store.base import Filters, SemanticHit, Store
 
 Mode = Literal["hybrid", "keyword", "semantic"]
 Sort = Literal["relevance", "newest"]
@@ -173,10 +173,11 @@ class SearchService:
             fused = {d: s for d, s in fused.items() if d in keep}
         return fused
 
-    def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, object] | None, query: ParsedQuery) -> Hit:
-        title_html, _ = snippet(a.title, query, words=10_000, analyzer=self.analyzer) if a.title else ("", 0)
+    def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, SemanticHit] | None,
+             query: ParsedQuery) -> Hit:
+        title_html = highlight_all(a.title, query, self.analyzer)
         body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
-        passage = sem[1].passage if sem else None  # type: ignore[attr-defined]
+        passage = sem[1].passage if sem else None
         if matches == 0 and passage is not None:
             words = passage.text.split()
             body_html = html.escape(" ".join(words[:60])) + (" …" if len(words) > 60 else "")
@@ -184,7 +185,7 @@ class SearchService:
             article=a, fused_score=round(fused, 6),
             keyword_rank=kw[0] if kw else None, keyword_score=round(kw[1], 4) if kw else None,
             semantic_rank=sem[0] if sem else None,
-            semantic_score=round(sem[1].score, 4) if sem else None,  # type: ignore[attr-defined]
+            semantic_score=round(sem[1].score, 4) if sem else None,
             passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches,
         )
 
