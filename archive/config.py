@@ -1,14 +1,19 @@
-"""Where the data lives and which model embeds it: flags first, then environment, then defaults."""
+"""Where the data lives, which model embeds it and which backend stores it: flags first, then
+environment, then defaults. Credentials come from the environment only (never flags, never logs)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from archive.embeddings import DEFAULT_MODEL
 
 DATA_DIR_ENV = "ARCHIVE_DATA_DIR"
 MODEL_ENV = "ARCHIVE_MODEL"
+BACKEND_ENV = "ARCHIVE_BACKEND"
+BACKENDS = ("lancedb", "elasticsearch")
 
 
 def data_dir(flag: str | None = None) -> Path:
@@ -19,3 +24,61 @@ def data_dir(flag: str | None = None) -> Path:
 def model_name(flag: str | None = None) -> str:
     """The embedding model: ``--model``, else $ARCHIVE_MODEL, else multilingual-e5-small."""
     return flag or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+
+
+def backend(flag: str | None = None) -> str:
+    """``--backend``, else $ARCHIVE_BACKEND, else elasticsearch when $ES_URL is set, else lancedb."""
+    chosen = flag or os.environ.get(BACKEND_ENV) or ("elasticsearch" if os.environ.get("ES_URL") else "lancedb")
+    if chosen not in BACKENDS:
+        raise ValueError(f"unknown backend {chosen!r} (choose {' or '.join(BACKENDS)})")
+    return chosen
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class ESSettings:
+    """How to reach the Elasticsearch index. Secrets are kept out of ``repr`` and messages."""
+
+    url: str = "http://localhost:9200"
+    index: str = "news"  # the alias readers and writers use; physical indices are <index>-v<N>
+    api_key: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    timeout: float = 30.0
+    server_rrf: bool = False  # hybrid via the server's rrf retriever (needs an Enterprise licence)
+
+    @staticmethod
+    def from_env(**flags: object) -> "ESSettings":
+        """$ES_URL, $ES_INDEX, $ES_API_KEY, $ES_USERNAME/$ES_PASSWORD, $ES_CA_CERTS,
+        $ES_VERIFY_CERTS, $ES_TIMEOUT, $ES_SERVER_RRF; non-secret ``flags`` (not None) win."""
+        env = os.environ
+        s = ESSettings(
+            url=env.get("ES_URL") or ESSettings.url,
+            index=env.get("ES_INDEX") or ESSettings.index,
+            api_key=env.get("ES_API_KEY") or None,
+            username=env.get("ES_USERNAME") or None,
+            password=env.get("ES_PASSWORD") or None,
+            ca_certs=env.get("ES_CA_CERTS") or None,
+            verify_certs=env.get("ES_VERIFY_CERTS", "").strip().lower() not in ("0", "false", "no", "off"),
+            timeout=float(env.get("ES_TIMEOUT") or ESSettings.timeout),
+            server_rrf=_flag(env.get("ES_SERVER_RRF")),
+        )
+        return replace(s, **{k: v for k, v in flags.items() if v is not None})
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without any user:password@ part, fit for messages."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so messages can be scrubbed of them."""
+        parts = urlsplit(self.url)
+        return [s for s in (self.api_key, self.password, parts.password) if s]

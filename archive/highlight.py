@@ -7,6 +7,7 @@ store answered. All article text is HTML-escaped before any ``<mark>`` is insert
 from __future__ import annotations
 
 import html
+from bisect import bisect_right
 from typing import Sequence
 
 from archive.analysis import Analyzer, Token, default_analyzer
@@ -81,10 +82,15 @@ def best_window(text: str, spans: Sequence[Span], words: int = 40) -> Span:
             best, best_count = w, count
         if w + words >= len(bounds):
             break
-    # center the first match a little when the window starts on it
-    first = max(0, best - 5) if best_count > 0 else best
-    last = min(first + words, len(bounds)) - 1
-    return (bounds[first][0], bounds[last][1])
+    if best_count <= 0:
+        return (bounds[best][0], bounds[min(best + words, len(bounds)) - 1][1])
+    # some context before the first match, without losing the last one; full-length at the end
+    word_starts = [b[0] for b in bounds]
+    inside = [bisect_right(word_starts, s) - 1 for s in starts
+              if bounds[best][0] <= s < bounds[min(best + words, len(bounds)) - 1][1]]
+    first = max(0, inside[0] - 5, inside[-1] - words + 1)
+    first = max(0, min(first, len(bounds) - words))
+    return (bounds[first][0], bounds[min(first + words, len(bounds)) - 1][1])
 
 
 def snippet(text: str, query: ParsedQuery, words: int = 40, analyzer: Analyzer | None = None) -> tuple[str, int]:

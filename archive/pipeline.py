@@ -19,7 +19,7 @@ from archive.analysis import ANALYSIS_VERSION, Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.ingest import IngestError, iter_articles, passages
 from archive.model import Article
-from archive.store.base import IndexedArticle, Store
+from archive.store.base import IndexedArticle, PartialWrite, Store
 
 
 @dataclass
@@ -105,28 +105,37 @@ class Indexer:
             if old and old[0] == item.content_hash:
                 report.unchanged += 1
                 continue
-            if old:
-                report.updated += 1
-            else:
-                report.added += 1
             pending.append(prepare(item))
             if len(pending) >= self.batch_size:
-                report.passages += self._flush(pending)
-        report.passages += self._flush(pending)
+                self._flush(pending, known, report)
+        self._flush(pending, known, report)
         bar.close()
         if report.added or report.updated:
             self.store.optimize()
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _flush(self, pending: list[IndexedArticle]) -> int:
+    def _flush(self, pending: list[IndexedArticle], known: dict[str, tuple[str, str]], report: IndexReport) -> None:
+        """Embed and write a batch; count what was written, report each article that was not."""
         if not pending:
-            return 0
+            return
         batch = embed_batch(pending, self.embedder)
-        self.store.upsert(batch)
-        n = sum(len(i.passages) for i in batch)
         pending.clear()
-        return n
+        failed: dict[str, str] = {}
+        try:
+            self.store.upsert(batch)
+        except PartialWrite as exc:
+            failed = exc.failed
+        for item in batch:
+            a = item.article
+            if a.id in failed:
+                report.errors.append(IngestError(a.path or a.id, f"article {a.id!r} not written: {failed[a.id]}"))
+            elif a.id in known:
+                report.updated += 1
+                report.passages += len(item.passages)
+            else:
+                report.added += 1
+                report.passages += len(item.passages)
 
     def _bar(self):  # type: ignore[no-untyped-def]
         from tqdm import tqdm

@@ -54,10 +54,11 @@ class Hit:
 
     @property
     def match(self) -> str:
-        """'keyword', 'semantic' or 'both': which channels found this article."""
+        """'keyword', 'semantic' or 'both': which channels found this article; '' when neither
+        ranked it (a filter-only listing, or fusion done by the server)."""
         if self.keyword_rank and self.semantic_rank:
             return "both"
-        return "keyword" if self.keyword_rank else "semantic"
+        return "keyword" if self.keyword_rank else "semantic" if self.semantic_rank else ""
 
 
 @dataclass
@@ -110,16 +111,20 @@ class SearchService:
         filters = Filters.of(query, sources, date_from, date_to)
         depth = max(100, page * page_size * 2)
 
-        kw = self.store.keyword(query, filters, depth) if mode != "semantic" else []
+        server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
+        kw = self.store.keyword(query, filters, depth) if mode != "semantic" and not server else []
         sem = []
         if mode != "keyword" and query.semantic_text.strip():
             vec = self.embedder.queries([query.semantic_text])[0]
-            sem = self.store.semantic(vec, filters, depth)
-        if mode == "hybrid":
-            weights = (1.0 - weight, weight)
-        else:
-            weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
-        fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
+            if server:  # the cluster fuses (equal weights); per-channel ranks are not reported
+                fused = {h.article_id: h.score for h in self.store.hybrid(query, vec, filters, depth, RRF_K)}
+                if weight != 0.5:
+                    warnings.append("server-side fusion (rrf retriever) weighs both channels equally")
+            else:
+                sem = self.store.semantic(vec, filters, depth)
+        if not server:
+            weights = (1.0 - weight, weight) if mode == "hybrid" else (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
+            fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
         browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and (
             filters.sources or filters.date_from or filters.date_to
         )

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Sequence
 
 from archive import config
+from archive.config import ESSettings
 from archive.embeddings import Embedder, ModelUnavailable
 from archive.search import MODES, SearchResult, SearchService
-from archive.store import StoreError, open_store
+from archive.store import Store, StoreError, open_store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,25 @@ def _embedder(args: argparse.Namespace) -> Embedder:
     return Embedder(config.model_name(args.model), data_dir=config.data_dir(args.data_dir))
 
 
+def _es(args: argparse.Namespace) -> ESSettings:
+    """ES settings: flags over environment; credentials only ever from the environment."""
+    return ESSettings.from_env(url=args.es_url, index=args.es_index, ca_certs=args.es_ca_certs, timeout=args.es_timeout,
+                               verify_certs=False if args.es_no_verify else None,
+                               server_rrf=True if args.es_server_rrf else None)
+
+
+def _backend(args: argparse.Namespace) -> str:
+    return config.backend(args.backend or ("elasticsearch" if args.es_url else None))
+
+
+def _store(args: argparse.Namespace, read_only: bool = False) -> Store:
+    return open_store(config.data_dir(args.data_dir), read_only=read_only, backend=_backend(args), es=_es(args))
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from archive.pipeline import Indexer
 
-    store = open_store(config.data_dir(args.data_dir))
+    store = _store(args)
     report = Indexer(store, _embedder(args), batch_size=args.batch_size, progress=None if not args.quiet else False).run(
         [Path(p) for p in args.paths]
     )
@@ -86,9 +102,7 @@ def _result_json(res: SearchResult) -> dict:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    data = config.data_dir(args.data_dir)
-    store = open_store(data, read_only=True)
-    svc = SearchService(store, lambda: _embedder(args))
+    svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
     res = svc.search(
         args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
         date_from=args.date_from, date_to=args.date_to, sort=args.sort, page=args.page, page_size=args.limit,
@@ -112,7 +126,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    info = open_store(config.data_dir(args.data_dir), read_only=True).info()
+    store = _store(args, read_only=True)
+    info = store.info()
     if args.json:
         print(json.dumps(info.__dict__, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
@@ -121,6 +136,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"model     {info.model} ({info.dim}-d), analysis v{info.analysis_version}, schema v{info.schema_version}")
     for source, n in info.sources.items():
         print(f"  {_ISOLATE.format(source or '(no source)')}: {n}")
+    for gen in getattr(store, "generations", list)():
+        print(f"generation {gen.name}: {gen.articles} articles" + ("  ← active" if gen.active else ""))
     return EXIT_OK
 
 
@@ -140,6 +157,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     env = dict(os.environ, **{config.DATA_DIR_ENV: str(config.data_dir(args.data_dir).resolve())})
     if args.model:
         env[config.MODEL_ENV] = args.model
+    env[config.BACKEND_ENV] = _backend(args)
+    es = _es(args)  # flags reach the app through its environment (credentials are there already)
+    env.update({"ES_URL": es.url, "ES_INDEX": es.index, "ES_TIMEOUT": str(es.timeout),
+                "ES_VERIFY_CERTS": str(es.verify_certs).lower(), "ES_SERVER_RRF": str(es.server_rrf).lower()})
+    if es.ca_certs:
+        env["ES_CA_CERTS"] = es.ca_certs
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"),
            "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
     print(f"serving the app on http://localhost:{args.port} (Ctrl-C stops it)")
@@ -150,6 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help=f"index location (default ${config.DATA_DIR_ENV} or ./data)")
     common.add_argument("--model", help=f"sentence-transformers model id or path (default ${config.MODEL_ENV} or multilingual-e5-small)")
+    common.add_argument("--backend", choices=config.BACKENDS,
+                        help=f"store (default ${config.BACKEND_ENV}; elasticsearch when $ES_URL is set; else lancedb)")
+    es = common.add_argument_group("Elasticsearch (credentials only from $ES_API_KEY or $ES_USERNAME/$ES_PASSWORD)")
+    es.add_argument("--es-url", help="cluster URL (default $ES_URL or http://localhost:9200)")
+    es.add_argument("--es-index", help="alias to read and write (default $ES_INDEX or news)")
+    es.add_argument("--es-ca-certs", help="CA certificate file for TLS (default $ES_CA_CERTS)")
+    es.add_argument("--es-no-verify", action="store_true", help="do not verify TLS certificates ($ES_VERIFY_CERTS=false)")
+    es.add_argument("--es-timeout", type=float, help="request timeout in seconds (default $ES_TIMEOUT or 30)")
+    es.add_argument("--es-server-rrf", action="store_true",
+                    help="fuse hybrid results on the cluster (rrf retriever; Enterprise licence) ($ES_SERVER_RRF)")
     p = argparse.ArgumentParser(prog="arabic-archive", description="Arabic news archive: index and search (keyword + semantic).")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -196,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, ModelUnavailable, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except ValueError as exc:  # a bad setting in the environment, e.g. $ARCHIVE_BACKEND
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: what was written so far is kept; run the same command again to finish", file=sys.stderr)
         return 130

@@ -3,7 +3,8 @@ words highlighted in the original text.
 
 Talks only to ``archive.search.SearchService`` over a store opened read-only: the app never
 writes. All article text reaches HTML through ``archive.highlight``, which escapes it first.
-Run: ``streamlit run search_ui/app.py`` (data dir from $ARCHIVE_DATA_DIR, default ./data).
+Run: ``streamlit run search_ui/app.py`` (data dir from $ARCHIVE_DATA_DIR, default ./data; the
+Elasticsearch backend when $ARCHIVE_BACKEND=elasticsearch or $ES_URL is set).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ def _embedder(model: str, data_dir: str) -> Embedder:
 
 
 @st.cache_resource(show_spinner=False)
-def _service(data_dir: str, model: str) -> SearchService:
-    store = open_store(Path(data_dir), read_only=True)
+def _service(data_dir: str, model: str, backend: str) -> SearchService:
+    store = open_store(Path(data_dir), read_only=True, backend=backend)
     return SearchService(store, lambda: _embedder(model, data_dir))
 
 
@@ -66,8 +67,8 @@ def main() -> None:
     st.title("أرشيف الأخبار العربية")
     data_dir, model = str(config.data_dir()), config.model_name()
     try:
-        svc = _service(data_dir, model)
-    except StoreError as exc:
+        svc = _service(data_dir, model, config.backend())
+    except (StoreError, ValueError) as exc:
         st.error(f"The index is not available: {exc}")
         return
 

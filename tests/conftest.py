@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from archive.config import ESSettings
 from archive.embeddings import Embedder
 from archive.pipeline import Indexer
 from archive.search import SearchService
 from archive.store import open_store
+from archive.store.elastic import ElasticStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -40,9 +47,67 @@ def service(seed_store_dir: Path, embedder: Embedder) -> SearchService:
     return SearchService(open_store(seed_store_dir, read_only=True), embedder)
 
 
+def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The CLI as a user runs it: ``python -m indexer`` in a subprocess."""
+    full = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "indexer", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def cli_data(tmp_path: Path, data_dir: Path, embedder: object) -> Path:
+    """An empty data dir sharing the session's materialized model (no second materialization)."""
+    d = tmp_path / "cli-data"
+    d.mkdir()
+    (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
+    return d
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A writable copy of seeds/ for tests that add, change or break files."""
     dest = tmp_path / "corpus"
     shutil.copytree(SEEDS, dest)
     return dest
+
+
+# --------------------------------------------------------------------------- Elasticsearch
+# A real cluster runs the ES tests when $ES_URL is set; nothing else in the suite may reach it.
+REAL_ES_URL = os.environ.pop("ES_URL", None)
+os.environ.pop("ARCHIVE_BACKEND", None)
+
+
+@pytest.fixture(scope="session")
+def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """$ES_URL, else a noida-db server started for this session."""
+    if REAL_ES_URL:
+        yield REAL_ES_URL
+        return
+    from .es_server import NoidaServer
+
+    server = NoidaServer(tmp_path_factory.mktemp("noida"))
+    yield server.url
+    server.stop()
+
+
+def _drop_alias_indices(settings: ESSettings) -> None:
+    store = ElasticStore(settings)
+    for gen in store.generations():  # by name: clusters refuse wildcard deletes
+        store.es.options(ignore_status=404).indices.delete(index=[gen.name, gen.name + "-vocab"], ignore_unavailable=True)
+
+
+@pytest.fixture
+def es_settings(es_url: str) -> Iterator[ESSettings]:
+    """A fresh alias name per test (credentials from the environment on a real cluster)."""
+    settings = ESSettings.from_env(url=es_url, index=f"test-{uuid.uuid4().hex[:10]}")
+    yield settings
+    _drop_alias_indices(settings)
+
+
+@pytest.fixture(scope="session")
+def es_seed_store(es_url: str, embedder: Embedder) -> Iterator[ElasticStore]:
+    """seeds/ indexed once into Elasticsearch by the real pipeline."""
+    settings = ESSettings.from_env(url=es_url, index=f"test-seeds-{uuid.uuid4().hex[:8]}")
+    report = Indexer(ElasticStore(settings), embedder, progress=False).run([SEEDS])
+    assert report.added == 5 and not report.errors, report.errors
+    yield ElasticStore(settings, read_only=True)
+    _drop_alias_indices(settings)

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT
-
-
-def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir))
-    return subprocess.run([sys.executable, "-m", "indexer", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture
-def cli_data(tmp_path: Path, data_dir: Path, embedder: object) -> Path:
-    """An empty data dir sharing the session's materialized model (no second materialization)."""
-    d = tmp_path / "cli-data"
-    d.mkdir()
-    (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
-    return d
+from .conftest import ROOT, run_cli
 
 
 def test_cli_index_partial_failure_then_search(cli_data: Path, corpus: Path) -> None:

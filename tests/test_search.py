@@ -176,3 +176,27 @@ def test_stale_passage_from_an_interrupted_write_never_hides_the_article(tmp_pat
     hits = store.semantic(vec, Filters(), 5)
     assert hits[0].article_id == target.id and hits[0].score < 0.999  # the live passage, not the planted one
     assert len({h.article_id for h in hits}) == len(hits) == 5
+
+
+@pytest.mark.parametrize("where", [0, 3, 20, 39, 40, 41, 75, 98, 99])
+def test_snippet_keeps_the_match_wherever_it_is(where: int) -> None:
+    from archive.highlight import snippet
+    from archive.query import parse
+
+    words = [f"كلمة{i}" for i in range(100)]
+    words[where] = "طاجيكستان"
+    html_snippet, n = snippet(" ".join(words), parse("طاجيكستان"), words=40)
+    assert n == 1 and "<mark>طاجيكستان</mark>" in html_snippet
+    assert len(html_snippet.replace("…", "").split()) == 40  # always a full window
+    if where >= 5:
+        assert f"كلمة{where - 5}" in html_snippet  # context before the match
+
+
+def test_snippet_window_holds_the_densest_matches() -> None:
+    from archive.highlight import snippet
+    from archive.query import parse
+
+    words = [f"كلمة{i}" for i in range(200)]
+    words[10] = words[150] = words[160] = words[185] = "روسيا"
+    html_snippet, n = snippet(" ".join(words), parse("روسيا"), words=40)
+    assert n == 4 and html_snippet.count("<mark>") == 3 and "كلمة10 " not in html_snippet

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from archive import config
+from archive.config import ESSettings
 from archive.store.base import Store, StoreEmpty, StoreError
 
 
-def open_store(data_dir: Path, read_only: bool = False) -> Store:
-    """The embedded LanceDB store under ``data_dir`` (the default backend)."""
+def open_store(data_dir: Path, read_only: bool = False, backend: str | None = None, es: ESSettings | None = None) -> Store:
+    """The configured backend: the embedded LanceDB store under ``data_dir`` (default), or the
+    Elasticsearch index ``es`` describes (``--backend elasticsearch``, $ARCHIVE_BACKEND or $ES_URL)."""
+    if config.backend(backend) == "elasticsearch":
+        from archive.store.elastic import ElasticStore
+
+        return ElasticStore(es or ESSettings.from_env(), read_only=read_only)
     from archive.store.lance import LanceStore
 
     return LanceStore(Path(data_dir) / "lancedb", read_only=read_only)

@@ -17,6 +17,8 @@ from archive.model import Article, Passage
 from archive.query import ParsedQuery
 
 SCHEMA_VERSION = "1"
+TITLE_BOOST = 2.0  # a query term in the title counts twice (both backends)
+PREFIX_EXPANSIONS = 50  # prefix* matches at most this many distinct terms (both backends)
 
 
 class StoreError(RuntimeError):
@@ -29,6 +31,15 @@ class StoreEmpty(StoreError):
 
 class IndexMismatch(StoreError):
     """The index was built with another model, dimension or analysis version."""
+
+
+class PartialWrite(StoreError):
+    """Some articles of a batch were not written; the rest were. ``failed``: article id -> reason."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        self.failed = failed
+        sample = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
+        super().__init__(f"{len(failed)} article(s) not written ({sample})")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ import pyarrow as pa
 from archive.model import Article, Passage
 from archive.query import Clause, ParsedQuery
 from archive.store.base import (
+    PREFIX_EXPANSIONS,
     SCHEMA_VERSION,
+    TITLE_BOOST,
     Filters,
     IndexedArticle,
     IndexMismatch,
@@ -40,8 +42,6 @@ from archive.store.base import (
 )
 
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
-PREFIX_EXPANSIONS = 50
-TITLE_BOOST = 2.0
 _FTS = dict(base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False,
             ascii_folding=False, max_token_length=None)
 
@@ -197,6 +197,10 @@ class LanceStore:
         schemas = self._schemas(dim)
         passages, articles, vocab = self._tables["passages"], self._tables["articles"], self._tables["vocab"]
         try:
+            # 0. new terms for prefix*, before the articles using them (a crash leaves unused terms)
+            if terms:
+                (vocab.merge_insert("term").when_not_matched_insert_all()
+                 .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
             # 1. new passages (keyed by content hash: the live article still points to the old ones)
             (passages.merge_insert("pid").when_matched_update_all().when_not_matched_insert_all()
              .execute(pa.Table.from_pylist(prow, schema=schemas["passages"])))
@@ -208,9 +212,6 @@ class LanceStore:
                 f"(article_id = {_sql(i.article.id)} AND content_hash <> {_sql(i.article.content_hash)})" for i in batch
             )
             passages.delete(keep)
-            if terms:
-                (vocab.merge_insert("term").when_not_matched_insert_all()
-                 .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
         except OSError as exc:
             raise StoreError(f"writing to {self.path} failed: {exc}") from exc
 

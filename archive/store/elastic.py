@@ -1,0 +1,598 @@
+"""Elasticsearch: the scale-out store (DESIGN.md decisions 2, 3, 6, 7).
+
+One document per article, passages as ``nested`` objects with their vectors, so an article's
+text and vectors are written (and replaced) together in one atomic document write. The index is
+created from ``mappings/news.json`` as it is; a small companion index ``<index>-vocab`` lists the
+distinct exact terms so ``prefix*`` expands to the same terms as on the embedded store. Readers and writers use an alias (``news``) over
+versioned physical indices (``news-v1``, ``news-v2``, …): a full rebuild fills a new generation
+and swaps the alias atomically; the previous generation stays for ``rollback``.
+
+Keyword queries use only ``term`` / ``match_phrase`` / ``prefix`` on the whitespace-analyzed
+fields written by ``archive.analysis``, never ES's own Arabic analysis, so both backends rank
+the same terms; fusion and highlighting happen in ``archive.search`` for every backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from archive.config import ESSettings
+from archive.model import Article, Passage
+from archive.query import Clause, ParsedQuery
+from archive.store.base import (
+    PREFIX_EXPANSIONS,
+    SCHEMA_VERSION,
+    TITLE_BOOST,
+    Filters,
+    IndexedArticle,
+    IndexMismatch,
+    KeywordHit,
+    PartialWrite,
+    SemanticHit,
+    StoreEmpty,
+    StoreError,
+    StoreInfo,
+)
+
+MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
+ARTICLE_FIELDS = ["id", "title", "body", "published_at", "source", "url", "path", "content_hash"]
+PASSAGE_FIELDS = ["passages.n", "passages.start", "passages.end", "passages.text"]
+BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}  # during a full load
+MIN_VERSION = (8, 12)  # nested dense_vector with int8_hnsw
+MAX_ID_BYTES = 512  # Elasticsearch's _id limit
+MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
+VOCAB = "-vocab"  # <generation>-vocab: one doc per distinct exact term, for prefix* expansion
+VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
+
+
+def load_mapping(model: str, dim: int, analysis_version: str) -> dict:
+    """``mappings/news.json`` with the model's name, dimension and analysis version filled in."""
+    text = MAPPING_FILE.read_text(encoding="utf-8")
+    text = text.replace('"{{dims}}"', str(int(dim)))
+    text = text.replace("{{model}}", json.dumps(model)[1:-1]).replace("{{analysis_version}}", analysis_version)
+    body = json.loads(text)
+    body.pop("_comment", None)
+    return body
+
+
+def doc_id(article_id: str) -> str:
+    """The ES ``_id`` of an article: its id, or a digest when the id is over ES's 512 bytes."""
+    if len(article_id.encode("utf-8")) <= MAX_ID_BYTES:
+        return article_id
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()
+
+
+def _date(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def filter_clauses(filters: Filters) -> list[dict]:
+    """The filters as ES ``filter`` clauses on top-level fields (valid inside nested ``knn`` too)."""
+    out: list[dict] = []
+    if filters.ids:
+        out.append({"terms": {"id": list(filters.ids)}})
+    if filters.sources:
+        out.append({"terms": {"source": list(filters.sources)}})
+    if filters.date_from or filters.date_to:
+        rng: dict[str, str] = {"format": "strict_date_optional_time"}
+        if filters.date_from:
+            rng["gte"] = _date(filters.date_from)
+        if filters.date_to:
+            rng["lt"] = _date(filters.date_to + dt.timedelta(days=1))
+        out.append({"range": {"published_at": rng}})
+    return out
+
+
+Expand = Callable[[str], list[str]]  # prefix -> the indexed exact terms it stands for
+
+
+def _clause(clause: Clause, expand: Expand) -> dict | None:
+    if clause.kind == "term":
+        term = clause.terms[0]
+        return {"bool": {"should": [{"term": {"stem": term}},
+                                    {"term": {"title_stem": {"value": term, "boost": TITLE_BOOST}}}]}}
+    if clause.kind == "phrase":
+        return {"match_phrase": {"exact": {"query": " ".join(clause.terms), "analyzer": "whitespace"}}}
+    terms = expand(clause.terms[0])  # scored like the embedded store: one BM25 term query each
+    return {"bool": {"should": [{"term": {"exact": t}} for t in terms]}} if terms else None
+
+
+def build_query(query: ParsedQuery, filters: Filters, expand: Expand) -> dict | None:
+    """The ES bool query for a parsed query, clause for clause the embedded store's full-text
+    query; None when nothing can match."""
+    must: list[dict] = []
+    should: list[dict] = []
+    for group in query.groups:
+        live = [n for n in (_clause(c, expand) for c in group) if n is not None]
+        if not live:
+            if any(c.required for c in group):
+                return None  # a required clause that matches nothing
+            continue
+        node = live[0] if len(live) == 1 else {"bool": {"should": live}}
+        (must if len(group) == 1 and group[0].required else should).append(node)
+    if not must and not should:
+        return None
+    body: dict[str, Any] = {"filter": filter_clauses(filters)}
+    if must:
+        body["must"] = must
+    if should:
+        body["should"] = should
+        body["minimum_should_match"] = 0 if must else 1
+    excluded = [n for n in (_clause(c, expand) for c in query.excluded) if n is not None]
+    if excluded:
+        body["must_not"] = excluded
+    return {"bool": body}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One physical index behind the alias."""
+
+    name: str
+    number: int
+    active: bool
+    articles: int
+    meta: dict
+
+
+class ElasticStore:
+    """The Elasticsearch store. ``target`` is the alias, or a physical index while it is rebuilt."""
+
+    backend = "elasticsearch"
+
+    def __init__(self, settings: ESSettings, read_only: bool = False, client: Any = None, target: str | None = None) -> None:
+        self.settings = settings
+        self.alias = settings.index
+        self.target = target or settings.index
+        self.read_only = read_only
+        self.server_rrf = settings.server_rrf
+        self.es = client or self._connect()
+        self._vocab_seen: set[str] = set()
+        if read_only and self._physical() is None:
+            raise StoreEmpty(f"no index {self.alias!r} on {settings.safe_url}: run the indexer first")
+
+    # ------------------------------------------------------------------ connection and errors
+    def _connect(self) -> Any:
+        from elasticsearch import Elasticsearch
+
+        s = self.settings
+        kwargs: dict[str, Any] = dict(
+            request_timeout=s.timeout, max_retries=5, retry_on_timeout=True,
+            retry_on_status=(429, 502, 503, 504), verify_certs=s.verify_certs,
+        )
+        if s.ca_certs:
+            kwargs["ca_certs"] = s.ca_certs
+        if s.api_key:
+            kwargs["api_key"] = s.api_key
+        elif s.username:
+            kwargs["basic_auth"] = (s.username, s.password or "")
+        if not s.verify_certs:
+            kwargs["ssl_show_warn"] = False
+        try:
+            client = Elasticsearch(s.url, **kwargs)
+        except Exception as exc:  # bad URL or certificate file
+            raise StoreError(self._scrub(f"cannot configure the Elasticsearch client for {s.safe_url}: {exc}")) from None
+        with self._errors("connect"):
+            version = client.info()["version"]["number"]
+        nums = tuple(int(x) for x in re.findall(r"\d+", version)[:2])
+        if nums < MIN_VERSION or nums[0] > 9:
+            raise StoreError(f"Elasticsearch {version} at {s.safe_url} is not supported: this client talks to 8.12 … 9.x")
+        return client
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.settings.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn client exceptions into ``StoreError`` messages a user can act on, free of secrets."""
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout
+        from elasticsearch import (
+            ApiError,
+            AuthenticationException,
+            AuthorizationException,
+            NotFoundError,
+            UnsupportedProductError,
+        )
+
+        url = self.settings.safe_url
+        try:
+            yield
+        except AuthenticationException:
+            raise StoreError(f"Elasticsearch at {url} refused the credentials (401) while trying to {action}: "
+                             "set ES_API_KEY, or ES_USERNAME and ES_PASSWORD") from None
+        except AuthorizationException as exc:
+            raise StoreError(self._scrub(f"the Elasticsearch credentials may not {action} on {self.target!r} (403): "
+                                         f"{_reason(exc)}")) from None
+        except NotFoundError as exc:
+            if _error_type(exc) == "index_not_found_exception":
+                raise StoreEmpty(f"no index {self.target!r} on {url}: run the indexer first") from None
+            raise StoreError(self._scrub(f"Elasticsearch could not {action}: {_reason(exc)}")) from None
+        except UnsupportedProductError:
+            raise StoreError(f"{url} did not answer as Elasticsearch (or its version is unsupported)") from None
+        except ConnectionTimeout:
+            raise StoreError(f"Elasticsearch at {url} timed out while trying to {action} "
+                             f"(timeout {self.settings.timeout:g}s; set ES_TIMEOUT)") from None
+        except TransportConnectionError as exc:
+            raise StoreError(self._scrub(f"cannot reach Elasticsearch at {url} to {action}: {exc.message}")) from None
+        except ApiError as exc:
+            raise StoreError(self._scrub(f"Elasticsearch could not {action} ({exc.meta.status}): {_reason(exc)}")) from None
+
+    def _write_guard(self) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+
+    # ------------------------------------------------------------------ index lifecycle
+    def _alias_indices(self) -> list[str]:
+        with self._errors("read the alias"):
+            found = self.es.options(ignore_status=404).indices.get_alias(name=self.alias)
+        return sorted(k for k, v in dict(found).items() if isinstance(v, dict) and self.alias in v.get("aliases", {}))
+
+    def _physical(self) -> str | None:
+        """The physical index behind ``target`` (None when it does not exist yet)."""
+        if self.target != self.alias:
+            return self.target
+        names = self._alias_indices()
+        return names[-1] if names else None
+
+    def _meta_of(self, index: str) -> dict:
+        with self._errors("read the index metadata"):
+            m = self.es.indices.get_mapping(index=index)
+        return dict(m[index]["mappings"].get("_meta", {}))
+
+    def meta(self) -> dict:
+        index = self._physical()
+        return self._meta_of(index) if index else {}
+
+    def generations(self) -> list[Generation]:
+        """Every physical index of this alias, oldest first."""
+        with self._errors("list the index generations"):
+            found = dict(self.es.options(ignore_status=404).indices.get(index=f"{self.alias}-v*", allow_no_indices=True))
+        out = []
+        for name, body in found.items():
+            m = re.fullmatch(re.escape(self.alias) + r"-v(\d+)", name)
+            if not m or not isinstance(body, dict):
+                continue
+            with self._errors("count a generation"):
+                n = int(self.es.count(index=name)["count"])
+            out.append(Generation(name, int(m.group(1)), self.alias in body.get("aliases", {}), n,
+                                  dict(body.get("mappings", {}).get("_meta", {}))))
+        return sorted(out, key=lambda g: g.number)
+
+    def _create(self, name: str, model: str, dim: int, analysis_version: str, bulk: bool, alias: bool) -> None:
+        body = load_mapping(model, dim, analysis_version)
+        settings = dict(body["settings"], **(BULK_SETTINGS if bulk else {}))
+        with self._errors(f"create index {name}"):
+            self.es.indices.create(index=name + VOCAB, settings={"number_of_shards": 1}, mappings=VOCAB_MAPPING)
+            self.es.indices.create(index=name, settings=settings, mappings=body["mappings"],
+                                   aliases={self.alias: {"is_write_index": True}} if alias else None)
+
+    def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
+        """Create ``<alias>-v1`` behind the alias on first use; refuse an index built otherwise."""
+        wanted = {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION}
+        index = self._physical()
+        if index is None:
+            if self.read_only:
+                raise StoreEmpty(f"no index {self.alias!r} on {self.settings.safe_url}: run the indexer first")
+            self._create(f"{self.alias}-v{self._next_number()}", model, dim, analysis_version, bulk=False, alias=True)
+            return
+        meta = self._meta_of(index)
+        diff = [f"{k}: index has {meta.get(k)!r}, now {v!r}" for k, v in wanted.items() if str(meta.get(k)) != str(v)]
+        if diff:
+            raise IndexMismatch(
+                f"the Elasticsearch index {index!r} was built differently ({'; '.join(diff)}); "
+                "run a full rebuild (it creates a new generation and switches the alias)"
+            )
+
+    def _next_number(self) -> int:
+        return max((g.number for g in self.generations()), default=0) + 1
+
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> "ElasticStore":
+        """A store writing into a fresh physical index (bulk settings, not yet behind the alias):
+        readers keep using the current generation until ``activate``."""
+        self._write_guard()
+        name = f"{self.alias}-v{self._next_number()}"
+        self._create(name, model, dim, analysis_version, bulk=True, alias=False)
+        return ElasticStore(self.settings, client=self.es, target=name)
+
+    def activate(self, name: str) -> None:
+        """Restore normal settings on ``name``, then swap the alias to it in one atomic call."""
+        self._write_guard()
+        normal = load_mapping("", 1, "")["settings"]
+        with self._errors(f"switch the alias {self.alias!r} to {name}"):
+            self.es.indices.put_settings(index=name, settings={
+                "refresh_interval": normal.get("refresh_interval", "1s"),
+                "number_of_replicas": normal.get("number_of_replicas", 1),
+            })
+            self.es.indices.refresh(index=[name, name + VOCAB])
+            current = [i for i in self._alias_indices() if i != name]
+            actions: list[dict] = [{"remove": {"index": i, "alias": self.alias, "must_exist": True}} for i in current]
+            actions.append({"add": {"index": name, "alias": self.alias, "is_write_index": True}})
+            self.es.indices.update_aliases(actions=actions)
+
+    def rollback(self) -> str:
+        """Point the alias back at the newest generation older than the active one."""
+        gens = self.generations()
+        active = [g for g in gens if g.active]
+        if not active:
+            raise StoreError(f"the alias {self.alias!r} points at no generation")
+        older = [g for g in gens if g.number < active[-1].number]
+        if not older:
+            raise StoreError(f"{active[-1].name} is the oldest generation: nothing to roll back to")
+        self.activate(older[-1].name)
+        return older[-1].name
+
+    def drop(self, name: str) -> None:
+        """Delete one inactive generation."""
+        self._write_guard()
+        if name in self._alias_indices():
+            raise StoreError(f"{name} is the active generation of {self.alias!r}; switch first")
+        with self._errors(f"delete {name}"):
+            self.es.indices.delete(index=[name, name + VOCAB], ignore_unavailable=True)
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete inactive generations beyond the ``keep`` newest inactive ones."""
+        inactive = [g.name for g in self.generations() if not g.active]
+        doomed = inactive[: max(0, len(inactive) - keep)]
+        for name in doomed:
+            self.drop(name)
+        return doomed
+
+    # ------------------------------------------------------------------ writes
+    @staticmethod
+    def _document(item: IndexedArticle) -> dict:
+        a = item.article
+        vecs = np.asarray(item.vectors, dtype=np.float32)
+        centroid = vecs.mean(axis=0) if len(vecs) else np.zeros(0, dtype=np.float32)
+        norm = float(np.linalg.norm(centroid)) if len(centroid) else 0.0
+        if norm:
+            centroid = centroid / norm
+        return {
+            "id": a.id, "title": a.title, "body": a.body,
+            "published_at": a.published_at.isoformat() if a.published_at else None,
+            "year": a.published_at.year if a.published_at else None,
+            "source": a.source, "url": a.url, "path": a.path, "content_hash": a.content_hash,
+            "stem": item.stem, "exact": item.exact, "title_stem": item.title_stem,
+            "n_passages": len(item.passages),
+            "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "centroid": base64.b64encode(centroid.astype("<f4").tobytes()).decode("ascii"),
+            "passages": [
+                {"n": p.n, "start": p.start, "end": p.end, "text": p.text, "vector": [float(x) for x in v]}
+                for p, v in zip(item.passages, vecs)
+            ],
+        }
+
+    def _bulk(self, actions: list[dict], what: str) -> dict[str, dict]:
+        """Run bulk actions (retrying 429s with backoff); return the failed items by ``_id``."""
+        from elasticsearch.helpers import streaming_bulk
+
+        failed: dict[str, dict] = {}
+        with self._errors(what):
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=200, max_chunk_bytes=50 * 2**20,
+                                           raise_on_error=False, raise_on_exception=False,
+                                           max_retries=8, initial_backoff=0.5, max_backoff=10):
+                if not ok:
+                    op = next(iter(item.values()))
+                    failed[str(op.get("_id"))] = op
+        return failed
+
+    def upsert(self, batch: Sequence[IndexedArticle]) -> None:
+        """Index whole documents under idempotent ids; raise ``PartialWrite`` naming the articles
+        that still failed after retries (the others are written)."""
+        self._write_guard()
+        if not batch:
+            return
+        vocab_error = self._add_vocab({t for i in batch for t in i.exact.split()})
+        if vocab_error:  # write no article whose terms prefix* could not reach
+            raise PartialWrite({i.article.id: f"terms not recorded: {vocab_error}" for i in batch})
+        ids = {doc_id(i.article.id): i.article.id for i in batch}
+        actions = [{"_op_type": "index", "_index": self.target, "_id": doc_id(i.article.id), "_source": self._document(i)}
+                   for i in batch]
+        failed = self._bulk(actions, "write articles")
+        if failed:
+            raise PartialWrite({ids.get(k, k): _item_reason(v) for k, v in failed.items()})
+
+    def _add_vocab(self, terms: set[str]) -> str | None:
+        """Record new exact terms before the articles that use them (a crash leaves at most
+        unused terms, never an indexed term prefix* cannot reach); the first failure, if any."""
+        new = sorted(t for t in terms - self._vocab_seen if len(t.encode("utf-8")) <= MAX_ID_BYTES)
+        if not new:
+            return None
+        index = (self._physical() or self.target) + VOCAB
+        actions = [{"_op_type": "create", "_index": index, "_id": t, "_source": {"term": t}} for t in new]
+        failed = [v for v in self._bulk(actions, "record terms").values() if v.get("status") != 409]  # 409: known
+        if failed:
+            return _item_reason(failed[0])
+        self._vocab_seen.update(new)
+        return None
+
+    def _expand_prefix(self, prefix: str) -> list[str]:
+        index = self._physical()
+        if not prefix or index is None:
+            return []
+        res = self._search("expand a prefix", index=index + VOCAB, query={"prefix": {"term": prefix}},
+                           sort=[{"term": "asc"}], size=PREFIX_EXPANSIONS, source=False)
+        return [h["_id"] for h in res["hits"]["hits"]]
+
+    def delete(self, ids: Sequence[str]) -> int:
+        self._write_guard()
+        if not ids:
+            return 0
+        existing = set(self.get(ids))
+        actions = [{"_op_type": "delete", "_index": self.target, "_id": doc_id(i)} for i in existing]
+        failed = {k: v for k, v in self._bulk(actions, "delete articles").items() if v.get("status") != 404}
+        if failed:
+            raise PartialWrite({k: _item_reason(v) for k, v in failed.items()})
+        return len(existing)
+
+    def optimize(self) -> None:
+        """Make what was written visible to searches now (also ends a run's writes)."""
+        index = self._physical() or self.target
+        with self._errors("refresh the index"):
+            self.es.indices.refresh(index=[index, index + VOCAB])
+
+    # ------------------------------------------------------------------ reads
+    def _search(self, what: str, index: str | None = None, **body: Any) -> dict:
+        with self._errors(what):
+            return dict(self.es.search(index=index or self.target, **body))
+
+    def get(self, ids: Sequence[str]) -> dict[str, Article]:
+        if not ids:
+            return {}
+        with self._errors("fetch articles"):
+            found = self.es.mget(index=self.target, ids=[doc_id(i) for i in ids], source=ARTICLE_FIELDS)
+        out = {}
+        for d in found["docs"]:
+            if d.get("found"):
+                s = d["_source"]
+                out[s["id"]] = Article(s["id"], s.get("title") or "", s.get("body") or "", _parse_date(s.get("published_at")),
+                                       s.get("source") or "", s.get("url") or "", s.get("path") or "", s.get("content_hash") or "")
+        return out
+
+    def hashes(self) -> dict[str, tuple[str, str]]:
+        from elasticsearch.helpers import scan
+
+        if self._physical() is None:
+            return {}
+        out = {}
+        with self._errors("read the stored content hashes"):
+            for d in scan(self.es, index=self.target, query={"query": {"match_all": {}}},
+                          _source=["id", "content_hash", "path"], size=1000):
+                s = d["_source"]
+                out[s["id"]] = (s.get("content_hash") or "", s.get("path") or "")
+        return out
+
+    def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]:
+        if self._physical() is None:
+            return []
+        q = build_query(query, filters, self._expand_prefix)
+        if q is None:
+            return []
+        res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=False)
+        return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
+
+    def _knn(self, vector: np.ndarray, filters: list[dict], limit: int) -> list[SemanticHit]:
+        if self._physical() is None or limit <= 0:
+            return []
+        knn = {
+            "field": "passages.vector", "query_vector": [float(x) for x in vector], "k": limit,
+            "num_candidates": min(MAX_CANDIDATES, max(100, 2 * limit)),
+            "inner_hits": {"size": 1, "_source": False, "fields": PASSAGE_FIELDS},
+        }
+        if filters:
+            knn["filter"] = filters
+        res = self._search("run a vector search", knn=knn, size=limit, source=["id"])
+        hits = []
+        for h in res["hits"]["hits"]:
+            aid = h["_source"]["id"]
+            inner = h["inner_hits"]["passages"]["hits"]["hits"][0]
+            hits.append(SemanticHit(aid, 2.0 * float(inner["_score"]) - 1.0, _passage(aid, inner)))
+        return hits
+
+    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
+        """Nested kNN over passage vectors; ES's cosine score (1 + cos) / 2 is turned back into cos."""
+        return self._knn(vector, filter_clauses(filters), limit)
+
+    def neighbours(self, article_id: str, limit: int) -> list[SemanticHit]:
+        with self._errors("fetch an article"):
+            doc = self.es.options(ignore_status=404).get(index=self.target, id=doc_id(article_id), source=["centroid"])
+        raw = doc.get("_source", {}).get("centroid") if doc.get("found") else None
+        if not raw:
+            return []
+        centroid = np.frombuffer(base64.b64decode(raw), dtype="<f4")
+        return self._knn(centroid, [{"bool": {"must_not": [{"term": {"id": article_id}}]}}], limit)
+
+    def browse(self, filters: Filters, limit: int) -> list[str]:
+        if self._physical() is None:
+            return []
+        res = self._search("list articles", query={"bool": {"filter": filter_clauses(filters)}}, size=limit,
+                           source=["id"], sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}])
+        return [h["_source"]["id"] for h in res["hits"]["hits"]]
+
+    def hybrid(self, query: ParsedQuery, vector: np.ndarray, filters: Filters, limit: int, k: int) -> list[KeywordHit]:
+        """Server-side fusion with the ``rrf`` retriever (Enterprise licence; Basic answers 403)."""
+        q = build_query(query, filters, self._expand_prefix) or {"match_none": {}}
+        fc = filter_clauses(filters)
+        knn = {"field": "passages.vector", "query_vector": [float(x) for x in vector], "k": limit,
+               "num_candidates": min(MAX_CANDIDATES, max(100, 2 * limit))}
+        if fc:
+            knn["filter"] = fc
+        retriever = {"rrf": {"retrievers": [{"standard": {"query": q}}, {"knn": knn}],
+                             "rank_window_size": limit, "rank_constant": k}}
+        res = self._search("run a server-side hybrid search (rrf retriever)", retriever=retriever, size=limit, source=["id"])
+        return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
+
+    def info(self) -> StoreInfo:
+        index = self._physical()
+        if index is None:
+            return StoreInfo(self.backend, f"{self.settings.safe_url}/{self.alias}", 0, 0, None, None, None, None)
+        meta = self._meta_of(index)
+        res = self._search("count articles", size=0, track_total_hits=True, aggs={
+            "sources": {"terms": {"field": "source", "size": 1000, "missing": ""}},
+            "years": {"terms": {"field": "year", "size": 1000}},
+            "passages": {"sum": {"field": "n_passages"}},
+        })
+        aggs = res["aggregations"]
+        total = res["hits"]["total"]
+        return StoreInfo(
+            backend=self.backend, location=f"{self.settings.safe_url}/{self.alias} → {index}",
+            articles=int(total["value"] if isinstance(total, dict) else total),
+            passages=int(aggs["passages"]["value"] or 0),
+            model=meta.get("model"), dim=int(meta["dim"]) if meta.get("dim") else None,
+            analysis_version=meta.get("analysis_version"), schema_version=meta.get("schema_version"),
+            sources={b["key"]: b["doc_count"] for b in aggs["sources"]["buckets"]},
+            years=dict(sorted((int(b["key"]), b["doc_count"]) for b in aggs["years"]["buckets"])),
+        )
+
+
+def _first(values: Any) -> Any:
+    return values[0] if isinstance(values, list) and values else values
+
+
+def _passage(article_id: str, inner: dict) -> Passage:
+    """The best passage of a nested kNN hit, from ``fields`` (or ``_source`` on servers that send it)."""
+    fields = inner.get("fields", {}).get("passages")
+    src = {k: _first(v) for k, v in fields[0].items()} if fields else dict(inner.get("_source") or {})
+    return Passage(article_id, int(src.get("n", 0)), int(src.get("start", 0)), int(src.get("end", 0)), str(src.get("text", "")))
+
+
+def _parse_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _error_type(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("type", ""))
+    return ""
+
+
+def _reason(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        return f"{err.get('type', 'error')}: {err.get('reason', '')}".strip()
+    return str(getattr(exc, "message", exc))
+
+
+def _item_reason(item: dict) -> str:
+    err = item.get("error")
+    if isinstance(err, dict):
+        return f"{item.get('status')} {err.get('type', 'error')}: {err.get('reason', '')}"
+    return f"{item.get('status')} {err or item.get('exception') or 'failed'}"

@@ -1,0 +1,312 @@
+"""The Elasticsearch backend against a real ES-compatible server over HTTP (noida-db, or the
+cluster in $ES_URL): the whole Store protocol, the alias lifecycle, bulk faults, and the same
+answers as the embedded store. Nothing here depends on ES-side Arabic analysis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from archive.analysis import ANALYSIS_VERSION
+from archive.config import ESSettings
+from archive.embeddings import Embedder
+from archive.pipeline import Indexer
+from archive.query import parse
+from archive.search import SearchService
+from archive.store.base import Filters, IndexMismatch, StoreEmpty, StoreError
+from archive.store.elastic import ElasticStore, load_mapping
+
+from .conftest import ROOT, run_cli
+from .faultproxy import FaultProxy
+
+QUERIES = [
+    ("الجيش السوري", "keyword"), ("روسيا ايران", "hybrid"), ('"قاعدة همدان الجوية"', "hybrid"),
+    ("سليمانى موسكو", "keyword"), ("الجيش السوري -حلب", "hybrid"), ("روسي*", "keyword"),
+    ("Russian bombers at an Iranian air base", "semantic"), ("Iran Russia joint command in Syria", "hybrid"),
+    ("غارات روسية على حلب", "hybrid"), ("روسيا source:العربية", "hybrid"),
+]
+
+
+def _feed(path: Path, n: int, seed: int = 7) -> Path:
+    """``n`` generated Arabic articles as JSONL (distinct words, so each is findable)."""
+    rng = random.Random(seed)
+    words = "الحكومة البرلمان الاقتصاد النفط الانتخابات المدينة الجامعة الطاقة الميناء المطار الوزير".split()
+    lines = []
+    for i in range(n):
+        body = " ".join(rng.choice(words) for _ in range(60)) + f" رمز{i:04d}"
+        lines.append(json.dumps({"id": f"gen-{i}", "title": f"خبر رقم {i}", "body": body, "source": "مولد",
+                                 "published_at": f"2023-0{1 + i % 9}-1{i % 10}"}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_index_is_created_from_the_mapping_file_behind_an_alias(es_settings: ESSettings) -> None:
+    store = ElasticStore(es_settings)
+    store.check_compatible("intfloat/multilingual-e5-small", 384, ANALYSIS_VERSION)
+    gens = store.generations()
+    assert [(g.name, g.active) for g in gens] == [(f"{es_settings.index}-v1", True)]
+    mapping = store.es.indices.get_mapping(index=es_settings.index)[gens[0].name]["mappings"]
+    assert mapping["_meta"] == {"model": "intfloat/multilingual-e5-small", "dim": 384,
+                                "analysis_version": ANALYSIS_VERSION, "schema_version": "1"}
+    wanted = load_mapping("m", 384, ANALYSIS_VERSION)["mappings"]["properties"]
+    props = mapping["properties"]
+    assert set(props) == set(wanted)
+    vec = props["passages"]["properties"]["vector"]
+    assert props["passages"]["type"] == "nested" and vec["dims"] == 384 and vec["similarity"] == "cosine"
+    assert vec["index_options"]["type"] == "int8_hnsw"
+    assert props["stem"]["analyzer"] == "preanalyzed" and props["body"]["analyzer"] == "arabic"
+    # the same model again is fine; another model or dimension is refused, naming the difference
+    store.check_compatible("intfloat/multilingual-e5-small", 384, ANALYSIS_VERSION)
+    with pytest.raises(IndexMismatch, match="dim"):
+        store.check_compatible("intfloat/multilingual-e5-small", 768, ANALYSIS_VERSION)
+    with pytest.raises(IndexMismatch, match="model"):
+        store.check_compatible("other/model", 384, ANALYSIS_VERSION)
+
+
+def test_read_only_store_on_a_missing_index_says_so(es_settings: ESSettings) -> None:
+    with pytest.raises(StoreEmpty, match=f"no index '{es_settings.index}'.*run the indexer"):
+        ElasticStore(es_settings, read_only=True)
+    writer = ElasticStore(es_settings)  # before its first write, an empty alias reads as empty
+    assert writer.keyword(parse("روسيا"), Filters(), 10) == [] and writer.hashes() == {} and writer.info().articles == 0
+    writer.check_compatible("m", 384, ANALYSIS_VERSION)
+    reader = ElasticStore(es_settings, read_only=True)
+    with pytest.raises(StoreError, match="read-only"):
+        reader.delete(["x"])
+    with pytest.raises(StoreError, match="read-only"):
+        reader.new_generation("m", 384, ANALYSIS_VERSION)
+
+
+@pytest.mark.parametrize("query,mode", QUERIES)
+def test_same_top5_and_snippets_as_the_embedded_store(query: str, mode: str, service: SearchService,
+                                                       es_seed_store: ElasticStore, embedder: Embedder) -> None:
+    es = SearchService(es_seed_store, embedder).search(query, mode=mode, page_size=5)
+    lance = service.search(query, mode=mode, page_size=5)
+    assert [h.article.id for h in es.hits] == [h.article.id for h in lance.hits]
+    assert es.hits, query
+    assert [h.snippet_html for h in es.hits] == [h.snippet_html for h in lance.hits]
+    assert [h.title_html for h in es.hits] == [h.title_html for h in lance.hits]
+    for a, b in zip(es.hits, lance.hits):
+        assert (a.keyword_rank, a.semantic_rank) == (b.keyword_rank, b.semantic_rank)
+        if a.semantic_score is not None:
+            assert a.semantic_score == pytest.approx(b.semantic_score, abs=0.02)  # int8 on a real cluster
+
+
+def test_store_protocol_reads(es_seed_store: ElasticStore, service: SearchService, embedder: Embedder) -> None:
+    store, lance = es_seed_store, service.store
+    hashes = store.hashes()
+    assert hashes == lance.hashes() and len(hashes) == 5
+    arts = store.get([*hashes, "no-such-id"])
+    assert arts == lance.get(list(hashes))
+    info, linfo = store.info(), lance.info()
+    assert (info.articles, info.passages, info.dim, info.model) == (5, 20, 384, linfo.model)
+    assert (info.sources, info.years) == (linfo.sources, linfo.years)  # aggregations = the embedded counts
+    assert info.location.endswith(f"{store.alias}-v1")
+    # filters apply inside the kNN search, not after it
+    vec = embedder.queries(["Russian air strikes in Syria"])[0]
+    only = store.semantic(vec, Filters(sources=("العربية",)), 5)
+    assert [arts[h.article_id].source for h in only] == ["العربية"]
+    sem = store.semantic(vec, Filters(), 10)
+    assert len(sem) == 5 and len({h.article_id for h in sem}) == 5
+    best = sem[0]
+    body = arts[best.article_id].body
+    assert body[best.passage.start:best.passage.end] == best.passage.text and -1 <= best.score <= 1
+    dated = next(a for a in arts.values() if a.published_at)
+    day = dated.published_at.date()
+    assert store.browse(Filters(date_from=day, date_to=day), 10) == [dated.id]
+    assert store.browse(Filters(date_from=day + dt.timedelta(days=1)), 10) == []
+    assert store.browse(Filters(), 10)[0] == dated.id  # newest first, undated last
+    near = store.neighbours(best.article_id, 3)
+    assert len(near) == 3 and best.article_id not in {h.article_id for h in near}
+
+
+def test_writes_updates_and_deletes(es_settings: ESSettings, corpus: Path, embedder: Embedder) -> None:
+    store = ElasticStore(es_settings)
+    report = Indexer(store, embedder, progress=False).run([corpus])
+    assert (report.added, report.failed) == (5, 0)
+    svc = SearchService(store, embedder)
+    f = next(corpus.glob("003_*.txt"))
+    f.write_text(f.read_text(encoding="utf-8") + "\nوأعلن الكرملين عن زيارة مرتقبة لوفد من طاجيكستان.", encoding="utf-8")
+    calls = embedder.calls
+    again = Indexer(store, embedder, progress=False).run([corpus])
+    assert (again.added, again.updated, again.unchanged) == (0, 1, 4) and embedder.calls == calls + again.passages > calls
+    hit = svc.search("طاجيكستان", mode="keyword").hits
+    assert [h.article.path[:3] for h in hit] == ["003"] and "<mark>طاجيكستان</mark>" in hit[0].snippet_html
+    assert store.info().articles == 5  # replaced, not duplicated
+    assert store.delete([hit[0].article.id, "never-indexed"]) == 1
+    store.optimize()
+    assert svc.search("طاجيكستان", mode="keyword").hits == [] and store.info().articles == 4
+
+
+def test_full_rebuild_swaps_the_alias_atomically_and_rolls_back(es_settings: ESSettings, corpus: Path,
+                                                                  embedder: Embedder, tmp_path: Path) -> None:
+    store = ElasticStore(es_settings)
+    Indexer(store, embedder, progress=False).run([corpus])
+    svc = SearchService(ElasticStore(es_settings, read_only=True), embedder)
+    feed = _feed(tmp_path / "feed.jsonl", 6)
+    errors: list[str] = []
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def reader() -> None:  # searches through the alias all through the rebuild and the swap
+        while not stop.is_set():
+            try:
+                answers.append(svc.search("روسيا", mode="keyword").total)
+            except Exception as exc:  # noqa: BLE001 - any failure is what this test counts
+                errors.append(repr(exc))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        new = store.new_generation(embedder.name, embedder.dim, ANALYSIS_VERSION)
+        settings = store.es.indices.get_settings(index=new.target)[new.target]["settings"]["index"]
+        assert settings["refresh_interval"] == "-1" and str(settings["number_of_replicas"]) == "0"
+        report = Indexer(new, embedder, progress=False).run([corpus, feed])
+        assert report.added == 11
+        assert svc.search("رمز0003", mode="keyword").hits == []  # not switched yet: readers see v1
+        store.activate(new.target)
+    finally:
+        stop.set()
+        t.join()
+    assert errors == [] and len(answers) > 3 and set(answers) == {5}
+    settings = store.es.indices.get_settings(index=new.target)[new.target]["settings"]["index"]
+    assert settings["refresh_interval"] == "1s"  # normal settings restored before the switch
+    assert [h.article.id for h in svc.search("رمز0003", mode="keyword").hits] == ["gen-3"]
+    gens = store.generations()
+    assert [(g.number, g.active, g.articles) for g in gens] == [(1, False, 5), (2, True, 11)]
+    assert store.rollback() == f"{es_settings.index}-v1"
+    assert svc.search("رمز0003", mode="keyword").hits == [] and svc.store.info().articles == 5
+    with pytest.raises(StoreError, match="oldest generation"):
+        store.rollback()
+    with pytest.raises(StoreError, match="active generation"):
+        store.drop(f"{es_settings.index}-v1")
+    assert store.prune(keep=0) == [f"{es_settings.index}-v2"]
+    assert [g.number for g in store.generations()] == [1]
+
+
+def test_a_storm_of_429s_503s_and_dropped_connections_loses_nothing(es_url: str, es_settings: ESSettings, corpus: Path,
+                                                                    embedder: Embedder, tmp_path: Path) -> None:
+    rng = random.Random(42)
+
+    def policy(method: str, path: str) -> int | str | None:
+        if "_bulk" not in path:
+            return None
+        roll = rng.random()
+        return 429 if roll < 0.45 else 503 if roll < 0.55 else "close" if roll < 0.6 else None
+
+    proxy = FaultProxy(es_url, policy)
+    try:
+        store = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index))
+        feed = _feed(tmp_path / "feed.jsonl", 40)
+        report = Indexer(store, embedder, batch_size=4, progress=False).run([corpus, feed])
+    finally:
+        proxy.close()
+    assert report.errors == [] and report.added == 45
+    assert sum(proxy.faults.values()) >= 10, proxy.faults  # the storm really happened
+    direct = ElasticStore(es_settings)
+    direct.optimize()
+    assert direct.es.count(index=es_settings.index)["count"] == 45  # none lost, none duplicated
+    assert len(direct.hashes()) == 45 and direct.info().passages == report.passages
+
+
+def test_bulk_failures_are_reported_per_article_and_keep_what_was_indexed(es_url: str, es_settings: ESSettings,
+                                                                          corpus: Path, embedder: Embedder, tmp_path: Path) -> None:
+    Indexer(ElasticStore(es_settings), embedder, progress=False).run([corpus])
+    proxy = FaultProxy(es_url, lambda m, p: 400 if "_bulk" in p else None)
+    try:
+        store = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index))
+        report = Indexer(store, embedder, progress=False).run([_feed(tmp_path / "feed.jsonl", 3)])
+    finally:
+        proxy.close()
+    assert report.added == 0 and report.failed == 3
+    assert sorted(str(e).split("'")[1] for e in report.errors) == ["gen-0", "gen-1", "gen-2"]
+    assert all("not written" in str(e) and "400" in str(e) for e in report.errors)
+    assert ElasticStore(es_settings).info().articles == 5  # what was there is untouched
+
+
+def test_connection_problems_get_clear_messages_without_secrets(es_url: str) -> None:
+    from .es_server import free_port
+
+    with pytest.raises(StoreError, match=r"cannot reach Elasticsearch at http://127\.0\.0\.1:\d+"):
+        ElasticStore(ESSettings(url=f"http://127.0.0.1:{free_port()}", timeout=2))
+    secret = "s3cr3t-Pa55"
+    with pytest.raises(StoreError) as caught:
+        ElasticStore(ESSettings(url=f"http://elastic:{secret}@127.0.0.1:{free_port()}", api_key=None, timeout=2))
+    assert secret not in str(caught.value) and "elastic:" not in str(caught.value)
+    assert secret not in repr(ESSettings(url="http://x", api_key=secret, password=secret))
+
+    def unauthorized(method: str, path: str) -> tuple[int, bytes]:
+        return 401, b'{"error":{"type":"security_exception","reason":"unable to authenticate"},"status":401}'
+
+    proxy = FaultProxy(es_url, unauthorized)
+    try:
+        with pytest.raises(StoreError, match="refused the credentials.*ES_API_KEY") as caught:
+            ElasticStore(ESSettings(url=proxy.url, api_key=secret))
+        assert secret not in str(caught.value)
+    finally:
+        proxy.close()
+
+    def old_server(method: str, path: str) -> tuple[int, bytes] | None:
+        if path == "/":
+            return 200, b'{"version":{"number":"7.17.0"},"tagline":"You Know, for Search"}'
+        return None
+
+    proxy = FaultProxy(es_url, old_server)
+    try:
+        with pytest.raises(StoreError, match="7.17.0 .* not supported"):
+            ElasticStore(ESSettings(url=proxy.url))
+    finally:
+        proxy.close()
+
+
+def test_server_side_rrf_matches_client_side_fusion(es_seed_store: ElasticStore, embedder: Embedder) -> None:
+    server = ElasticStore(ESSettings.from_env(url=es_seed_store.settings.url, index=es_seed_store.alias, server_rrf=True),
+                          read_only=True)
+    for query in ("روسيا ايران", "Iran Russia joint command in Syria", "الجيش السوري -حلب"):
+        ours = SearchService(es_seed_store, embedder).search(query, page_size=5)
+        theirs = SearchService(server, embedder).search(query, page_size=5)
+        # the server's unweighted RRF is twice our 0.5/0.5 weighted one, article by article
+        # (equal scores may come in another order: our tie-break prefers the keyword rank)
+        assert {h.article.id: h.fused_score for h in theirs.hits} == pytest.approx(
+            {h.article.id: 2 * h.fused_score for h in ours.hits}, rel=1e-3), query
+        assert all(h.match == "" and h.keyword_rank is None for h in theirs.hits)
+
+
+def test_vectors_round_trip_through_the_centroid(es_seed_store: ElasticStore) -> None:
+    aid = next(iter(es_seed_store.hashes()))
+    near = es_seed_store.neighbours(aid, 4)
+    assert len(near) == 4 and all(-1 <= h.score <= 1 for h in near)
+    assert near == sorted(near, key=lambda h: -h.score)
+    assert es_seed_store.neighbours("no-such-article", 3) == []
+    assert np.isfinite([h.score for h in near]).all()
+
+
+def test_mapping_file_is_used_as_is() -> None:
+    raw = json.loads((ROOT / "mappings" / "news.json").read_text(encoding="utf-8"))
+    filled = load_mapping("intfloat/multilingual-e5-small", 384, ANALYSIS_VERSION)
+    assert filled["settings"] == raw["settings"]
+    assert filled["mappings"]["properties"]["passages"]["properties"]["vector"]["dims"] == 384
+    assert filled["mappings"]["_meta"]["model"] == "intfloat/multilingual-e5-small"
+    assert json.dumps(filled).count("{{") == 0
+
+
+def test_cli_indexes_searches_and_reports_on_elasticsearch(es_settings: ESSettings, cli_data: Path, corpus: Path) -> None:
+    flags = ["--es-url", es_settings.url, "--es-index", es_settings.index]  # --es-url alone selects the backend
+    res = run_cli("index", str(corpus), "--quiet", "--json", *flags, data_dir=cli_data)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["added"] == 5
+    assert not (cli_data / "lancedb").exists()  # nothing went to the embedded store
+    res = run_cli("search", "قاعدة همدان", "--json", "--mode", "keyword", *flags, data_dir=cli_data)
+    hits = json.loads(res.stdout)["hits"]
+    assert res.returncode == 0 and hits[0]["path"].startswith("000") and "<mark>همدان</mark>" in hits[0]["snippet_html"]
+    res = run_cli("status", *flags, data_dir=cli_data)
+    assert "backend   elasticsearch" in res.stdout and f"{es_settings.index}-v1: 5 articles  ← active" in res.stdout
+    res = run_cli("status", data_dir=cli_data, env={"ES_URL": es_settings.url, "ES_INDEX": "never-created"})
+    assert res.returncode == 3 and "no index 'never-created'" in res.stderr and "run the indexer" in res.stderr
+    res = run_cli("status", data_dir=cli_data, env={"ARCHIVE_BACKEND": "solr"})
+    assert res.returncode == 2 and "unknown backend 'solr'" in res.stderr
