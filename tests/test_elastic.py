@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import threading
 from pathlib import Path
 
@@ -310,3 +311,34 @@ def test_cli_indexes_searches_and_reports_on_elasticsearch(es_settings: ESSettin
     assert res.returncode == 3 and "no index 'never-created'" in res.stderr and "run the indexer" in res.stderr
     res = run_cli("status", data_dir=cli_data, env={"ARCHIVE_BACKEND": "solr"})
     assert res.returncode == 2 and "unknown backend 'solr'" in res.stderr
+
+
+def _readme_requests() -> list[tuple[str, str, dict | None]]:
+    """The Kibana Dev Tools requests in the README's ```console blocks."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    out: list[tuple[str, str, dict | None]] = []
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        for m in re.finditer(r"^(GET|POST|PUT) (\S+)\n(\{.*?^\})?", block, re.S | re.M):
+            out.append((m.group(1), m.group(2), json.loads(m.group(3)) if m.group(3) else None))
+    return out
+
+
+def test_readme_direct_queries_run_as_written(es_seed_store: ElasticStore, embedder: Embedder) -> None:
+    """The README's copy-paste examples are valid requests on the index this code builds."""
+    requests = _readme_requests()
+    assert len(requests) >= 5
+    for method, path, body in requests:
+        path = "/" + path.replace("news", es_seed_store.alias, 1)
+        res = es_seed_store.es.perform_request(method, path, body=body, headers={
+            "accept": "application/json", **({"content-type": "application/json"} if body else {})})
+        if path.startswith(f"/_alias/{es_seed_store.alias}"):
+            assert list(res.body) == [f"{es_seed_store.alias}-v1"]
+        if "_meta" in path:
+            assert next(iter(res.body.values()))["mappings"]["_meta"]["dim"] == 384
+    curl = re.search(r"-d '(\{.*?\})'\n", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    assert curl
+    vec = json.dumps([float(x) for x in embedder.queries(["Russian bombers at an Iranian air base"])[0]])
+    res = es_seed_store.es.search(index=es_seed_store.alias, body=json.loads(curl.group(1).replace("'\"$VEC\"'", vec)))
+    hits = res["hits"]["hits"]
+    assert hits and all(h["_source"]["title"] for h in hits)
+    assert hits[0]["inner_hits"]["passages"]["hits"]["hits"][0]["fields"]["passages"][0]["text"]
