@@ -51,11 +51,12 @@ class ESSettings:
     verify_certs: bool = True
     timeout: float = 30.0
     server_rrf: bool = False  # hybrid via the server's rrf retriever (needs an Enterprise licence)
+    lock_ttl: float = 60.0  # lease of a job's write lock; a killed job's lock frees after this
 
     @staticmethod
     def from_env(**flags: object) -> "ESSettings":
         """$ES_URL, $ES_INDEX, $ES_API_KEY, $ES_USERNAME/$ES_PASSWORD, $ES_CA_CERTS,
-        $ES_VERIFY_CERTS, $ES_TIMEOUT, $ES_SERVER_RRF; non-secret ``flags`` (not None) win."""
+        $ES_VERIFY_CERTS, $ES_TIMEOUT, $ES_SERVER_RRF, $ES_LOCK_TTL; non-secret ``flags`` (not None) win."""
         env = os.environ
         s = ESSettings(
             url=env.get("ES_URL") or ESSettings.url,
@@ -67,6 +68,7 @@ class ESSettings:
             verify_certs=env.get("ES_VERIFY_CERTS", "").strip().lower() not in ("0", "false", "no", "off"),
             timeout=float(env.get("ES_TIMEOUT") or ESSettings.timeout),
             server_rrf=_flag(env.get("ES_SERVER_RRF")),
+            lock_ttl=float(env.get("ES_LOCK_TTL") or ESSettings.lock_ttl),
         )
         return replace(s, **{k: v for k, v in flags.items() if v is not None})
 

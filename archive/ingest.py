@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fnmatch
 import hashlib
 import io
 import json
@@ -15,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from archive.analysis import normalize
 from archive.model import Article, Passage
@@ -264,14 +265,15 @@ def _parse_when(value: str) -> dt.datetime | None:
         return parse_arabic_date(value)
 
 
-def _record(rec: dict, where: str, rel: str, source_default: str) -> Article | IngestError:
-    """One JSONL/CSV record; ``body`` is required, the rest optional."""
+def _record(rec: dict, where: str, rel: str, line: int) -> Article | IngestError:
+    """One JSONL/CSV record; ``body`` is required, the rest optional. Without an id or url, the
+    id comes from the file's stored path and the line number."""
     body = _clean(rec.get("body"))
     if not body:
         return IngestError(where, "missing field 'body'")
     url = _clean(rec.get("url"))
     given = _clean(rec.get("id"))
-    art_id = given if given else stable_id("u", url) if url else stable_id("p", where.replace(os.sep, "/"))
+    art_id = given if given else stable_id("u", url) if url else stable_id("p", f"{rel}:{line}")
     raw_date = _clean(rec.get("published_at"))
     published = _parse_when(raw_date)
     if raw_date and published is None:
@@ -281,15 +283,22 @@ def _record(rec: dict, where: str, rel: str, source_default: str) -> Article | I
         title=_clean(rec.get("title")),
         body=body,
         published_at=published,
-        source=_clean(rec.get("source")) or source_default,
+        source=_clean(rec.get("source")),
         url=url,
         path=rel,
     )
 
 
-def read_file(path: Path, root: Path | None = None) -> Iterator[Article | IngestError]:
-    """Articles (or errors) of one file; ``root`` makes the stored path/id relative and stable."""
-    rel = str(path.relative_to(root)) if root and path != root else path.name
+def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
+    """The path an article of ``path`` is stored under: relative to its source directory ``root``
+    and led by the source's name, so it is the same from any working directory or machine."""
+    rel = path.relative_to(root).as_posix() if root and path != root else path.name
+    return f"{prefix}/{rel}" if prefix else rel
+
+
+def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterator[Article | IngestError]:
+    """Articles (or errors) of one file, stored under ``stored_path(path, root, prefix)``."""
+    rel = stored_path(path, root, prefix)
     where = str(path)
     try:
         size = path.stat().st_size
@@ -309,7 +318,7 @@ def read_file(path: Path, root: Path | None = None) -> Iterator[Article | Ingest
         if not body and not title:
             yield IngestError(where, "empty article (no text)")
             return
-        yield Article.make(stable_id("p", rel.replace(os.sep, "/")), title, body or title, published, source, "", rel)
+        yield Article.make(stable_id("p", rel), title, body or title, published, source, "", rel)
     elif suffix == ".jsonl":
         for no, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -322,7 +331,7 @@ def read_file(path: Path, root: Path | None = None) -> Iterator[Article | Ingest
             if not isinstance(rec, dict):
                 yield IngestError(f"{where}:{no}", "a line must be a JSON object")
                 continue
-            yield _record(rec, f"{where}:{no}", rel, "")
+            yield _record(rec, f"{where}:{no}", rel, no)
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "body" not in [f.strip() for f in reader.fieldnames]:
@@ -330,13 +339,28 @@ def read_file(path: Path, root: Path | None = None) -> Iterator[Article | Ingest
             return
         for no, row in enumerate(reader, 2):
             rec = {(k or "").strip(): v for k, v in row.items()}
-            yield _record(rec, f"{where}:{no}", rel, "")
+            yield _record(rec, f"{where}:{no}", rel, no)
     else:
         yield IngestError(where, f"unsupported file type {suffix!r} (expected {', '.join(SUFFIXES)})")
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None] | IngestError]:
-    """(file, root) for every supported file under ``paths``, sorted, symlink loops skipped."""
+def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """Glob filters on the path relative to the source directory (``*`` also crosses ``/``)."""
+    if include and not any(fnmatch.fnmatchcase(rel, g) for g in include):
+        return False
+    return not any(fnmatch.fnmatchcase(rel, g) for g in exclude)
+
+
+def _drain(problems: list[OSError], root: Path) -> Iterator[IngestError]:
+    """Walk errors as ingest errors: an unreadable directory is reported, never a silent gap."""
+    while problems:
+        err = problems.pop(0)
+        yield IngestError(str(err.filename or root), f"cannot read directory: {err.strerror or err}")
+
+
+def discover(paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Iterator[tuple[Path, Path | None] | IngestError]:
+    """(file, root) for every supported file under ``paths`` whose path relative to its directory
+    passes the ``include``/``exclude`` globs; sorted, symlink loops skipped."""
     for p in paths:
         if not p.exists():
             yield IngestError(str(p), "no such file or directory")
@@ -344,7 +368,9 @@ def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None] | Inges
             yield (p, None)
         else:
             seen: set[tuple[int, int]] = set()
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+            problems: list[OSError] = []
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=True, onerror=problems.append):
+                yield from _drain(problems, p)
                 st = os.stat(dirpath)
                 if (st.st_dev, st.st_ino) in seen:
                     dirnames[:] = []
@@ -353,17 +379,21 @@ def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None] | Inges
                 dirnames.sort()
                 for name in sorted(filenames):
                     f = Path(dirpath) / name
-                    if f.suffix.lower() in SUFFIXES and not name.startswith("."):
+                    if f.suffix.lower() in SUFFIXES and not name.startswith(".") and _selected(f.relative_to(p).as_posix(), include, exclude):
                         yield (f, p)
+            yield from _drain(problems, p)
 
 
 def iter_articles(paths: Iterable[Path]) -> Iterator[Article | IngestError]:
-    """Every article under ``paths`` (files or directories), with an error for each bad input."""
+    """Every article under ``paths`` (files or directories), with an error for each bad input.
+    Articles are stored under their directory's name (``seeds/000_….txt``), whether the
+    directory or the file was given."""
     for item in discover(paths):
         if isinstance(item, IngestError):
             yield item
         else:
-            yield from read_file(*item)
+            f, root = item
+            yield from read_file(f, root, (root or f.parent).resolve().name)
 
 
 # --------------------------------------------------------------------------- passages

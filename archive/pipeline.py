@@ -32,6 +32,7 @@ class IndexReport:
     passages: int = 0
     errors: list[IngestError] = field(default_factory=list)
     seconds: float = 0.0
+    seen: set[str] = field(default_factory=set, repr=False)  # ids read from the sources
 
     @property
     def failed(self) -> int:
@@ -84,6 +85,11 @@ class Indexer:
         self.progress = sys.stderr.isatty() if progress is None else progress
 
     def run(self, paths: Iterable[Path]) -> IndexReport:
+        """Index files and directories (see ``ingest.iter_articles``)."""
+        return self.run_items(iter_articles(paths))
+
+    def run_items(self, items: Iterable[Article | IngestError]) -> IndexReport:
+        """Index a stream of articles; errors in it are reported, never fatal."""
         t0 = time.perf_counter()
         report = IndexReport()
         self.store.check_compatible(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
@@ -91,7 +97,7 @@ class Indexer:
         seen: dict[str, str] = {}
         pending: list[IndexedArticle] = []
         bar = self._bar()
-        for item in iter_articles(paths):
+        for item in items:
             if isinstance(item, IngestError):
                 report.errors.append(item)
                 continue
@@ -101,6 +107,7 @@ class Indexer:
                 report.errors.append(IngestError(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped"))
                 continue
             seen[item.id] = where
+            report.seen.add(item.id)
             old = known.get(item.id)
             if old and old[0] == item.content_hash:
                 report.unchanged += 1

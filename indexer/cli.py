@@ -1,7 +1,9 @@
-"""Command line for the archive: index, search, status, embed, demo.
+"""Command line for the archive: index, search, status, embed, demo, and the reindex jobs
+(reindex, rollback, jobs, schedule).
 
 Exit codes: 0 ok; 1 partial failure (some inputs could not be indexed; the rest were);
-2 usage error; 3 failure (nothing usable: no inputs, store or model unavailable).
+2 usage error; 3 failure (nothing usable: no inputs, store or model unavailable);
+4 locked (another job is writing to the same index).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from archive import config
 from archive.config import ESSettings
@@ -23,7 +25,11 @@ from archive.embeddings import Embedder, ModelUnavailable
 from archive.search import MODES, SearchResult, SearchService
 from archive.store import Store, StoreError, open_store
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4
+STATUS_EXIT = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "locked": EXIT_LOCKED}
+if TYPE_CHECKING:
+    from archive.jobs import JobConfig, JobRecord
+
 ROOT = Path(__file__).resolve().parent.parent
 _ISOLATE = "\u2068{}\u2069"  # FSI ... PDI: keeps RTL text from reordering what surrounds it
 
@@ -54,24 +60,151 @@ def _store(args: argparse.Namespace, read_only: bool = False) -> Store:
     return open_store(config.data_dir(args.data_dir), read_only=read_only, backend=_backend(args), es=_es(args))
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    from archive.pipeline import Indexer
+def _progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
-    store = _store(args)
-    report = Indexer(store, _embedder(args), batch_size=args.batch_size, progress=None if not args.quiet else False).run(
-        [Path(p) for p in args.paths]
-    )
-    for err in report.errors:
+
+def _report(rec: "JobRecord", as_json: bool) -> int:
+    """Print a job's outcome; its exit code."""
+    for err in rec.errors:
         print(f"error: {err}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    if rec.message:
+        print(f"note: {rec.message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(rec.as_dict(), ensure_ascii=False, indent=2))
+    elif rec.status == "locked":
+        print(f"locked: {rec.message}", file=sys.stderr)
     else:
-        print(
-            f"indexed {report.added} new, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.failed} failed; {report.passages} passages embedded in {report.seconds:.1f}s"
-        )
-    if report.errors:
-        return EXIT_PARTIAL if (report.added or report.updated or report.unchanged) else EXIT_FAILED
+        verb = "would index" if rec.mode == "dry-run" else "indexed"
+        print(f"{verb} {rec.added} new, {rec.updated} updated, {rec.unchanged} unchanged, {rec.deleted} deleted, "
+              f"{rec.failed} failed; {rec.passages} passages embedded in {rec.seconds:.1f}s ({rec.mode}, job {rec.id})")
+        if rec.kept_unreadable:
+            print(f"kept {rec.kept_unreadable} indexed article(s) whose files could not be read", file=sys.stderr)
+        if rec.generation:
+            print(f"generation {rec.generation}: {'now active' if rec.switched else 'NOT switched to'}"
+                  + (f"; pruned {', '.join(rec.pruned)}" if rec.pruned else ""))
+    if rec.status == "partial" and not (rec.added or rec.updated or rec.unchanged or rec.deleted):
+        return EXIT_FAILED  # nothing usable came of it
+    return STATUS_EXIT.get(rec.status, EXIT_FAILED)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Add or update the given files and directories (never deletes; see ``reindex``)."""
+    from archive.jobs import JobRunner, config_from_paths
+
+    config = config_from_paths([Path(p) for p in args.paths], batch_size=args.batch_size)
+    rec = JobRunner(_store(args), _embedder(args), _progress(args)).run(config, deletions=False)
+    return _report(rec, args.json)
+
+
+def _job_config(args: argparse.Namespace) -> "JobConfig":
+    """The job file (``--config``) or the paths given; the file's [store] fills unset flags."""
+    from archive.jobs import ConfigError, config_from_paths, load_config
+
+    if args.config and args.paths:
+        raise ConfigError("give either --config FILE or source paths, not both")
+    if not args.config and not args.paths:
+        raise ConfigError("nothing to index: give --config FILE (see the README) or source directories")
+    if not args.config:
+        return config_from_paths([Path(p) for p in args.paths], args.batch_size or 16, args.retention or 1)
+    config = load_config(Path(args.config))
+    for key in ("backend", "data_dir", "model", "es_url", "es_index"):
+        if getattr(args, key, None) is None and config.store.get(key) is not None:
+            setattr(args, key, str(config.store[key]))
+    if args.batch_size or args.retention is not None:
+        from dataclasses import replace
+
+        config = replace(config, batch_size=args.batch_size or config.batch_size,
+                         retention=config.retention if args.retention is None else args.retention)
+    return config
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from archive.jobs import JobRunner
+
+    config = _job_config(args)
+    runner = JobRunner(_store(args), _embedder(args), _progress(args))
+    return _report(runner.run(config, full=args.full, dry_run=args.dry_run, only=args.source or ()), args.json)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from archive.jobs import rollback
+
+    rec = rollback(_store(args))
+    print(rec.message if rec.status == "ok" else f"{rec.status}: {rec.message}", file=sys.stdout if rec.status == "ok" else sys.stderr)
+    return STATUS_EXIT.get(rec.status, EXIT_FAILED)
+
+
+def _job_line(r: dict) -> str:
+    when = str(r.get("started", ""))[:19].replace("T", " ")
+    counts = f"+{r.get('added', 0)} ~{r.get('updated', 0)} -{r.get('deleted', 0)} ={r.get('unchanged', 0)} !{r.get('failed', 0)}"
+    extra = f" → {r['generation']}{'' if r.get('switched') else ' (not switched)'}" if r.get("generation") else ""
+    return f"{when}  {r.get('id', '')}  {r.get('mode', ''):<11} {r.get('status', ''):<11} {counts}  {float(r.get('seconds') or 0):.1f}s{extra}"
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    records = _store(args, read_only=True).jobs(args.limit)
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not records:
+        print("no jobs recorded yet")
+        return EXIT_OK
+    print("started (UTC)        job           mode        status      +new ~updated -deleted =unchanged !failed")
+    for r in records:
+        print(_job_line(r))
+        if args.verbose:
+            for e in r.get("errors", []):
+                print(f"    {e}")
+            if r.get("message"):
+                print(f"    {r['message']}")
+    return EXIT_OK
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """Run the job on a cron expression or an interval, in the foreground, until SIGTERM/Ctrl-C."""
+    import logging
+    import signal
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from archive.jobs import ConfigError, JobRunner, parse_duration
+
+    config = _job_config(args)
+    cron, every = args.cron or config.cron, args.every or config.every
+    if bool(cron) == bool(every):
+        raise ConfigError("give exactly one of --cron EXPR or --every DURATION (or [schedule] in the job file)")
+    try:
+        trigger = CronTrigger.from_crontab(cron) if cron else IntervalTrigger(seconds=parse_duration(every, "--every"))
+    except ValueError as exc:
+        raise ConfigError(f"--cron {cron!r}: {exc}") from None
+    grace = parse_duration(args.misfire_grace or config.misfire_grace, "--misfire-grace")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    runner = JobRunner(_store(args), _embedder(args), False)
+
+    def tick() -> None:
+        try:
+            rec = runner.run(config, full=args.full, only=args.source or ())
+            print(_job_line(rec.as_dict()), flush=True)
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the schedule
+            print(f"job failed: {exc}", file=sys.stderr, flush=True)
+
+    scheduler = BlockingScheduler(job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": int(grace)})
+    now = dt.datetime.now().astimezone()
+    first = now if args.now else trigger.get_next_fire_time(None, now)
+    scheduler.add_job(tick, trigger, id="reindex", next_run_time=first)
+
+    def stop(signum: int, _frame: object) -> None:
+        print(f"signal {signum}: finishing the running job, then stopping", file=sys.stderr, flush=True)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"scheduled reindex ({'cron ' + cron if cron else 'every ' + str(every)}); first run {first:%Y-%m-%d %H:%M:%S %Z}",
+          flush=True)
+    scheduler.start()  # blocks until stop()
     return EXIT_OK
 
 
@@ -128,16 +261,18 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     store = _store(args, read_only=True)
     info = store.info()
+    last = store.jobs(1)
     if args.json:
-        print(json.dumps(info.__dict__, ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(dict(info.__dict__, last_job=last[0] if last else None), ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
     print(f"backend   {info.backend} at {info.location}")
     print(f"articles  {info.articles}\npassages  {info.passages}")
     print(f"model     {info.model} ({info.dim}-d), analysis v{info.analysis_version}, schema v{info.schema_version}")
     for source, n in info.sources.items():
         print(f"  {_ISOLATE.format(source or '(no source)')}: {n}")
-    for gen in getattr(store, "generations", list)():
+    for gen in store.generations():
         print(f"generation {gen.name}: {gen.articles} articles" + ("  ← active" if gen.active else ""))
+    print(f"last job  {_job_line(last[0])}" if last else "last job  none recorded")
     return EXIT_OK
 
 
@@ -186,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arabic-archive", description="Arabic news archive: index and search (keyword + semantic).")
     sub = p.add_subparsers(dest="command", required=True)
 
-    ix = sub.add_parser("index", parents=[common], help="index files or directories (.txt, .jsonl, .csv)")
+    ix = sub.add_parser("index", parents=[common], help="add or update files or directories (.txt, .jsonl, .csv)")
     ix.add_argument("paths", nargs="+", help="files or directories to index")
     ix.add_argument("--batch-size", type=int, default=16, help="articles per atomic write (default 16)")
     ix.add_argument("--json", action="store_true", help="print the run summary as JSON")
@@ -215,6 +350,36 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--kind", choices=("query", "passage"), default="query")
     em.set_defaults(func=cmd_embed)
 
+    job = argparse.ArgumentParser(add_help=False)
+    job.add_argument("paths", nargs="*", help="source directories (instead of --config)")
+    job.add_argument("--config", help="job file (TOML): sources, store, retention, schedule")
+    job.add_argument("--source", action="append", help="only this configured source (repeatable)")
+    job.add_argument("--full", action="store_true", help="rebuild into a new generation, then switch readers to it")
+    job.add_argument("--batch-size", type=int, help="articles per atomic write (default 16)")
+    job.add_argument("--retention", type=int, help="previous generations kept for rollback (default 1)")
+    job.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    rx = sub.add_parser("reindex", parents=[common, job], help="sync the index with its sources (adds, updates, deletes)")
+    rx.add_argument("--dry-run", action="store_true", help="count what would change; embed and write nothing")
+    rx.add_argument("--json", action="store_true", help="print the job record as JSON")
+    rx.set_defaults(func=cmd_reindex)
+
+    rb = sub.add_parser("rollback", parents=[common], help="switch readers back to the previous generation")
+    rb.set_defaults(func=cmd_rollback)
+
+    jb = sub.add_parser("jobs", parents=[common], help="job history, newest first")
+    jb.add_argument("--limit", type=int, default=20)
+    jb.add_argument("--verbose", "-v", action="store_true", help="show each job's errors and notes")
+    jb.add_argument("--json", action="store_true")
+    jb.set_defaults(func=cmd_jobs)
+
+    sc = sub.add_parser("schedule", parents=[common, job], help="run reindex on a schedule in the foreground")
+    sc.add_argument("--cron", help='crontab expression, e.g. "0 * * * *" (hourly)')
+    sc.add_argument("--every", help="interval, e.g. 15m, 2h, 1d")
+    sc.add_argument("--misfire-grace", help="run a late job if no later than this (default 10m)")
+    sc.add_argument("--now", action="store_true", help="also run once right away")
+    sc.set_defaults(func=cmd_schedule)
+
     de = sub.add_parser("demo", parents=[common], help="index seeds/ and serve the search app")
     de.add_argument("--port", type=int, default=8501)
     de.add_argument("--batch-size", type=int, default=16)
@@ -229,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, ModelUnavailable, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except ValueError as exc:  # a bad setting in the environment, e.g. $ARCHIVE_BACKEND
+    except ValueError as exc:  # a bad job file, flag combination or environment setting (ConfigError)
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

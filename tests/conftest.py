@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -62,6 +63,33 @@ def cli_data(tmp_path: Path, data_dir: Path, embedder: object) -> Path:
     return d
 
 
+class Searching:
+    """Searches in a background thread until the ``with`` block ends, keeping every answer's
+    total and every error: a store that stops answering, or answers half-built, shows here."""
+
+    def __init__(self, service: SearchService, query: str) -> None:
+        self.service, self.query = service, query
+        self.totals: list[int] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.totals.append(self.service.search(self.query, mode="keyword").total)
+            except Exception as exc:  # noqa: BLE001 - every failure is what the tests count
+                self.errors.append(repr(exc))
+
+    def __enter__(self) -> "Searching":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A writable copy of seeds/ for tests that add, change or break files."""
@@ -91,8 +119,8 @@ def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _drop_alias_indices(settings: ESSettings) -> None:
     store = ElasticStore(settings)
-    for gen in store.generations():  # by name: clusters refuse wildcard deletes
-        store.es.options(ignore_status=404).indices.delete(index=[gen.name, gen.name + "-vocab"], ignore_unavailable=True)
+    names = [n for g in store.generations() for n in (g.name, g.name + "-vocab")] + [settings.index + "-jobs"]
+    store.es.options(ignore_status=404).indices.delete(index=names, ignore_unavailable=True)  # by name: no wildcards
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import ContextManager, Protocol, Sequence
 
 import numpy as np
 
@@ -31,6 +31,10 @@ class StoreEmpty(StoreError):
 
 class IndexMismatch(StoreError):
     """The index was built with another model, dimension or analysis version."""
+
+
+class StoreLocked(StoreError):
+    """Another job holds this index's write lock."""
 
 
 class PartialWrite(StoreError):
@@ -85,6 +89,17 @@ class SemanticHit:
     passage: Passage
 
 
+@dataclass(frozen=True)
+class Generation:
+    """One generation of the index (a full rebuild makes a new one; readers see the active one)."""
+
+    name: str
+    number: int
+    active: bool
+    articles: int
+    meta: dict
+
+
 @dataclass
 class StoreInfo:
     backend: str
@@ -126,3 +141,46 @@ class Store(Protocol):
     def optimize(self) -> None: ...
 
     def info(self) -> StoreInfo: ...
+
+    # generations: a full rebuild writes a new one, then switches readers to it atomically
+    def generations(self) -> list[Generation]: ...
+
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> "Store":
+        """A store writing into a fresh generation that readers do not see until ``activate``."""
+
+    def activate(self, name: str) -> None: ...
+
+    def drop(self, name: str) -> None:
+        """Delete an inactive generation (``StoreError`` for the active one)."""
+
+    # jobs: one writer at a time, and a history every reader can see
+    def lock(self, job_id: str) -> ContextManager[None]:
+        """Hold the index's write lock (released even by kill -9); ``StoreLocked`` if taken."""
+
+    def record_job(self, record: dict) -> None:
+        """Add or replace (by ``record["id"]``) a job record."""
+
+    def jobs(self, limit: int) -> list[dict]:
+        """The newest job records first; a 'running' job that holds no lock reads 'interrupted'."""
+
+
+def rollback(store: Store) -> str:
+    """Re-activate the newest generation older than the active one; its name."""
+    gens = store.generations()
+    active = [g for g in gens if g.active]
+    if not active:
+        raise StoreError("the index has no active generation")
+    older = [g for g in gens if g.number < active[-1].number]
+    if not older:
+        raise StoreError(f"{active[-1].name} is the oldest generation: nothing to roll back to")
+    store.activate(older[-1].name)
+    return older[-1].name
+
+
+def prune(store: Store, keep: int) -> list[str]:
+    """Delete the inactive generations beyond the ``keep`` newest; their names."""
+    inactive = [g.name for g in store.generations() if not g.active]
+    doomed = inactive[: max(0, len(inactive) - keep)]
+    for name in doomed:
+        store.drop(name)
+    return doomed

@@ -1,13 +1,14 @@
 """Elasticsearch: the scale-out store (DESIGN.md decisions 2, 3, 6, 7).
 
 One document per article, passages as ``nested`` objects with their vectors, so an article's
-text and vectors are written (and replaced) together in one atomic document write. The index is
-created from ``mappings/news.json`` as it is; a small companion index ``<index>-vocab`` lists the
-distinct exact terms so ``prefix*`` expands to the same terms as on the embedded store. Readers and writers use an alias (``news``) over
-versioned physical indices (``news-v1``, ``news-v2``, …): a full rebuild fills a new generation
-and swaps the alias atomically; the previous generation stays for ``rollback``.
+text and vectors are written (and replaced) together in one atomic document write. Readers and
+writers use an alias (``news``) over versioned physical indices (``news-v1``, ``news-v2``, …)
+created from ``mappings/news.json`` as it is: a full rebuild fills a new generation and swaps the
+alias atomically; the previous generation stays for ``rollback``. Companion indices:
+``<generation>-vocab`` lists the distinct exact terms, so ``prefix*`` expands to the same terms as
+on the embedded store; ``<alias>-jobs`` holds the job lock (a document with a lease) and history.
 
-Keyword queries use only ``term`` / ``match_phrase`` / ``prefix`` on the whitespace-analyzed
+Keyword queries use only ``term`` and ``match_phrase`` on the whitespace-analyzed
 fields written by ``archive.analysis``, never ES's own Arabic analysis, so both backends rank
 the same terms; fusion and highlighting happen in ``archive.search`` for every backend.
 """
@@ -17,9 +18,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 import re
+import socket
+import threading
+import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -33,6 +37,7 @@ from archive.store.base import (
     SCHEMA_VERSION,
     TITLE_BOOST,
     Filters,
+    Generation,
     IndexedArticle,
     IndexMismatch,
     KeywordHit,
@@ -41,6 +46,7 @@ from archive.store.base import (
     StoreEmpty,
     StoreError,
     StoreInfo,
+    StoreLocked,
 )
 
 MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
@@ -52,12 +58,23 @@ MAX_ID_BYTES = 512  # Elasticsearch's _id limit
 MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
 VOCAB = "-vocab"  # <generation>-vocab: one doc per distinct exact term, for prefix* expansion
 VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
+JOBS = "-jobs"  # <alias>-jobs: the write lock (a document with a lease) and the job history
+JOBS_MAPPING = {"dynamic": False, "properties": {"kind": {"type": "keyword"}, "started": {"type": "date"},
+                                                 "status": {"type": "keyword"}}}
+
+
+def mapping_digest() -> str:
+    """A digest of ``mappings/news.json``: an index built from another version needs a rebuild."""
+    import hashlib
+
+    return hashlib.sha256(MAPPING_FILE.read_bytes()).hexdigest()[:16]
 
 
 def load_mapping(model: str, dim: int, analysis_version: str) -> dict:
-    """``mappings/news.json`` with the model's name, dimension and analysis version filled in."""
+    """``mappings/news.json`` with the model's name, dimension, analysis version and the file's
+    own digest filled in."""
     text = MAPPING_FILE.read_text(encoding="utf-8")
-    text = text.replace('"{{dims}}"', str(int(dim)))
+    text = text.replace('"{{dims}}"', str(int(dim))).replace("{{mapping_digest}}", mapping_digest())
     text = text.replace("{{model}}", json.dumps(model)[1:-1]).replace("{{analysis_version}}", analysis_version)
     body = json.loads(text)
     body.pop("_comment", None)
@@ -133,17 +150,6 @@ def build_query(query: ParsedQuery, filters: Filters, expand: Expand) -> dict | 
     if excluded:
         body["must_not"] = excluded
     return {"bool": body}
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One physical index behind the alias."""
-
-    name: str
-    number: int
-    active: bool
-    articles: int
-    meta: dict
 
 
 class ElasticStore:
@@ -282,7 +288,8 @@ class ElasticStore:
 
     def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
         """Create ``<alias>-v1`` behind the alias on first use; refuse an index built otherwise."""
-        wanted = {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION}
+        wanted = {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION,
+                  "mapping_digest": mapping_digest()}
         index = self._physical()
         if index is None:
             if self.read_only:
@@ -323,17 +330,6 @@ class ElasticStore:
             actions.append({"add": {"index": name, "alias": self.alias, "is_write_index": True}})
             self.es.indices.update_aliases(actions=actions)
 
-    def rollback(self) -> str:
-        """Point the alias back at the newest generation older than the active one."""
-        gens = self.generations()
-        active = [g for g in gens if g.active]
-        if not active:
-            raise StoreError(f"the alias {self.alias!r} points at no generation")
-        older = [g for g in gens if g.number < active[-1].number]
-        if not older:
-            raise StoreError(f"{active[-1].name} is the oldest generation: nothing to roll back to")
-        self.activate(older[-1].name)
-        return older[-1].name
 
     def drop(self, name: str) -> None:
         """Delete one inactive generation."""
@@ -343,13 +339,81 @@ class ElasticStore:
         with self._errors(f"delete {name}"):
             self.es.indices.delete(index=[name, name + VOCAB], ignore_unavailable=True)
 
-    def prune(self, keep: int) -> list[str]:
-        """Delete inactive generations beyond the ``keep`` newest inactive ones."""
-        inactive = [g.name for g in self.generations() if not g.active]
-        doomed = inactive[: max(0, len(inactive) - keep)]
-        for name in doomed:
-            self.drop(name)
-        return doomed
+
+    # ------------------------------------------------------------------ lock and job history
+    def _jobs_index(self) -> str:
+        name = self.alias + JOBS
+        with self._errors("open the job history"):
+            if not self.es.options(ignore_status=404).indices.exists(index=name):
+                self.es.options(ignore_status=400).indices.create(  # 400: created meanwhile
+                    index=name, settings={"number_of_shards": 1}, mappings=JOBS_MAPPING)
+        return name
+
+    @contextmanager
+    def lock(self, job_id: str) -> Iterator[None]:
+        """A lock document with a lease, renewed while the job runs: a job killed with -9 stops
+        renewing, and the next job takes the lock over once the lease has expired."""
+        from elasticsearch import ConflictError
+
+        index, ttl = self._jobs_index(), self.settings.lock_ttl
+        holder = {"kind": "lock", "job": job_id, "host": socket.gethostname(), "pid": os.getpid(),
+                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        with self._errors("take the job lock"):
+            try:
+                res = self.es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl),
+                                    op_type="create", refresh=True)
+            except ConflictError:
+                cur = self.es.get(index=index, id="lock")
+                src = cur["_source"]
+                if float(src.get("expires", 0)) > time.time():
+                    raise StoreLocked(f"another job is writing to {self.alias!r} (job {src.get('job')} on "
+                                      f"{src.get('host')}, pid {src.get('pid')}, since {src.get('since')})") from None
+                try:  # the holder's lease ran out (it died): take over, unless someone else just did
+                    res = self.es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl),
+                                        if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
+                except ConflictError:
+                    raise StoreLocked(f"another job just took the lock on {self.alias!r}") from None
+        state = {"seq_no": res["_seq_no"], "term": res["_primary_term"]}
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(ttl / 3):
+                try:
+                    r = self.es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl),
+                                      if_seq_no=state["seq_no"], if_primary_term=state["term"])
+                    state.update(seq_no=r["_seq_no"], term=r["_primary_term"])
+                except Exception:  # noqa: BLE001 - a missed renewal is retried at the next tick
+                    continue
+
+        keeper = threading.Thread(target=renew, daemon=True, name="es-lock-lease")
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+            self.es.options(ignore_status=(404, 409)).delete(
+                index=index, id="lock", if_seq_no=state["seq_no"], if_primary_term=state["term"], refresh=True)
+
+    def _lock_live(self) -> bool:
+        doc = self.es.options(ignore_status=404).get(index=self.alias + JOBS, id="lock")
+        return bool(doc.get("found")) and float(doc["_source"].get("expires", 0)) > time.time()
+
+    def record_job(self, record: dict) -> None:
+        with self._errors("record the job"):
+            self.es.index(index=self._jobs_index(), id=str(record["id"]),
+                          document=json.loads(json.dumps(dict(record, kind="job"), default=str)), refresh=True)
+
+    def jobs(self, limit: int) -> list[dict]:
+        with self._errors("read the job history"):
+            res = self.es.options(ignore_status=404).search(
+                index=self.alias + JOBS, query={"term": {"kind": "job"}}, sort=[{"started": "desc"}], size=limit)
+            if res.meta.status == 404:
+                return []
+            out = [{k: v for k, v in h["_source"].items() if k != "kind"} for h in res["hits"]["hits"]]
+            if any(r.get("status") == "running" for r in out) and not self._lock_live():
+                out = [dict(r, status="interrupted") if r.get("status") == "running" else r for r in out]
+        return out
 
     # ------------------------------------------------------------------ writes
     @staticmethod

@@ -1,11 +1,15 @@
 """LanceDB: the embedded default store (DESIGN.md decision 4).
 
 Layout in ``<data-dir>/lancedb``:
-  articles  one row per article: originals, pre-analyzed term fields (FTS, whitespace
-            tokenizer, no English stemming/stop words/lowercasing/folding), content hash
-  passages  one row per passage: body offsets, vector, copies of source/date for prefilters
-  vocab     distinct exact terms, for prefix* expansion
-  meta.json model, dimension, analysis and schema versions
+  CURRENT      {"generation": "g0002"}: the generation readers use, replaced atomically
+  g0001/ …     one directory per generation (a full rebuild writes a new one), holding:
+    articles   one row per article: originals, pre-analyzed term fields (FTS, whitespace
+               tokenizer, no English stemming/stop words/lowercasing/folding), content hash
+    passages   one row per passage: body offsets, vector, copies of source/date for prefilters
+    vocab      distinct exact terms, for prefix* expansion
+    meta.json  model, dimension, analysis and schema versions
+  LOCK         the write lock (an OS file lock: released when its process dies, even by kill -9)
+  jobs.jsonl   job history, one JSON record per line (a later line with the same id replaces)
 
 Crash safety without cross-table transactions: passages are keyed by (article, content hash)
 and written first; the ``articles`` row is the commit point; stale passages are deleted after.
@@ -16,11 +20,15 @@ the old or the new article, whole.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
+import re
+import shutil
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +40,7 @@ from archive.store.base import (
     SCHEMA_VERSION,
     TITLE_BOOST,
     Filters,
+    Generation,
     IndexedArticle,
     IndexMismatch,
     KeywordHit,
@@ -39,6 +48,7 @@ from archive.store.base import (
     StoreEmpty,
     StoreError,
     StoreInfo,
+    StoreLocked,
 )
 
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
@@ -67,28 +77,194 @@ def _where(filters: Filters) -> str | None:
     return " AND ".join(parts) or None
 
 
+_GENERATION = re.compile(r"g(\d{4,})")
+
+
 class LanceStore:
-    """The embedded store. ``read_only`` opens without ever creating or writing anything."""
+    """The embedded store over the generations under ``root``; reads follow ``CURRENT`` (a switch
+    is seen by open readers), writes go to ``target`` when given (a generation being rebuilt).
+    ``read_only`` opens without ever creating or writing anything."""
 
     backend = "lancedb"
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
-        import lancedb
-
-        self.path = Path(path)
+    def __init__(self, root: Path, read_only: bool = False, target: str | None = None) -> None:
+        self.root = Path(root)
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreEmpty(f"no index at {self.path}: run the indexer first")
-        try:
-            self._db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(seconds=1))
-        except Exception as exc:  # lancedb raises plain ValueError/OSError subclasses
-            raise StoreError(f"cannot open the LanceDB store at {self.path}: {exc}") from exc
+        self.target = target
+        self._gen: str | None = None
+        self._current_stamp: tuple[int, int] | None = None
+        self._current_name: str | None = None
+        self._db: Any = None
         self._tables: dict[str, Any] = {}
-        self._ready = False  # tables and indices exist (checked once per store object)
-        self._meta_path = self.path / "meta.json"
+        self._ready = False  # tables and indices exist (checked once per generation)
+        if read_only and self._bind() is None:
+            raise StoreEmpty(f"no index at {self.root}: run the indexer first")
+
+    # ------------------------------------------------------------------ generations
+    @property
+    def path(self) -> Path:
+        """The directory of the generation this store reads and writes now."""
+        return self.root / (self._bind() or "g0001")
+
+    def _current(self) -> str | None:
+        """The active generation named by ``CURRENT`` (re-read only when the file changes)."""
+        pointer = self.root / "CURRENT"
+        try:
+            st = pointer.stat()
+        except FileNotFoundError:
+            self._current_stamp = self._current_name = None
+            return None
+        stamp = (st.st_mtime_ns, st.st_ino)
+        if stamp != self._current_stamp:
+            try:
+                self._current_name = json.loads(pointer.read_text())["generation"]
+            except (OSError, ValueError, KeyError) as exc:
+                raise StoreError(f"unreadable {pointer}: {exc}") from exc
+            self._current_stamp = stamp
+        return self._current_name
+
+    def _bind(self) -> str | None:
+        """Follow the generation switch: reopen on the generation now in use."""
+        name = self.target or self._current()
+        if name != self._gen or (self._db is None and name is not None and (self.root / name).exists()):
+            self._gen, self._tables, self._ready, self._db = name, {}, False, None
+            if name is not None and (self.root / name).exists():
+                import lancedb
+
+                try:
+                    self._db = lancedb.connect(str(self.root / name), read_consistency_interval=timedelta(seconds=1))
+                except Exception as exc:  # lancedb raises plain ValueError/OSError subclasses
+                    raise StoreError(f"cannot open the LanceDB store at {self.root / name}: {exc}") from exc
+        return name
+
+    def _write_pointer(self, name: str) -> None:
+        tmp = self.root / "CURRENT.tmp"
+        with open(tmp, "w") as f:
+            json.dump({"generation": name}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / "CURRENT")
+        dirfd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+
+    def _write_meta(self, name: str, meta: dict) -> None:
+        d = self.root / name
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / "meta.tmp"
+        tmp.write_text(json.dumps(meta, indent=2))
+        os.replace(tmp, d / "meta.json")
+
+    def generations(self) -> list[Generation]:
+        if not self.root.exists():
+            return []
+        active = self._current()
+        out = []
+        for d in sorted(self.root.iterdir()):
+            m = _GENERATION.fullmatch(d.name)
+            if not m or not d.is_dir():
+                continue
+            store = LanceStore(self.root, target=d.name, read_only=True)
+            articles = store._table("articles")  # noqa: SLF001 - same class
+            out.append(Generation(d.name, int(m.group(1)), d.name == active,
+                                  articles.count_rows() if articles is not None else 0, store.meta()))
+        return sorted(out, key=lambda g: g.number)
+
+    def _next_name(self) -> str:
+        return f"g{max((g.number for g in self.generations()), default=0) + 1:04d}"
+
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> "LanceStore":
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        name = self._next_name()
+        self._write_meta(name, {"model": model, "dim": dim, "analysis_version": analysis_version,
+                                "schema_version": SCHEMA_VERSION})
+        return LanceStore(self.root, target=name)
+
+    def activate(self, name: str) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        if not (self.root / name / "meta.json").exists():
+            raise StoreError(f"no generation {name!r} in {self.root}")
+        self._write_pointer(name)
+
+
+    def drop(self, name: str) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only")
+        if name == self._current():
+            raise StoreError(f"{name} is the active generation of {self.root}; switch first")
+        if not _GENERATION.fullmatch(name):
+            raise StoreError(f"{name!r} is not a generation name")
+        shutil.rmtree(self.root / name, ignore_errors=True)
+
+
+    # ------------------------------------------------------------------ lock and job history
+    @contextmanager
+    def lock(self, job_id: str) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
+                raise StoreLocked(f"another job is writing to {self.root} ({holder})") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"job {job_id}, pid {os.getpid()}, since {dt.datetime.now().isoformat(timespec='seconds')}".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock; so does the death of the process
+
+    def _locked(self) -> bool:
+        """Whether some process holds the write lock now."""
+        try:
+            fd = os.open(self.root / "LOCK", os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def record_job(self, record: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        fd = os.open(self.root / "jobs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)  # one O_APPEND write per record: concurrent writers never interleave
+        finally:
+            os.close(fd)
+
+    def jobs(self, limit: int) -> list[dict]:
+        try:
+            lines = (self.root / "jobs.jsonl").read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records: dict[str, dict] = {}
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+            if isinstance(rec, dict) and "id" in rec:
+                records.pop(rec["id"], None)
+                records[rec["id"]] = rec
+        out = sorted(reversed(records.values()), key=lambda r: str(r.get("started", "")), reverse=True)[:limit]
+        if any(r.get("status") == "running" for r in out) and not self._locked():
+            out = [dict(r, status="interrupted") if r.get("status") == "running" else r for r in out]
+        return out
 
     # ------------------------------------------------------------------ tables and meta
     def _table(self, name: str) -> Any | None:
+        self._bind()
+        if self._db is None:
+            return None
         if name not in self._tables:
             if name not in self._db.table_names():
                 return None
@@ -102,29 +278,34 @@ class LanceStore:
         return table
 
     def meta(self) -> dict:
+        name = self._bind()
+        if name is None:
+            return {}
         try:
-            return json.loads(self._meta_path.read_text())
+            return json.loads((self.root / name / "meta.json").read_text())
         except FileNotFoundError:
             return {}
         except (OSError, json.JSONDecodeError) as exc:
-            raise StoreError(f"unreadable {self._meta_path}: {exc}") from exc
+            raise StoreError(f"unreadable meta.json in {self.root / name}: {exc}") from exc
 
     def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
+        """On first use create generation g0001 and make it current; refuse another model."""
         meta = self.meta()
         wanted = {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION}
         if not meta:
             if self.read_only:
-                raise StoreEmpty(f"no index at {self.path}: run the indexer first")
-            self.path.mkdir(parents=True, exist_ok=True)
-            tmp = self._meta_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(wanted, indent=2))
-            os.replace(tmp, self._meta_path)
+                raise StoreEmpty(f"no index at {self.root}: run the indexer first")
+            name = self.target or self._next_name()
+            self._write_meta(name, wanted)
+            if not self.target:
+                self._write_pointer(name)
+            self._bind()
             return
         diff = [f"{k}: index has {meta.get(k)!r}, now {v!r}" for k, v in wanted.items() if meta.get(k) != v]
         if diff:
             raise IndexMismatch(
                 f"the index at {self.path} was built differently ({'; '.join(diff)}); "
-                "rebuild it into a new --data-dir (mixing would give wrong results)"
+                "run a full rebuild (reindex --full) to build a new generation with this one"
             )
 
     @staticmethod
@@ -148,8 +329,11 @@ class LanceStore:
         }
 
     def _ensure_tables(self, dim: int) -> None:
+        self._bind()
         if self._ready:
             return
+        if self._db is None:
+            raise StoreError(f"no generation to write to in {self.root}: call check_compatible first")
         for name, schema in self._schemas(dim).items():
             if self._table(name) is None:
                 self._tables[name] = self._db.create_table(name, schema=schema, exist_ok=True)

@@ -1,0 +1,391 @@
+"""Reindex jobs: keep an index equal to its configured sources, unattended.
+
+A job reads every source, embeds only new and changed articles (by content hash), deletes the
+articles whose source file or line is gone, and records what it did. A full rebuild writes a new
+generation and switches readers to it atomically; it is forced when the model, vector dimension,
+analysis version or mapping changed. One job per index at a time (the store's lock); every run,
+even a refused one, leaves a record both the CLI and the app read.
+
+Safety over tidiness: articles are never deleted because their file could not be read (an
+unreadable file, directory or missing source keeps what was indexed from it), and a full rebuild
+is not switched to when it would lose articles the active generation has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+import tomllib
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from archive.analysis import ANALYSIS_VERSION
+from archive.embeddings import Embedder
+from archive.ingest import IngestError, discover, read_file, stored_path
+from archive.model import Article
+from archive.pipeline import Indexer, IndexReport
+from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
+from archive.store.base import rollback as switch_back
+
+MAX_RECORDED_ERRORS = 200
+DELETE_CHUNK = 500
+
+
+class ConfigError(ValueError):
+    """A job configuration problem, naming the file and the field."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A directory (or file) of articles. Its articles are stored under ``<name>/<relative path>``."""
+
+    name: str
+    path: Path
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    sources: tuple[Source, ...]
+    retention: int = 1  # inactive generations kept for rollback after a full rebuild
+    batch_size: int = 16
+    store: dict[str, Any] = field(default_factory=dict)  # backend, data_dir, model, es_url, es_index
+    cron: str | None = None
+    every: str | None = None
+    misfire_grace: str = "10m"
+    origin: str = "command line"
+
+
+def parse_duration(text: str, where: str = "duration") -> float:
+    """'90s', '15m', '2h', '1d' or plain seconds -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    t = str(text).strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not a duration (e.g. 90s, 15m, 2h, 1d)") from None
+    if value <= 0:
+        raise ConfigError(f"{where}: {text!r} must be positive")
+    return value
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{where}: expected a string or a list of strings")
+
+
+def load_config(path: Path) -> JobConfig:
+    """Read a TOML job file (see the README's *Reindex jobs*); relative paths are relative to it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.resolve().parent
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, list) or not raw_sources:
+        raise ConfigError(f"{path}: sources: at least one [[sources]] table with a path is needed")
+    sources = []
+    for i, s in enumerate(raw_sources, 1):
+        where = f"{path}: sources[{i}]"
+        if not isinstance(s, dict) or not isinstance(s.get("path"), str) or not s["path"].strip():
+            raise ConfigError(f"{where}.path: missing (a directory of .txt, .jsonl or .csv files)")
+        unknown = set(s) - {"name", "path", "include", "exclude"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        p = Path(os.path.expanduser(s["path"]))
+        p = p if p.is_absolute() else base / p
+        name = s.get("name") or p.name
+        if not isinstance(name, str) or "/" in name or not name.strip():
+            raise ConfigError(f"{where}.name: {name!r} must be a non-empty name without '/'")
+        sources.append(Source(name, p, _strings(s.get("include", []), f"{where}.include"),
+                              _strings(s.get("exclude", []), f"{where}.exclude")))
+    _unique(sources, str(path))
+    store = data.get("store", {})
+    if not isinstance(store, dict) or set(store) - {"backend", "data_dir", "model", "es_url", "es_index"}:
+        raise ConfigError(f"{path}: store: allowed fields are backend, data_dir, model, es_url, es_index")
+    if isinstance(store.get("data_dir"), str) and not Path(store["data_dir"]).is_absolute():
+        store = dict(store, data_dir=str(base / store["data_dir"]))
+    schedule = data.get("schedule", {})
+    if not isinstance(schedule, dict) or set(schedule) - {"cron", "every", "misfire_grace"}:
+        raise ConfigError(f"{path}: schedule: allowed fields are cron, every, misfire_grace")
+    cfg = JobConfig(
+        sources=tuple(sources), retention=_int(data.get("retention", 1), f"{path}: retention", 0),
+        batch_size=_int(data.get("batch_size", 16), f"{path}: batch_size", 1), store=store,
+        cron=schedule.get("cron"), every=schedule.get("every"),
+        misfire_grace=str(schedule.get("misfire_grace", "10m")), origin=str(path),
+    )
+    if cfg.every is not None:
+        parse_duration(cfg.every, f"{path}: schedule.every")
+    parse_duration(cfg.misfire_grace, f"{path}: schedule.misfire_grace")
+    return cfg
+
+
+def _int(value: Any, where: str, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(f"{where}: expected a whole number ≥ {minimum}, got {value!r}")
+    return value
+
+
+def _unique(sources: Sequence[Source], where: str) -> None:
+    names = [s.name for s in sources]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"{where}: source names must be unique (repeated: {', '.join(dup)}); set name = \"…\"")
+
+
+def config_from_paths(paths: Sequence[Path], batch_size: int = 16, retention: int = 1) -> JobConfig:
+    """Sources given on the command line: a directory is a source named after it, a file belongs
+    to the source named after its directory (the stored paths ``ingest.iter_articles`` gives)."""
+    sources = [Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p) for p in paths]
+    return JobConfig(tuple(sources), retention=retention, batch_size=batch_size)
+
+
+@dataclass
+class JobRecord:
+    """One run of a job, as stored in the history."""
+
+    id: str
+    mode: str  # incremental | full | dry-run | rollback
+    sources: list[str]
+    started: str
+    status: str = "running"  # running | ok | partial | failed | locked (| interrupted, when read back)
+    ended: str | None = None
+    seconds: float = 0.0
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    passages: int = 0
+    kept_unreadable: int = 0  # indexed articles kept because their file could not be read
+    errors: list[str] = field(default_factory=list)
+    generation: str | None = None
+    switched: bool | None = None
+    pruned: list[str] = field(default_factory=list)
+    message: str = ""
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+class _Scan:
+    """Reads the sources and remembers what could not be read, so nothing is deleted for it."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.sources = sources
+        self.protected_files: set[str] = set()  # stored paths of files with any read error
+        self.protected_dirs: set[str] = set()  # stored-path prefixes of unreadable dirs / missing sources
+
+    def items(self) -> Iterator[Article | IngestError]:
+        for src in self.sources:
+            if not src.path.exists():
+                self.protected_dirs.add(f"{src.name}/")
+                yield IngestError(str(src.path), f"no such file or directory (source {src.name!r}); articles indexed from it are kept")
+                continue
+            root = src.path if src.path.is_dir() else None
+            for item in discover([src.path], src.include, src.exclude):
+                if isinstance(item, IngestError):
+                    bad = Path(item.where)
+                    rel = stored_path(bad, root, src.name) if root and bad.is_relative_to(root) else f"{src.name}/"
+                    self.protected_dirs.add(rel.rstrip("/") + "/")
+                    yield item
+                    continue
+                f, froot = item
+                rel = stored_path(f, froot, src.name)
+                for a in read_file(f, froot, src.name):
+                    if isinstance(a, IngestError):
+                        self.protected_files.add(rel)
+                    yield a
+
+    def in_scope(self, path: str) -> bool:
+        return any(path.startswith(f"{s.name}/") for s in self.sources)
+
+    def protected(self, path: str) -> bool:
+        return path in self.protected_files or any(path.startswith(d) for d in self.protected_dirs)
+
+
+class JobRunner:
+    """Runs reindex jobs on one store with one embedder."""
+
+    def __init__(self, store: Store, embedder: Embedder, progress: bool = False) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.progress = progress
+
+    def run(self, config: JobConfig, full: bool = False, dry_run: bool = False, only: Sequence[str] = (),
+            deletions: bool = True) -> JobRecord:
+        """One job. ``deletions=False`` (the ``index`` command) only adds and updates."""
+        sources = self._select(config, only)
+        if full and only:
+            raise ConfigError("--full rebuilds the whole index from every source; it cannot be limited with --source")
+        mode = "dry-run" if dry_run else "full" if full else "incremental" if deletions else "index"
+        rec = JobRecord(uuid.uuid4().hex[:12], mode, [s.name for s in sources], _now())
+        t0 = time.perf_counter()
+        try:
+            if dry_run:
+                self._dry_run(sources, full, rec)
+            else:
+                with self.store.lock(rec.id):
+                    self.store.record_job(rec.as_dict())
+                    self._run(config, sources, full, rec)
+        except StoreLocked as exc:
+            rec.status, rec.message = "locked", str(exc)
+        except Exception as exc:  # the record must say how the job ended, whatever ended it
+            rec.status, rec.message = "failed", f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+            raise
+        finally:
+            rec.ended, rec.seconds = _now(), round(time.perf_counter() - t0, 2)
+            if rec.status == "running":
+                rec.status = "partial" if rec.failed else "ok"
+            try:
+                self.store.record_job(rec.as_dict())
+            except Exception:  # noqa: BLE001 - a failing history must not hide the job's own outcome
+                if rec.status != "failed":
+                    raise
+        return rec
+
+    @staticmethod
+    def _select(config: JobConfig, only: Sequence[str]) -> list[Source]:
+        if not only:
+            return list(config.sources)
+        names = {s.name for s in config.sources}
+        unknown = [n for n in only if n not in names]
+        if unknown:
+            raise ConfigError(f"unknown source(s) {', '.join(unknown)} (configured: {', '.join(sorted(names))})")
+        return [s for s in config.sources if s.name in only]
+
+    def _absorb(self, rec: JobRecord, report: IndexReport) -> None:
+        rec.added, rec.updated, rec.unchanged, rec.passages = report.added, report.updated, report.unchanged, report.passages
+        rec.failed = report.failed
+        rec.errors = [str(e) for e in report.errors[:MAX_RECORDED_ERRORS]]
+        if report.failed > MAX_RECORDED_ERRORS:
+            rec.errors.append(f"… and {report.failed - MAX_RECORDED_ERRORS} more")
+
+    def _run(self, config: JobConfig, sources: Sequence[Source], full: bool, rec: JobRecord) -> None:
+        if not full:
+            try:
+                self.store.check_compatible(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
+            except IndexMismatch as exc:
+                if rec.mode == "index":  # ad-hoc files are not the whole index: never rebuild from them
+                    raise
+                full, rec.mode, rec.message = True, "full", f"full rebuild forced: {exc}"
+        if full and rec.sources != [s.name for s in config.sources]:
+            raise ConfigError("the index needs a full rebuild, which reads every source: run reindex without --source")
+        if full:
+            self._full(config, sources, rec)
+        else:
+            self._incremental(config, sources, rec)
+
+    def _incremental(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
+        known = self.store.hashes()
+        scan = _Scan(sources)
+        report = Indexer(self.store, self.embedder, config.batch_size, self.progress).run_items(scan.items())
+        self._absorb(rec, report)
+        if rec.mode == "index":
+            return
+        doomed, kept = [], 0
+        for aid, (_, path) in known.items():
+            if aid in report.seen or not scan.in_scope(path):
+                continue
+            if scan.protected(path):
+                kept += 1
+            else:
+                doomed.append(aid)
+        for i in range(0, len(doomed), DELETE_CHUNK):
+            rec.deleted += self.store.delete(doomed[i : i + DELETE_CHUNK])
+        if doomed:
+            self.store.optimize()
+        rec.kept_unreadable = kept
+
+    def _full(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
+        known = self.store.hashes()
+        gen = self.store.new_generation(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
+        rec.generation = getattr(gen, "target", None)
+        self.store.record_job(rec.as_dict())
+        scan = _Scan(sources)
+        report = Indexer(gen, self.embedder, config.batch_size, self.progress).run_items(scan.items())
+        self._absorb(rec, report)
+        rec.deleted = sum(1 for aid, (_, p) in known.items() if aid not in report.seen and scan.in_scope(p)
+                          and not scan.protected(p))
+        would_lose = sorted({p for aid, (_, p) in known.items() if aid not in report.seen and scan.protected(p)})
+        unwritten = [e for e in report.errors if "not written" in e.message]
+        if would_lose or unwritten:
+            rec.switched = False
+            why = (f"{len(would_lose)} indexed article(s) whose files could not be read now (e.g. {would_lose[0]})"
+                   if would_lose else f"{len(unwritten)} article(s) could not be written")
+            rec.message = (rec.message + "; " if rec.message else "") + (
+                f"not switched to {rec.generation}: it would lose {why}; readers keep the previous generation")
+            rec.failed = max(rec.failed, 1)
+            return
+        self.store.activate(str(rec.generation))
+        rec.switched = True
+        rec.pruned = prune(self.store, config.retention)
+
+    def _dry_run(self, sources: Sequence[Source], full: bool, rec: JobRecord) -> None:
+        """Count what a run would do, without embedding or writing anything to the index."""
+        try:
+            known = self.store.hashes()
+        except Exception:  # noqa: BLE001 - an empty or missing index: everything would be added
+            known = {}
+        scan = _Scan(sources)
+        seen: set[str] = set()
+        for item in scan.items():
+            if isinstance(item, IngestError):
+                rec.failed += 1
+                rec.errors.append(str(item))
+                continue
+            if item.id in seen:
+                rec.failed += 1
+                rec.errors.append(f"{item.path}: duplicate article id {item.id!r}")
+                continue
+            seen.add(item.id)
+            old = known.get(item.id)
+            if full or old is None:
+                rec.added += 1
+            elif old[0] == item.content_hash:
+                rec.unchanged += 1
+            else:
+                rec.updated += 1
+        for aid, (_, path) in known.items():
+            if aid not in seen and scan.in_scope(path):
+                if scan.protected(path):
+                    rec.kept_unreadable += 1
+                else:
+                    rec.deleted += 1
+        rec.errors = rec.errors[:MAX_RECORDED_ERRORS]
+
+
+def rollback(store: Store) -> JobRecord:
+    """Switch readers back to the previous generation, under the job lock, recorded like a job."""
+    rec = JobRecord(uuid.uuid4().hex[:12], "rollback", [], _now())
+    try:
+        with store.lock(rec.id):
+            rec.generation = switch_back(store)
+            rec.switched, rec.status = True, "ok"
+            rec.message = f"readers now use {rec.generation}"
+    except StoreLocked as exc:
+        rec.status, rec.message = "locked", str(exc)
+    except StoreError as exc:
+        rec.status, rec.message = "failed", str(exc)
+    finally:
+        rec.ended = _now()
+        if rec.status == "running":
+            rec.status = "failed"
+        store.record_job(rec.as_dict())
+    return rec

@@ -1,0 +1,308 @@
+"""Reindex jobs on both backends: incremental sync with deletions, full rebuilds with a reader
+searching throughout, rollback, forced rebuilds, locking, SIGKILL and resume, scheduling."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from archive.config import ESSettings
+from archive.embeddings import Embedder
+from archive.ingest import iter_articles, passages
+from archive.jobs import ConfigError, JobRunner, config_from_paths, load_config, rollback
+from archive.model import Article
+from archive.search import SearchService
+from archive.store import open_store
+from archive.store.base import Store, StoreLocked
+from archive.store.elastic import ElasticStore
+
+from .conftest import ROOT, Searching, run_cli
+
+WORDS = "الحكومة البرلمان الاقتصاد النفط الانتخابات المدينة الجامعة الطاقة الميناء المطار الوزير".split()
+
+
+def write_feed(path: Path, ids: range, tag: str = "", words: int = 60, seed: int = 3) -> Path:
+    lines = []
+    for i in ids:
+        rng = random.Random(seed * 100_000 + i)  # an article's text depends on its id only
+        body = " ".join(rng.choice(WORDS) for _ in range(words)) + f" رمز{i:04d}{tag}"
+        lines.append(json.dumps({"id": f"gen-{i}", "title": f"خبر رقم {i}", "body": body, "source": "مولد"}, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def job_file(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "jobs.toml"
+    cfg.write_text(f'retention = 1\nbatch_size = 8\n{extra}\n[[sources]]\nname = "news"\npath = "{corpus}"\n'
+                   'include = ["*.txt", "*.jsonl"]\nexclude = ["drafts/*"]\n', encoding="utf-8")
+    return cfg
+
+
+def expected(corpus: Path) -> dict[str, tuple[str, int]]:
+    """What the store must hold for ``corpus``: id -> (content hash, passages), as a job reads it."""
+    cfg = load_config(job_file(corpus.parent, corpus))
+    from archive.jobs import _Scan  # noqa: PLC0415 - the job's own reader, so both sides agree on paths
+
+    arts = [a for a in _Scan(cfg.sources).items() if isinstance(a, Article)]
+    return {a.id: (a.content_hash, len(passages(a))) for a in arts}
+
+
+def assert_store_equals(store: Store, want: dict[str, tuple[str, int]]) -> None:
+    store.optimize()
+    got = {k: v[0] for k, v in store.hashes().items()}
+    assert got == {k: v[0] for k, v in want.items()}  # none lost, none extra, every one current
+    info = store.info()
+    assert info.articles == len(want)  # no duplicate rows
+    assert info.passages == sum(n for _, n in want.values())  # vectors and text together, no strays
+
+
+def keyword_ids(store: Store, embedder: Embedder, text: str) -> list[str]:
+    return [h.article.id for h in SearchService(store, embedder).search(text, mode="keyword").hits]
+
+
+@pytest.fixture(params=["lancedb", "elasticsearch"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Store]:
+    """A fresh store factory on each backend (ES: a fresh alias on the test server)."""
+    if request.param == "lancedb":
+        return lambda read_only=False: open_store(tmp_path / "data", read_only=read_only, backend="lancedb")
+    settings = request.getfixturevalue("es_settings")
+    return lambda read_only=False: ElasticStore(settings, read_only=read_only)
+
+
+def test_incremental_sync_adds_updates_deletes_and_embeds_only_changes(make_store: Callable[..., Store], corpus: Path,
+                                                                      tmp_path: Path, embedder: Embedder) -> None:
+    feed = write_feed(corpus / "feed.jsonl", range(6))
+    (corpus / "drafts").mkdir()
+    write_feed(corpus / "drafts" / "draft.jsonl", range(100, 102))  # excluded by the job file
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = make_store()
+    runner = JobRunner(store, embedder)
+    first = runner.run(cfg)
+    assert (first.status, first.added, first.deleted, first.failed) == ("ok", 11, 0, 0)
+    assert_store_equals(store, expected(corpus))
+
+    calls = embedder.calls
+    again = runner.run(cfg)
+    assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 11) and embedder.calls == calls
+
+    f = next(corpus.glob("003_*.txt"))
+    f.write_text(f.read_text(encoding="utf-8") + "\nوأعلن الكرملين عن زيارة مرتقبة لوفد من طاجيكستان.", encoding="utf-8")
+    next(corpus.glob("004_*.txt")).unlink()
+    write_feed(feed, range(1, 7))  # gen-0 gone from the file, gen-6 new, gen-1..5 unchanged
+    (corpus / "new.txt").write_text("خبر جديد\nافتتاح مطار جديد في مدينة نواكشوط", encoding="utf-8")
+    calls = embedder.calls
+    rec = runner.run(cfg)
+    assert (rec.added, rec.updated, rec.deleted, rec.unchanged, rec.failed) == (2, 1, 2, 8, 0)
+    changed = [a for a in iter_articles([f, corpus / "new.txt"]) if isinstance(a, Article)]
+    gen6 = [a for a in iter_articles([feed]) if isinstance(a, Article) and a.id == "gen-6"]
+    assert embedder.calls - calls == sum(len(passages(a)) for a in changed + gen6)  # exactly the changed ones
+    assert_store_equals(store, expected(corpus))
+    assert keyword_ids(store, embedder, "نواكشوط") and keyword_ids(store, embedder, "طاجيكستان")
+    assert keyword_ids(store, embedder, "رمز0000") == []  # the removed JSONL line is gone from search
+    history = store.jobs(10)
+    assert [r["mode"] for r in history] == ["incremental"] * 3 and all(r["status"] == "ok" for r in history)
+    assert history[0]["deleted"] == 2 and history[0]["ended"] >= history[0]["started"]
+
+
+def test_unreadable_input_never_deletes_what_was_indexed(make_store: Callable[..., Store], corpus: Path,
+                                                        tmp_path: Path, embedder: Embedder) -> None:
+    feed = write_feed(corpus / "feed.jsonl", range(4))
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = make_store()
+    runner = JobRunner(store, embedder)
+    assert runner.run(cfg).added == 9
+    feed.write_text(feed.read_text(encoding="utf-8").replace('"gen-2"', '"gen-2" broken', 1), encoding="utf-8")
+    f = next(corpus.glob("002_*.txt"))
+    f.write_bytes(b"\x00\x01binary now")
+    rec = runner.run(cfg)
+    assert rec.status == "partial" and rec.failed == 2 and rec.deleted == 0 and rec.kept_unreadable == 2
+    assert any("feed.jsonl:3: invalid JSON" in e for e in rec.errors) and any("NUL" in e for e in rec.errors)
+    assert store.info().articles == 9  # the 4 feed articles and the broken .txt are all still there
+    moved = tmp_path / "elsewhere"
+    corpus.rename(moved)  # a source that vanished (unmounted disk) is an error, not an order to delete
+    rec = runner.run(cfg)
+    assert rec.status == "partial" and rec.deleted == 0 and rec.kept_unreadable == 9 and store.info().articles == 9
+    assert "no such file or directory" in rec.errors[0]
+
+
+def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callable[..., Store], corpus: Path,
+                                                             tmp_path: Path, embedder: Embedder) -> None:
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = make_store()
+    runner = JobRunner(store, embedder)
+    runner.run(cfg)
+    reader = SearchService(make_store(read_only=True), embedder)
+    write_feed(corpus / "feed.jsonl", range(12))
+    with Searching(reader, "روسيا") as searching:
+        rec = runner.run(cfg, full=True)
+    assert searching.errors == [] and len(searching.totals) > 5 and set(searching.totals) == {5}  # never a half index
+    assert (rec.mode, rec.status, rec.added, rec.switched) == ("full", "ok", 17, True)
+    gens = store.generations()
+    assert [g.active for g in gens] == [False, True] and gens[1].name == rec.generation
+    assert keyword_ids(reader.store, embedder, "رمز0007") == ["gen-7"]  # the open reader follows the switch
+
+    back = rollback(store)
+    assert back.status == "ok" and back.generation == gens[0].name
+    assert keyword_ids(reader.store, embedder, "رمز0007") == [] and reader.store.info().articles == 5
+    assert [r["mode"] for r in store.jobs(5)][:2] == ["rollback", "full"]
+
+    store.activate(gens[1].name)
+    rec2 = runner.run(cfg, full=True)  # retention 1: the oldest generation goes
+    assert rec2.switched and rec2.pruned == [gens[0].name]
+    assert [g.name for g in store.generations()] == [gens[1].name, rec2.generation]
+
+
+def test_an_analysis_version_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = open_store(tmp_path / "data", backend="lancedb")
+    JobRunner(store, embedder).run(cfg)
+    meta_file = store.path / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps(dict(meta, analysis_version="0")))  # as built by an older release
+    rec = JobRunner(store, embedder).run(cfg)
+    assert rec.mode == "full" and rec.switched and "forced" in rec.message and "analysis_version" in rec.message
+    assert store.meta()["analysis_version"] == meta["analysis_version"] and store.info().articles == 5
+    other = tmp_path / "other"
+    other.mkdir()
+    write_feed(other / "feed.jsonl", range(2))
+    two = config_from_paths([corpus, other])
+    JobRunner(store, embedder).run(two)
+    before = store.hashes()
+    meta_file = store.path / "meta.json"
+    meta_file.write_text(json.dumps(dict(json.loads(meta_file.read_text()), analysis_version="0")))
+    with pytest.raises(ConfigError, match="without --source"):  # a rebuild from one source would drop the rest
+        JobRunner(store, embedder).run(two, only=["other"])
+    assert store.hashes() == before and len(store.generations()) == 2  # nothing was touched
+
+
+def test_dry_run_counts_without_embedding_or_writing(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = open_store(tmp_path / "data", backend="lancedb")
+    JobRunner(store, embedder).run(cfg)
+    next(corpus.glob("000_*.txt")).unlink()
+    write_feed(corpus / "feed.jsonl", range(3))
+    calls = embedder.calls
+    rec = JobRunner(store, embedder).run(cfg, dry_run=True)
+    assert (rec.mode, rec.added, rec.deleted, rec.unchanged) == ("dry-run", 3, 1, 4)
+    assert embedder.calls == calls and store.info().articles == 5
+
+
+def test_a_second_job_is_locked_out(make_store: Callable[..., Store], corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = make_store()
+    with store.lock("holder"):
+        rec = JobRunner(make_store(), embedder).run(cfg)
+        assert rec.status == "locked" and "another job" in rec.message and "holder" in rec.message
+        with pytest.raises(StoreLocked):
+            with make_store().lock("third"):
+                pass
+    assert JobRunner(store, embedder).run(cfg).status == "ok"  # released on exit
+    assert [r["status"] for r in store.jobs(5)] == ["ok", "locked"]
+
+
+def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[sources]]\nname = \"a\"\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml: sources\[1\]\.path: missing"):
+        load_config(bad)
+    bad.write_text("retention = -1\n[[sources]]\npath = \"x\"\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.toml: retention"):
+        load_config(bad)
+    bad.write_text("[[sources]]\npath = \"x\"\n[[sources]]\npath = \"y/x\"\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unique.*repeated: x"):
+        load_config(bad)
+    bad.write_text("[[sources]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    bad.write_text("[schedule]\nevery = \"soon\"\n[[sources]]\npath = \"x\"\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="schedule.every.*not a duration"):
+        load_config(bad)
+    assert config_from_paths([ROOT / "seeds"]).sources[0].name == "seeds"
+
+
+# ---------------------------------------------------------------------------- real processes
+def _cli(*args: str, data: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    full = dict(os.environ, ARCHIVE_DATA_DIR=str(data), **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "indexer", *args], cwd=ROOT, env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("backend", ["lancedb", "elasticsearch"])
+def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
+        backend: str, corpus: Path, tmp_path: Path, cli_data: Path, embedder: Embedder, request: pytest.FixtureRequest) -> None:
+    write_feed(corpus / "feed.jsonl", range(80))
+    extra = ""
+    if backend == "elasticsearch":
+        es: ESSettings = request.getfixturevalue("es_settings")
+        extra = f'[store]\nbackend = "elasticsearch"\nes_url = "{es.url}"\nes_index = "{es.index}"\n'
+        probe: Callable[[], Store] = lambda: ElasticStore(es)  # noqa: E731
+    else:
+        probe = lambda: open_store(cli_data, backend="lancedb")  # noqa: E731
+    cfg = job_file(tmp_path, corpus, extra).as_posix()
+    env = {"ES_LOCK_TTL": "2"}  # the killed job's lease runs out quickly
+    proc = _cli("reindex", "--config", cfg, "--batch-size", "4", "--quiet", data=cli_data, env=env)
+
+    def committed() -> int:
+        try:
+            store = probe()
+            store.optimize() if backend == "elasticsearch" else None
+            return len(store.hashes())
+        except Exception:  # noqa: BLE001 - not created yet
+            return 0
+
+    _wait(lambda: committed() >= 12 or proc.poll() is not None, 240, "the first batches")
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = committed()
+    assert 0 < partial < 85
+    time.sleep(2.1 if backend == "elasticsearch" else 0)  # ES: the dead job's lease runs out
+    assert probe().jobs(1)[0]["status"] == "interrupted"  # a running record with nobody holding the lock
+    res = run_cli("reindex", "--config", cfg, "--quiet", "--json", data_dir=cli_data, env=env)
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)
+    assert rec["added"] + rec["unchanged"] + rec["updated"] == 85 and rec["unchanged"] >= partial - 4
+    assert_store_equals(probe(), expected(corpus))
+
+
+def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, tmp_path: Path, cli_data: Path) -> None:
+    cfg = job_file(tmp_path, corpus).as_posix()
+    store = open_store(cli_data, backend="lancedb")
+    with store.lock("a-running-job"):
+        res = run_cli("reindex", "--config", cfg, "--quiet", data_dir=cli_data)
+    assert res.returncode == 4 and "another job is writing" in res.stderr and "a-running-job" in res.stderr
+
+    proc = _cli("schedule", "--config", cfg, "--every", "2s", "--now", data=cli_data)
+    _wait(lambda: sum(r["status"] == "ok" for r in store.jobs(20)) >= 2, 180, "two scheduled runs")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "scheduled reindex (every 2s)" in out and "finishing the running job" in err
+    runs = sorted((r["started"], r["ended"]) for r in store.jobs(20) if r["mode"] == "incremental")
+    assert len(runs) >= 2 and all(a[1] <= b[0] for a, b in zip(runs, runs[1:]))  # never overlapping
+    assert store.jobs(20)[-1]["status"] == "locked"
+
+    res = run_cli("jobs", data_dir=cli_data)
+    assert res.returncode == 0 and "incremental" in res.stdout and "locked" in res.stdout
+    res = run_cli("status", data_dir=cli_data)
+    assert "last job" in res.stdout and "incremental" in res.stdout
+    res = run_cli("reindex", "--config", cfg, str(corpus), data_dir=cli_data)
+    assert res.returncode == 2 and "either --config" in res.stderr
