@@ -227,6 +227,9 @@ def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="schedule.every.*not a duration"):
         load_config(bad)
     assert config_from_paths([ROOT / "seeds"]).sources[0].name == "seeds"
+    example = load_config(ROOT / "jobs.example.toml")  # the README's example is a valid job file
+    assert [(s.name, s.path) for s in example.sources] == [("seeds", ROOT / "seeds")]
+    assert example.every == "1h" and example.store["data_dir"] == str(ROOT / "data")
 
 
 # ---------------------------------------------------------------------------- real processes
