@@ -23,7 +23,7 @@ Mode = Literal["hybrid", "keyword", "semantic"]
 Sort = Literal["relevance", "newest"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
 RRF_K = 60
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000  # an export takes the whole result set in one call
 
 
 def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int = RRF_K) -> dict[str, float]:

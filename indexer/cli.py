@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import html
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 from archive import config
 from archive.config import ESSettings
 from archive.embeddings import Embedder, ModelUnavailable
+from archive.highlight import to_plain
 from archive.search import MODES, SearchResult, SearchService
 from archive.store import Store, StoreError, open_store
 
@@ -210,8 +209,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 def _plain(snippet_html: str, tty: bool) -> str:
     on, off = ("\x1b[1;33m", "\x1b[0m") if tty else ("⟦", "⟧")
-    text = snippet_html.replace("<mark>", on).replace("</mark>", off)
-    return html.unescape(re.sub(r"\s+", " ", text)).strip()
+    return to_plain(snippet_html, on, off)
 
 
 def _result_json(res: SearchResult) -> dict:
@@ -299,7 +297,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if es.ca_certs:
         env["ES_CA_CERTS"] = es.ca_certs
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"),
-           "--server.port", str(args.port), "--browser.gatherUsageStats", "false"]
+           "--server.port", str(args.port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     print(f"serving the app on http://localhost:{args.port} (Ctrl-C stops it)")
     return subprocess.call(cmd, env=env)
 

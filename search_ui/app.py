@@ -1,16 +1,20 @@
-"""Streamlit search page: one query box, mode and weight, right-to-left results with the matched
-words highlighted in the original text.
+"""The Streamlit search app: one query box, mode and weight, facets, sort, pages, right-to-left
+results with the matched words highlighted in the original text, an article view with similar
+articles, CSV/JSONL export and an index status page. Every view is a permalink (the whole state
+lives in the URL).
 
 Talks only to ``archive.search.SearchService`` over a store opened read-only: the app never
-writes. All article text reaches HTML through ``archive.highlight``, which escapes it first.
-Run: ``streamlit run search_ui/app.py`` (data dir from $ARCHIVE_DATA_DIR, default ./data; the
-Elasticsearch backend when $ARCHIVE_BACKEND=elasticsearch or $ES_URL is set).
+writes. All article text reaches HTML through ``archive.highlight`` or ``search_ui.render``,
+which escape it first. Run: ``streamlit run search_ui/app.py`` (data dir from
+$ARCHIVE_DATA_DIR, default ./data; Elasticsearch when $ARCHIVE_BACKEND=elasticsearch or $ES_URL
+is set).
 """
 
 from __future__ import annotations
 
-import html
+import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -19,21 +23,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive import config  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
-from archive.search import MODES, SearchService  # noqa: E402
+from archive.search import MODES, SearchResult, SearchService  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
+from search_ui import export, render  # noqa: E402
+from search_ui.state import PAGE_SIZE, ViewState  # noqa: E402
 
 MODE_LABELS = {"hybrid": "هجين · Hybrid", "keyword": "كلمات · Keyword", "semantic": "دلالي · Semantic"}
-CSS = """
-<style>
-.results, .result { direction: rtl; text-align: right;
-  font-family: "Noto Naskh Arabic", "Amiri", "Geeza Pro", "Segoe UI", "Tahoma", "Arial", sans-serif; }
-.result { border-bottom: 1px solid #e5e5e5; padding: .6rem 0 .8rem; }
-.result h3 { font-size: 1.15rem; margin: 0 0 .25rem; line-height: 1.6; }
-.result .meta { color: #666; font-size: .85rem; }
-.result .snippet { line-height: 1.9; font-size: 1.02rem; }
-.result mark { background: #ffe58f; padding: 0 .1em; border-radius: 2px; }
-.result .badge { font-size: .75rem; background: #e8f0fe; color: #1a56db; border-radius: 8px; padding: 0 .45em; }
-</style>
+SORT_LABELS = {"relevance": "الأكثر صلة · Relevance", "newest": "الأحدث · Newest"}
+EXPORT_LIMIT = 1000
+HELP = """
+**صيغة البحث · Query syntax**
+
+| اكتب · type | المعنى · meaning |
+|---|---|
+| `الجيش السوري` | كلمات بأي تصريف، مع التشكيل أو بدونه · words, any inflection, with or without diacritics |
+| `"قاعدة همدان"` `«حزب الله»` | عبارة مطابقة (مطلوبة) · exact phrase (required) |
+| `روسيا OR إيران` | أحدهما · either |
+| `+حلب` | كلمة مطلوبة · required word |
+| `-داعش` | استبعاد (للنتائج الدلالية أيضا) · exclude (semantic hits too) |
+| `سوري*` | بادئة · prefix |
+| `source:العربية` | مصدر واحد · one source |
+| `from:2015-01-01 to:2015-12-31` | نطاق التاريخ · date range |
+
+English queries find Arabic articles by meaning (semantic and hybrid modes).
 """
 
 
@@ -44,59 +56,180 @@ def _embedder(model: str, data_dir: str) -> Embedder:
 
 @st.cache_resource(show_spinner=False)
 def _service(data_dir: str, model: str, backend: str) -> SearchService:
+    """One read-only store and one model per server process (an error is not cached: a later
+    rerun retries, so the app recovers by itself when the backend comes back)."""
     store = open_store(Path(data_dir), read_only=True, backend=backend)
     return SearchService(store, lambda: _embedder(model, data_dir))
 
 
-def _result_html(i: int, hit) -> str:  # type: ignore[no-untyped-def]
-    a = hit.article
-    when = a.published_at.strftime("%Y-%m-%d") if a.published_at else ""
-    meta = " · ".join(html.escape(x) for x in (a.source, when) if x)
-    badge = '<span class="badge">تطابق دلالي · semantic match</span>' if hit.match == "semantic" else ""
-    title = hit.title_html or html.escape(a.id)
-    return (
-        f'<div class="result" dir="rtl"><h3 dir="auto">{i}. {title}</h3>'
-        f'<div class="meta" dir="auto">{meta} {badge}</div>'
-        f'<div class="snippet" dir="auto">{hit.snippet_html}</div></div>'
-    )
+@st.cache_data(ttl=60, show_spinner=False)
+def _sources(_svc: SearchService, key: str) -> dict[str, int]:
+    """Articles per source in the whole index (refreshed every minute)."""
+    return _svc.store.info().sources
+
+
+def _url_state() -> ViewState:
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    return ViewState.from_params(params)
+
+
+def _seed(state: ViewState) -> None:
+    """First run of a session: widgets start from the URL (a permalink restores the view)."""
+    if st.session_state.get("seeded"):
+        return
+    st.session_state.update(q=state.q, mode=state.mode, weight=state.weight, sources=list(state.sources),
+                            date_from=state.date_from, date_to=state.date_to, sort=state.sort,
+                            page=state.page, last_key=None, seeded=True)
+
+
+def _widgets(svc: SearchService, key: str) -> ViewState:
+    top = st.columns([8, 1])
+    top[0].text_input("ابحث · Search", key="q", max_chars=1000,
+                      placeholder='الجيش السوري · "حزب الله" -داعش · Russia Iran')
+    with top[1].popover("؟ Help"):
+        st.markdown(HELP)
+    cols = st.columns([2, 1])
+    mode = cols[0].radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key="mode")
+    cols[1].slider("وزن المعنى · Semantic weight", 0.0, 1.0, step=0.1, key="weight", disabled=mode != "hybrid")
+    with st.sidebar:
+        st.markdown(render.app_link("?view=status", "حالة الفهرس · Index status"), unsafe_allow_html=True)
+        st.header("تصفية · Filters")
+        known = _sources(svc, key)
+        options = list(dict.fromkeys([*known, *st.session_state.get("sources", [])]))
+        st.multiselect("المصدر · Source", options, key="sources",
+                       format_func=lambda s: f"{s or '(بدون مصدر · none)'} ({known.get(s, 0)})")
+        st.date_input("من · From", key="date_from", format="YYYY-MM-DD")
+        st.date_input("إلى · To", key="date_to", format="YYYY-MM-DD")
+        st.radio("الترتيب · Sort", list(SORT_LABELS), format_func=SORT_LABELS.get, key="sort")
+    ss = st.session_state
+    state = ViewState(ss.q.strip(), ss.mode, float(ss.weight), tuple(ss.sources), ss.date_from, ss.date_to, ss.sort,
+                      int(ss.page))
+    if ss.last_key is not None and state.search_key() != ss.last_key:
+        ss.page = 1  # a new query or filter starts at its first page
+        state = replace(state, page=1)
+    ss.last_key = state.search_key()
+    return state
+
+
+def _search(svc: SearchService, state: ViewState, page_size: int = PAGE_SIZE) -> SearchResult:
+    return svc.search(state.q, mode=state.mode, semantic_weight=state.weight, sources=state.sources,
+                      date_from=state.date_from, date_to=state.date_to, sort=state.sort,
+                      page=state.page, page_size=page_size)
+
+
+def _go(page: int) -> None:
+    st.session_state.page = page
+
+
+def search_page(svc: SearchService, key: str) -> None:
+    state = _widgets(svc, key)
+    st.query_params.from_dict(state.to_params())
+    if not state.q and not state.sources and not state.date_from and not state.date_to:
+        st.caption("اكتب كلمات بالعربية أو بالإنجليزية، أو اختر مصدرا أو تاريخا. "
+                   "Type Arabic or English words, or pick a source or dates.")
+        return
+    try:
+        with st.spinner("جار البحث… · Searching… (the first semantic search also loads the model)"):
+            res = _search(svc, state)
+    except ModelUnavailable as exc:
+        st.error(f"نموذج التضمين غير متاح · The embedding model is not available: {render.md(exc)}. Keyword mode still works.")
+        return
+    except StoreError as exc:
+        st.error(f"تعذر البحث · Search failed: {render.md(exc)}. The app retries on your next search.")
+        return
+    for w in res.warnings:
+        st.warning(render.md(w))
+    pages = max(1, math.ceil(res.total / PAGE_SIZE))
+    st.caption(f"{res.total} نتيجة · results · {res.took_ms:.0f} ms · صفحة {res.page} من {pages}")
+    if not res.hits:
+        st.info("لا نتائج · No results. جرّب كلمات أقل أو وضع البحث الهجين · Try fewer words or hybrid mode.")
+        return
+    if res.sources:
+        st.markdown(render.facets_html(res.sources, res.years), unsafe_allow_html=True)
+    st.markdown(render.results_html(res.hits, (res.page - 1) * res.page_size + 1, state), unsafe_allow_html=True)
+    nav = st.columns([1, 1, 4, 2, 2])
+    nav[0].button("→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev")
+    nav[1].button("التالي · Next ←", disabled=res.page >= pages, on_click=_go, args=(res.page + 1,), key="next")
+
+    def everything() -> list:
+        return _search(svc, replace(state, page=1), page_size=EXPORT_LIMIT).hits
+
+    nav[3].download_button("CSV", data=lambda: export.to_csv(everything()), file_name="results.csv",
+                           mime="text/csv", on_click="ignore", key="csv")
+    nav[4].download_button("JSONL", data=lambda: export.to_jsonl(everything()), file_name="results.jsonl",
+                           mime="application/jsonl", on_click="ignore", key="jsonl")
+
+
+def article_page(svc: SearchService, state: ViewState) -> None:
+    st.markdown(render.app_link(state.href(view="search", article=""), "→ العودة إلى النتائج · Back to the results"),
+                unsafe_allow_html=True)
+    found = svc.article(state.article, state.q)
+    if found is None:
+        st.warning(f"لا توجد مقالة بهذا المعرف · No article with id {render.md(repr(state.article))} (it may have been removed).")
+        return
+    article, title_html, body_html = found
+    st.markdown(render.article_html(article, title_html, body_html), unsafe_allow_html=True)
+    st.subheader("مقالات مشابهة · Similar articles")
+    st.markdown(render.similar_html(svc.similar(article.id, limit=5), state), unsafe_allow_html=True)
+
+
+def status_page(svc: SearchService) -> None:
+    st.markdown(render.app_link("?", "→ البحث · Search"), unsafe_allow_html=True)
+    st.header("حالة الفهرس · Index status")
+    store = svc.store
+    info = store.info()
+    cols = st.columns(4)
+    cols[0].metric("المقالات · Articles", info.articles)
+    cols[1].metric("المقاطع · Passages", info.passages)
+    cols[2].metric("المصادر · Sources", len(info.sources))
+    cols[3].metric("الخلفية · Backend", info.backend)
+    st.caption(render.md(f"{info.location} · model {info.model} ({info.dim}-d) · analysis v{info.analysis_version} · "
+                         f"schema v{info.schema_version}"))
+    jobs = store.jobs(10)
+    st.subheader("آخر مهمة فهرسة · Last reindex job")
+    if not jobs:
+        st.info("No job recorded yet.")
+    else:
+        last = jobs[0]
+        outcome = {"ok": st.success, "partial": st.warning, "interrupted": st.warning, "running": st.info}.get(
+            last.get("status"), st.error)
+        outcome(render.md(f"{last.get('mode')} · {last.get('status')} · started {last.get('started')} · "
+                          f"+{last.get('added')} ~{last.get('updated')} -{last.get('deleted')} ={last.get('unchanged')} "
+                          f"!{last.get('failed')}" + (f" · {last['message']}" if last.get("message") else "")))
+        st.dataframe([{k: r.get(k) for k in ("started", "mode", "status", "added", "updated", "deleted",
+                                              "unchanged", "failed", "seconds", "generation")} for r in jobs],
+                     hide_index=True)
+    st.subheader("الأجيال · Generations")
+    st.dataframe([{"name": g.name, "active": g.active, "articles": g.articles} for g in store.generations()],
+                 hide_index=True)
+    st.subheader("حسب المصدر · Per source")
+    st.dataframe([{"source": s or "(none)", "articles": n} for s, n in info.sources.items()], hide_index=True)
 
 
 def main() -> None:
     st.set_page_config(page_title="أرشيف الأخبار · Arabic news search", layout="wide")
-    st.markdown(CSS, unsafe_allow_html=True)
+    st.markdown(render.CSS, unsafe_allow_html=True)
     st.title("أرشيف الأخبار العربية")
+    url = _url_state()
+    for note in url.notes:
+        st.warning(f"رابط غير صالح جزئيا · Part of the link was ignored: {render.md(note)}")
     data_dir, model = str(config.data_dir()), config.model_name()
     try:
-        svc = _service(data_dir, model, config.backend())
+        backend = config.backend()
+        svc = _service(data_dir, model, backend)
     except (StoreError, ValueError) as exc:
-        st.error(f"The index is not available: {exc}")
-        return
-
-    query = st.text_input("ابحث · Search", key="q", placeholder='الجيش السوري · "حزب الله" -داعش · Russia Iran')
-    cols = st.columns([2, 1])
-    mode = cols[0].radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key="mode")
-    weight = cols[1].slider("Semantic weight", 0.0, 1.0, 0.5, 0.1, key="weight", disabled=mode != "hybrid")
-    if not query.strip():
-        st.caption("اكتب كلمات بالعربية أو بالإنجليزية. Type Arabic or English words.")
+        st.error(f"الفهرس غير متاح · The index is not available: {render.md(exc)}")
         return
     try:
-        with st.spinner("Searching…"):
-            res = svc.search(query, mode=mode, semantic_weight=weight)
-    except ModelUnavailable as exc:
-        st.error(f"The embedding model is not available: {exc}. Keyword mode still works.")
-        return
+        if url.view == "status":
+            status_page(svc)
+        elif url.view == "article":
+            article_page(svc, url)
+        else:
+            _seed(url)
+            search_page(svc, f"{backend}:{data_dir}")
     except StoreError as exc:
-        st.error(f"Search failed: {exc}")
-        return
-    for w in res.warnings:
-        st.warning(w)
-    st.caption(f"{res.total} results · {res.took_ms:.0f} ms")
-    if not res.hits:
-        st.info("لا نتائج · No results")
-        return
-    first = (res.page - 1) * res.page_size + 1
-    body = "".join(_result_html(i, h) for i, h in enumerate(res.hits, first))
-    st.markdown(f'<div class="results" dir="rtl">{body}</div>', unsafe_allow_html=True)
+        st.error(f"تعذر الوصول إلى الفهرس · The index could not be reached: {render.md(exc)}. Reload to retry.")
 
 
 main()

@@ -192,6 +192,7 @@ def test_a_storm_of_429s_503s_and_dropped_connections_loses_nothing(es_url: str,
         proxy.close()
     assert report.errors == [] and report.added == 45
     assert sum(proxy.faults.values()) >= 10, proxy.faults  # the storm really happened
+    print(f"\nfault storm: {proxy.faults} injected, {proxy.forwarded} forwarded, 45 articles, 0 lost")
     direct = ElasticStore(es_settings)
     direct.optimize()
     assert direct.es.count(index=es_settings.index)["count"] == 45  # none lost, none duplicated

@@ -1,0 +1,51 @@
+"""The current result set as CSV or JSONL, safe to open in a spreadsheet: a cell that starts
+with = + - @ (or a tab / carriage return) is prefixed with ' so it is never run as a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Sequence
+
+from archive.highlight import to_plain
+from archive.search import Hit
+
+FIELDS = ("rank", "id", "title", "source", "published_at", "url", "path", "match", "keyword_rank",
+          "semantic_rank", "fused_score", "semantic_score", "snippet")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def rows(hits: Sequence[Hit], first_rank: int = 1) -> list[dict]:
+    """One plain record per hit (snippet without markup)."""
+    return [
+        {
+            "rank": i, "id": h.article.id, "title": h.article.title, "source": h.article.source,
+            "published_at": h.article.published_at.isoformat() if h.article.published_at else "",
+            "url": h.article.url, "path": h.article.path, "match": h.match or "filter",
+            "keyword_rank": h.keyword_rank, "semantic_rank": h.semantic_rank, "fused_score": h.fused_score,
+            "semantic_score": h.semantic_score, "snippet": to_plain(h.snippet_html),
+        }
+        for i, h in enumerate(hits, first_rank)
+    ]
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell that spreadsheets show as text, never evaluate."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(hits: Sequence[Hit]) -> bytes:
+    """UTF-8 with a BOM, so spreadsheet programs read the Arabic right."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=FIELDS)
+    writer.writeheader()
+    for row in rows(hits):
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_jsonl(hits: Sequence[Hit]) -> bytes:
+    """One JSON object per line, values as they are (JSON has no formulas)."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows(hits)).encode("utf-8")

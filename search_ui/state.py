@@ -1,0 +1,115 @@
+"""The app's whole view state and its round trip through the URL (``st.query_params``), so any
+view — a query with its filters, a page of results, an open article, the status page — is a
+permalink. Pure functions: no Streamlit here, so the rules are tested directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Sequence, TypeVar
+from urllib.parse import urlencode
+
+from archive.query import MAX_QUERY_CHARS
+from archive.search import MODES
+
+T = TypeVar("T")
+SORTS = ("relevance", "newest")
+VIEWS = ("search", "article", "status")
+PAGE_SIZE = 10
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ViewState:
+    q: str = ""
+    mode: str = "hybrid"
+    weight: float = 0.5
+    sources: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    article: str = ""
+    view: str = "search"
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what was wrong in the URL
+
+    @staticmethod
+    def from_params(params: Mapping[str, str | list[str]]) -> "ViewState":
+        """Read a URL's parameters; anything malformed falls back to its default with a note."""
+        notes: list[str] = []
+
+        def one(key: str) -> str:
+            v = params.get(key, "")
+            return (v[-1] if v else "") if isinstance(v, list) else str(v)
+
+        def many(key: str) -> tuple[str, ...]:
+            v = params.get(key, [])
+            items = v if isinstance(v, list) else [v]
+            return tuple(dict.fromkeys(s for s in (str(x).strip() for x in items) if s))
+
+        def parsed(key: str, convert: Callable[[str], T], default: T, what: str) -> T:
+            """``convert`` the parameter; on ValueError keep ``default`` and say so."""
+            raw = one(key)
+            if not raw:
+                return default
+            try:
+                return convert(raw)
+            except ValueError:
+                notes.append(f"{key} {raw!r} {what}: using {default}")
+                return default
+
+        def choice(allowed: Sequence[str]) -> Callable[[str], str]:
+            def check(value: str) -> str:
+                if value not in allowed:
+                    raise ValueError(value)
+                return value
+            return check
+
+        s = ViewState()
+        q = one("q")[:MAX_QUERY_CHARS]
+        mode = parsed("mode", choice(MODES), s.mode, "is not a mode")
+        weight = parsed("w", lambda v: min(1.0, max(0.0, float(v))), s.weight, "is not a number")
+        sort = parsed("sort", choice(SORTS), s.sort, "is not a sort order")
+        page = parsed("page", lambda v: min(MAX_PAGE, max(1, int(v))), s.page, "is not a number")
+        dates = [parsed(key, dt.date.fromisoformat, None, "is not a YYYY-MM-DD date") for key in ("from", "to")]
+        article = one("article")
+        view = one("view") or ("article" if article else "search")
+        if view not in VIEWS or (view == "article" and not article):
+            notes.append(f"unknown view {view!r}: showing the search")
+            view = "search"
+        return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, tuple(notes))
+
+    def to_params(self) -> dict[str, str | list[str]]:
+        """Only what differs from the defaults, so links stay short."""
+        out: dict[str, str | list[str]] = {}
+        d = ViewState()
+        if self.q:
+            out["q"] = self.q
+        if self.mode != d.mode:
+            out["mode"] = self.mode
+        if self.weight != d.weight:
+            out["w"] = f"{self.weight:g}"
+        if self.sources:
+            out["source"] = list(self.sources)
+        if self.date_from:
+            out["from"] = self.date_from.isoformat()
+        if self.date_to:
+            out["to"] = self.date_to.isoformat()
+        if self.sort != d.sort:
+            out["sort"] = self.sort
+        if self.page != 1:
+            out["page"] = str(self.page)
+        if self.view == "article" and self.article:
+            out["article"] = self.article
+        elif self.view == "status":
+            out["view"] = "status"
+        return out
+
+    def href(self, **changes: object) -> str:
+        """A relative link to this state with ``changes`` (for ``<a href>`` in results)."""
+        return "?" + urlencode(replace(self, **changes).to_params(), doseq=True)  # type: ignore[arg-type]
+
+    def search_key(self) -> tuple:
+        """What a result set depends on (a change sends the user back to page 1)."""
+        return (self.q, self.mode, self.weight if self.mode == "hybrid" else None, self.sources,
+                self.date_from, self.date_to, self.sort)
