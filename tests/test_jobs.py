@@ -145,6 +145,7 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     with Searching(reader, "روسيا") as searching:
         rec = runner.run(cfg, full=True)
     assert searching.errors == [] and len(searching.totals) > 5 and set(searching.totals) == {5}  # never a half index
+    print(f"\nfull rebuild: {len(searching.totals)} searches during it, {len(searching.errors)} errors, {rec.seconds}s")
     assert (rec.mode, rec.status, rec.added, rec.switched) == ("full", "ok", 17, True)
     gens = store.generations()
     assert [g.active for g in gens] == [False, True] and gens[1].name == rec.generation
@@ -284,6 +285,8 @@ def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
     rec = json.loads(res.stdout)
     assert rec["added"] + rec["unchanged"] + rec["updated"] == 85 and rec["unchanged"] >= partial - 4
     assert_store_equals(probe(), expected(corpus))
+    print(f"\nkill -9 ({backend}): {partial} of 85 articles committed when killed; re-run: "
+          f"{rec['unchanged']} unchanged, {rec['added'] + rec['updated']} written; store = sources")
 
 
 def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, tmp_path: Path, cli_data: Path) -> None:
