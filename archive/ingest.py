@@ -1,7 +1,8 @@
-"""Reading sources into ``Article`` objects: .txt news files, JSONL and CSV.
+"""Reading sources into ``Article`` objects: .txt news files, saved HTML pages, JSONL and CSV.
 
 Bad input never stops a run: every problem becomes an ``IngestError`` naming the file (and line
-or row), and the caller goes on with the rest.
+or row), and the caller goes on with the rest. What was read but deserves a word (a legacy
+encoding) becomes a ``Notice``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from archive.analysis import normalize
 from archive.model import Article, Passage
 
-SUFFIXES = (".txt", ".jsonl", ".csv")
+SUFFIXES = (".txt", ".jsonl", ".csv", ".html", ".htm")
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_ARTICLE_CHARS = 1_000_000  # ~170k Arabic words, ~900 passages: longer is not one news article
+FUTURE_SLACK = dt.timedelta(days=1)  # time zones: "tomorrow" somewhere is today here
 PASSAGE_WORDS = 200
 PASSAGE_OVERLAP = 40
 
@@ -30,6 +34,17 @@ PASSAGE_OVERLAP = 40
 @dataclass(frozen=True)
 class IngestError:
     """A problem with one file (or one line/row of it); ``where`` is ``path`` or ``path:line``."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something worth saying about input that was read fine (e.g. the encoding it was in)."""
 
     where: str
     message: str
@@ -232,19 +247,117 @@ def _squeeze_blank(lines: list[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- files
+def _texty(text: str) -> bool:
+    """Mostly letters, digits, spaces and punctuation: not binary data read as characters."""
+    if not text:
+        return True
+    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or 0xE000 <= ord(ch) <= 0xF8FF or ch == "\ufffd")
+    return bad / len(text) < 0.01
+
+
+def _arabic_or_latin(text: str) -> bool:
+    """Nearly all characters ASCII, Arabic (any block) or general punctuation: what a UTF-16
+    guess must produce to be believed (a wrong byte order yields CJK-like noise)."""
+    ok = sum(1 for ch in text if ord(ch) < 0x80 or 0x0600 <= ord(ch) <= 0x08FF or 0xFB50 <= ord(ch) <= 0xFEFF
+             or 0x2000 <= ord(ch) <= 0x206F)
+    return bool(text) and ok / len(text) >= 0.95
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM or not), UTF-16 with BOM, else Windows-1256 (Arabic)."""
+    """(text, encoding): UTF-8 (BOM or not), UTF-16 with a BOM or without one (told by where
+    its zero bytes fall), else Windows-1256 (Arabic); ``ValueError`` for binary data."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "utf-16"
+    zeros = data.count(0)
+    if zeros * 20 > len(data) and len(data) % 2 == 0:  # ASCII spaces and digits in UTF-16 are half zero
+        for enc in ("utf-16-le", "utf-16-be"):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            if _arabic_or_latin(text) and _texty(text):
+                return text, enc
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
+        if _texty(text.replace("\x00", "")):
+            return text, "utf-8"  # a stray NUL is reported by the caller
     except UnicodeDecodeError:
         pass
-    if b"\x00" in data:
-        raise ValueError("binary or UTF-16 without BOM: not a text file")
-    return data.decode("cp1256", errors="strict"), "cp1256"
+    if zeros:
+        raise ValueError("binary data (NUL bytes; not UTF-8, UTF-16 or Windows-1256 text)")
+    text = data.decode("cp1256", errors="replace")
+    if not _texty(text):
+        raise ValueError("binary data (control bytes; not UTF-8, UTF-16 or Windows-1256 text)")
+    return text, "cp1256"
+
+
+# --------------------------------------------------------------------------- HTML
+_SKIP_TAGS = {"script", "style", "noscript", "template", "iframe", "svg", "head", "nav", "footer", "form", "button"}
+_BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section", "tr", "blockquote", "pre"}
+
+
+class _HTMLText(HTMLParser):
+    """Visible text of a saved page (scripts, styles and navigation dropped), its <title>/<h1>,
+    and the publication metadata pages commonly carry."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self.h1 = ""
+        self.meta: dict[str, str] = {}
+        self._skip = 0
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            a = {k: v or "" for k, v in attrs}
+            key = (a.get("property") or a.get("name") or a.get("itemprop") or "").lower()
+            if key and a.get("content"):
+                self.meta.setdefault(key, a["content"])
+            return
+        if tag in _SKIP_TAGS and tag != "head":
+            self._skip += 1
+        self._in.append(tag)
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS and tag != "head" and self._skip:
+            self._skip -= 1
+        if tag in self._in:
+            while self._in and self._in.pop() != tag:
+                pass
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self._in and not self.title:
+            self.title = " ".join(data.split())
+            return
+        if self._skip or "head" in self._in:
+            return
+        if "h1" in self._in and not self.h1:
+            self.h1 = " ".join(data.split())
+        self.parts.append(data)
+
+
+def parse_html(text: str) -> tuple[str, str, dt.datetime | None, str]:
+    """(title, body, published_at, source) of a saved news page."""
+    p = _HTMLText()
+    p.feed(text)
+    p.close()
+    lines = [ln for ln in (" ".join(raw.split()) for raw in "".join(p.parts).splitlines()) if ln]
+    title = p.h1 or p.title
+    if lines and title and normalize(lines[0]) == normalize(title):
+        lines = lines[1:]
+    body = "\n".join(lines)
+    when = next((p.meta[k] for k in ("article:published_time", "datepublished", "date", "pubdate") if k in p.meta), "")
+    published = _parse_when(when) if when else None
+    _, _, text_date, text_source = parse_text(body) if body else ("", "", None, "")
+    return title, body, published or text_date, p.meta.get("og:site_name", "") or text_source
 
 
 def stable_id(kind: str, key: str) -> str:
@@ -265,6 +378,17 @@ def _parse_when(value: str) -> dt.datetime | None:
         return parse_arabic_date(value)
 
 
+def _checked(article: Article, where: str) -> Article | IngestError:
+    """The article, or an error when it is too long or dated in the future."""
+    size = len(article.title) + len(article.body)
+    if size > MAX_ARTICLE_CHARS:
+        return IngestError(where, f"article is {size / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
+                                  "limit for one article: split it")
+    if article.published_at and article.published_at > dt.datetime.now() + FUTURE_SLACK:
+        return IngestError(where, f"publication date {article.published_at:%Y-%m-%d} is in the future")
+    return article
+
+
 def _record(rec: dict, where: str, rel: str, line: int) -> Article | IngestError:
     """One JSONL/CSV record; ``body`` is required, the rest optional. Without an id or url, the
     id comes from the file's stored path and the line number."""
@@ -278,7 +402,7 @@ def _record(rec: dict, where: str, rel: str, line: int) -> Article | IngestError
     published = _parse_when(raw_date)
     if raw_date and published is None:
         return IngestError(where, f"field 'published_at' is not a date: {raw_date!r}")
-    return Article.make(
+    return _checked(Article.make(
         id=art_id,
         title=_clean(rec.get("title")),
         body=body,
@@ -286,7 +410,7 @@ def _record(rec: dict, where: str, rel: str, line: int) -> Article | IngestError
         source=_clean(rec.get("source")),
         url=url,
         path=rel,
-    )
+    ), where)
 
 
 def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
@@ -296,7 +420,7 @@ def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
     return f"{prefix}/{rel}" if prefix else rel
 
 
-def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterator[Article | IngestError]:
+def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterator[Article | IngestError | Notice]:
     """Articles (or errors) of one file, stored under ``stored_path(path, root, prefix)``."""
     rel = stored_path(path, root, prefix)
     where = str(path)
@@ -305,20 +429,30 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterato
         if size > MAX_FILE_BYTES:
             yield IngestError(where, f"file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
             return
-        text, _encoding = decode(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        text, encoding = decode(path.read_bytes())
+    except OSError as exc:
+        yield IngestError(where, f"cannot read: {exc.strerror or exc}")
+        return
+    except ValueError as exc:
         yield IngestError(where, f"cannot read: {exc}")
         return
     if "\x00" in text:
         yield IngestError(where, "contains NUL bytes: not a text file")
         return
+    if encoding not in ("utf-8", "utf-8-sig"):
+        yield Notice(where, f"decoded as {encoding}")
     suffix = path.suffix.lower()
-    if suffix == ".txt":
-        title, body, published, source = parse_text(text)
-        if not body and not title:
+    if suffix in (".txt", ".html", ".htm"):
+        limit = MAX_ARTICLE_CHARS * (4 if suffix != ".txt" else 1) + 10_000  # markup is not text
+        if len(text) > limit:
+            yield IngestError(where, f"{len(text) / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
+                                     "limit for one article: split it")
+            return
+        title, body, published, source = (parse_text if suffix == ".txt" else parse_html)(text)
+        if not any(ch.isalnum() for ch in title + body):
             yield IngestError(where, "empty article (no text)")
             return
-        yield Article.make(stable_id("p", rel), title, body or title, published, source, "", rel)
+        yield _checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
     elif suffix == ".jsonl":
         for no, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -374,6 +508,7 @@ def discover(paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequen
                 st = os.stat(dirpath)
                 if (st.st_dev, st.st_ino) in seen:
                     dirnames[:] = []
+                    yield IngestError(dirpath, "symbolic link loop (this directory was already read): skipped")
                     continue
                 seen.add((st.st_dev, st.st_ino))
                 dirnames.sort()
@@ -384,7 +519,7 @@ def discover(paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequen
             yield from _drain(problems, p)
 
 
-def iter_articles(paths: Iterable[Path]) -> Iterator[Article | IngestError]:
+def iter_articles(paths: Iterable[Path]) -> Iterator[Article | IngestError | Notice]:
     """Every article under ``paths`` (files or directories), with an error for each bad input.
     Articles are stored under their directory's name (``seeds/000_….txt``), whether the
     directory or the file was given."""

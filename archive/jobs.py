@@ -25,7 +25,7 @@ from typing import Any, Iterator, Sequence
 
 from archive.analysis import ANALYSIS_VERSION
 from archive.embeddings import Embedder
-from archive.ingest import IngestError, discover, read_file, stored_path
+from archive.ingest import IngestError, Notice, discover, read_file, stored_path
 from archive.model import Article
 from archive.pipeline import Indexer, IndexReport
 from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
@@ -169,6 +169,7 @@ class JobRecord:
     passages: int = 0
     kept_unreadable: int = 0  # indexed articles kept because their file could not be read
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. files read in a legacy encoding
     generation: str | None = None
     switched: bool | None = None
     pruned: list[str] = field(default_factory=list)
@@ -192,7 +193,7 @@ class _Scan:
         self.protected_files: set[str] = set()  # stored paths of files with any read error
         self.protected_dirs: set[str] = set()  # stored-path prefixes of unreadable dirs / missing sources
 
-    def items(self) -> Iterator[Article | IngestError]:
+    def items(self) -> Iterator[Article | IngestError | Notice]:
         for src in self.sources:
             if not src.path.exists():
                 self.protected_dirs.add(f"{src.name}/")
@@ -274,6 +275,7 @@ class JobRunner:
         rec.added, rec.updated, rec.unchanged, rec.passages = report.added, report.updated, report.unchanged, report.passages
         rec.failed = report.failed
         rec.errors = [str(e) for e in report.errors[:MAX_RECORDED_ERRORS]]
+        rec.notes = [str(n) for n in report.notes[:MAX_RECORDED_ERRORS]]
         if report.failed > MAX_RECORDED_ERRORS:
             rec.errors.append(f"… and {report.failed - MAX_RECORDED_ERRORS} more")
 
@@ -309,8 +311,7 @@ class JobRunner:
                 doomed.append(aid)
         for i in range(0, len(doomed), DELETE_CHUNK):
             rec.deleted += self.store.delete(doomed[i : i + DELETE_CHUNK])
-        if doomed:
-            self.store.optimize()
+        self.store.optimize()  # also after a run with no changes: it sweeps what a killed run left
         rec.kept_unreadable = kept
 
     def _full(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
@@ -346,6 +347,9 @@ class JobRunner:
         scan = _Scan(sources)
         seen: set[str] = set()
         for item in scan.items():
+            if isinstance(item, Notice):
+                rec.notes.append(str(item))
+                continue
             if isinstance(item, IngestError):
                 rec.failed += 1
                 rec.errors.append(str(item))

@@ -17,7 +17,7 @@ import numpy as np
 
 from archive.analysis import ANALYSIS_VERSION, Analyzer, default_analyzer
 from archive.embeddings import Embedder
-from archive.ingest import IngestError, iter_articles, passages
+from archive.ingest import IngestError, Notice, iter_articles, passages
 from archive.model import Article
 from archive.store.base import IndexedArticle, PartialWrite, Store
 
@@ -31,6 +31,7 @@ class IndexReport:
     unchanged: int = 0
     passages: int = 0
     errors: list[IngestError] = field(default_factory=list)
+    notes: list[Notice] = field(default_factory=list)
     seconds: float = 0.0
     seen: set[str] = field(default_factory=set, repr=False)  # ids read from the sources
 
@@ -42,7 +43,7 @@ class IndexReport:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
             "failed": self.failed, "passages": self.passages, "seconds": round(self.seconds, 2),
-            "errors": [str(e) for e in self.errors],
+            "errors": [str(e) for e in self.errors], "notes": [str(n) for n in self.notes],
         }
 
 
@@ -88,7 +89,7 @@ class Indexer:
         """Index files and directories (see ``ingest.iter_articles``)."""
         return self.run_items(iter_articles(paths))
 
-    def run_items(self, items: Iterable[Article | IngestError]) -> IndexReport:
+    def run_items(self, items: Iterable[Article | IngestError | Notice]) -> IndexReport:
         """Index a stream of articles; errors in it are reported, never fatal."""
         t0 = time.perf_counter()
         report = IndexReport()
@@ -100,6 +101,9 @@ class Indexer:
         for item in items:
             if isinstance(item, IngestError):
                 report.errors.append(item)
+                continue
+            if isinstance(item, Notice):
+                report.notes.append(item)
                 continue
             bar.update(1)
             where = item.path or item.id

@@ -67,6 +67,8 @@ def _report(rec: "JobRecord", as_json: bool) -> int:
     """Print a job's outcome; its exit code."""
     for err in rec.errors:
         print(f"error: {err}", file=sys.stderr)
+    for note in rec.notes:
+        print(f"note: {note}", file=sys.stderr)
     if rec.message:
         print(f"note: {rec.message}", file=sys.stderr)
     if as_json:

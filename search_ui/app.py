@@ -22,6 +22,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive import config  # noqa: E402
+from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
 from archive.search import MODES, SearchResult, SearchService  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
@@ -55,9 +56,9 @@ def _embedder(model: str, data_dir: str) -> Embedder:
 
 
 @st.cache_resource(show_spinner=False)
-def _service(data_dir: str, model: str, backend: str) -> SearchService:
-    """One read-only store and one model per server process (an error is not cached: a later
-    rerun retries, so the app recovers by itself when the backend comes back)."""
+def _service(data_dir: str, model: str, backend: str, es_target: str) -> SearchService:
+    """One read-only store and one model per server process and index (an error is not cached: a
+    later rerun retries, so the app recovers by itself when the backend comes back)."""
     store = open_store(Path(data_dir), read_only=True, backend=backend)
     return SearchService(store, lambda: _embedder(model, data_dir))
 
@@ -216,7 +217,8 @@ def main() -> None:
     data_dir, model = str(config.data_dir()), config.model_name()
     try:
         backend = config.backend()
-        svc = _service(data_dir, model, backend)
+        es = ESSettings.from_env()
+        svc = _service(data_dir, model, backend, f"{es.safe_url}/{es.index}" if backend == "elasticsearch" else "")
     except (StoreError, ValueError) as exc:
         st.error(f"الفهرس غير متاح · The index is not available: {render.md(exc)}")
         return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -22,6 +24,16 @@ from archive.store.elastic import ElasticStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def record_reliability(test: str, tried: str, outcome: str) -> None:
+    """One row of docs/reliability.md (rendered by bench/reliability_table.py from what the
+    tests measured on their last run)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    row = {"test": test, "tried": tried, "outcome": outcome, "at": time.strftime("%Y-%m-%d %H:%M")}
+    with open(ARTIFACTS / "reliability.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import urlsplit
 
 # an HTTP status to answer, (status, JSON body) to answer that, "close" to drop the connection,
-# None to forward the request
-Fault = int | tuple[int, bytes] | str | None
+# a float: seconds to wait before forwarding (a slow backend), None to forward the request
+Fault = int | tuple[int, bytes] | str | float | None
 Policy = Callable[[str, str], Fault]  # (method, path) -> fault
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that time out or drop connections are what the tests do on purpose
 
 
 class FaultProxy:
@@ -23,7 +31,7 @@ class FaultProxy:
         self.faults: dict[str, int] = {}
         self.forwarded = 0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -45,12 +53,15 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy.policy(self.command, self.path)
-                if fault == "close":
+                if isinstance(fault, float):
+                    proxy._count("delay")
+                    time.sleep(fault)
+                elif fault == "close":
                     proxy._count("close")
                     self.close_connection = True
                     self.connection.close()
                     return
-                if isinstance(fault, (int, tuple)):
+                elif isinstance(fault, (int, tuple)):
                     status, payload = fault if isinstance(fault, tuple) else (
                         fault, b'{"error":{"type":"injected_fault","reason":"injected by the test proxy"},"status":%d}' % fault)
                     proxy._count(str(status))
@@ -68,14 +79,17 @@ class FaultProxy:
                 data = resp.read()
                 with proxy._lock:
                     proxy.forwarded += 1
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
                 conn.close()
+                try:
+                    self.send_response(resp.status)
+                    for k, v in resp.getheaders():
+                        if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
 

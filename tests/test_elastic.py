@@ -22,7 +22,7 @@ from archive.search import SearchService
 from archive.store.base import Filters, IndexMismatch, StoreEmpty, StoreError, prune, rollback
 from archive.store.elastic import ElasticStore, load_mapping, mapping_digest
 
-from .conftest import ROOT, Searching, run_cli
+from .conftest import ROOT, Searching, record_reliability, run_cli
 from .faultproxy import FaultProxy
 
 QUERIES = [
@@ -192,7 +192,8 @@ def test_a_storm_of_429s_503s_and_dropped_connections_loses_nothing(es_url: str,
         proxy.close()
     assert report.errors == [] and report.added == 45
     assert sum(proxy.faults.values()) >= 10, proxy.faults  # the storm really happened
-    print(f"\nfault storm: {proxy.faults} injected, {proxy.forwarded} forwarded, 45 articles, 0 lost")
+    record_reliability("ES fault storm", f"{sum(proxy.faults.values())} faults on bulk requests ({proxy.faults}) while "
+                       "indexing 45 articles in batches of 4", "all retried with backoff; 45 of 45 stored once, 0 lost, 0 duplicated")
     direct = ElasticStore(es_settings)
     direct.optimize()
     assert direct.es.count(index=es_settings.index)["count"] == 45  # none lost, none duplicated
@@ -310,8 +311,11 @@ def _readme_requests() -> list[tuple[str, str, dict | None]]:
 def test_readme_direct_queries_run_as_written(es_seed_store: ElasticStore, embedder: Embedder) -> None:
     """The README's copy-paste examples are valid requests on the index this code builds."""
     requests = _readme_requests()
-    assert len(requests) >= 5
+    assert len(requests) >= 7 and sum(p.startswith("_security/role/") for _, p, b in requests if b) == 2
     for method, path, body in requests:
+        if path.startswith("_security/"):  # the test server has no security APIs: the JSON parsed above
+            assert body and {i for r in body["indices"] for i in r["names"]} == {"news", "news-v*", "news-jobs"}
+            continue
         path = "/" + path.replace("news", es_seed_store.alias, 1)
         res = es_seed_store.es.perform_request(method, path, body=body, headers={
             "accept": "application/json", **({"content-type": "application/json"} if body else {})})

@@ -25,7 +25,7 @@ from archive.store import open_store
 from archive.store.base import Store, StoreLocked
 from archive.store.elastic import ElasticStore
 
-from .conftest import ROOT, Searching, run_cli
+from .conftest import ROOT, Searching, record_reliability, run_cli
 
 WORDS = "الحكومة البرلمان الاقتصاد النفط الانتخابات المدينة الجامعة الطاقة الميناء المطار الوزير".split()
 
@@ -48,11 +48,11 @@ def job_file(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
 
 
 def expected(corpus: Path) -> dict[str, tuple[str, int]]:
-    """What the store must hold for ``corpus``: id -> (content hash, passages), as a job reads it."""
-    cfg = load_config(job_file(corpus.parent, corpus))
-    from archive.jobs import _Scan  # noqa: PLC0415 - the job's own reader, so both sides agree on paths
+    """What the store must hold for ``corpus`` under ``job_file``'s source: id -> (content hash,
+    passages), read by the job's own reader so both sides agree on paths."""
+    from archive.jobs import Source, _Scan  # noqa: PLC0415
 
-    arts = [a for a in _Scan(cfg.sources).items() if isinstance(a, Article)]
+    arts = [a for a in _Scan([Source("news", corpus, ("*.txt", "*.jsonl"), ("drafts/*",))]).items() if isinstance(a, Article)]
     return {a.id: (a.content_hash, len(passages(a))) for a in arts}
 
 
@@ -145,7 +145,9 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     with Searching(reader, "روسيا") as searching:
         rec = runner.run(cfg, full=True)
     assert searching.errors == [] and len(searching.totals) > 5 and set(searching.totals) == {5}  # never a half index
-    print(f"\nfull rebuild: {len(searching.totals)} searches during it, {len(searching.errors)} errors, {rec.seconds}s")
+    record_reliability("full rebuild under load", "a reader searching all through a full rebuild and the switch (both backends)",
+                       f"{len(searching.totals)} searches during a {rec.seconds}s rebuild, {len(searching.errors)} errors, "
+                       "every answer from one whole generation")
     assert (rec.mode, rec.status, rec.added, rec.switched) == ("full", "ok", 17, True)
     gens = store.generations()
     assert [g.active for g in gens] == [False, True] and gens[1].name == rec.generation
@@ -285,8 +287,9 @@ def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
     rec = json.loads(res.stdout)
     assert rec["added"] + rec["unchanged"] + rec["updated"] == 85 and rec["unchanged"] >= partial - 4
     assert_store_equals(probe(), expected(corpus))
-    print(f"\nkill -9 ({backend}): {partial} of 85 articles committed when killed; re-run: "
-          f"{rec['unchanged']} unchanged, {rec['added'] + rec['updated']} written; store = sources")
+    record_reliability(f"kill -9 ({backend})", "SIGKILL in the middle of a reindex of 85 articles, then the same command again",
+                       f"{partial} committed before the kill, {rec['unchanged']} unchanged and {rec['added'] + rec['updated']} "
+                       "written by the re-run; store = sources (0 lost, 0 duplicated)")
 
 
 def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, tmp_path: Path, cli_data: Path) -> None:

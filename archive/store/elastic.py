@@ -656,6 +656,8 @@ def _reason(exc: Any) -> str:
 
 
 def _item_reason(item: dict) -> str:
+    if item.get("exception") is not None:  # the whole request failed (raise_on_exception=False)
+        return f"{item.get('status')} {_reason(item['exception'])}"
     err = item.get("error")
     if isinstance(err, dict):
         return f"{item.get('status')} {err.get('type', 'error')}: {err.get('reason', '')}"

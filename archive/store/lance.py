@@ -409,7 +409,10 @@ class LanceStore:
         return n
 
     def optimize(self) -> None:
-        """Compact, fold new rows into the FTS indices, and build the ANN index once it pays."""
+        """Sweep passages no live article points to, compact, fold new rows into the FTS
+        indices, and build the ANN index once it pays."""
+        if not self.read_only:
+            self._sweep()
         for name in ("articles", "passages", "vocab"):
             table = self._table(name)
             if table is not None:
@@ -418,6 +421,22 @@ class LanceStore:
         if passages is not None and passages.count_rows() >= ANN_MIN_ROWS:
             if "vector_idx" not in {i.name for i in passages.list_indices()}:
                 passages.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+
+    def _sweep(self) -> int:
+        """Delete passages of versions that are not live: those a killed write left behind
+        (new passages never committed, or old ones not yet deleted). Readers ignore them
+        already; this keeps counts true and the table small."""
+        articles, passages = self._table("articles"), self._table("passages")
+        if articles is None or passages is None:
+            return 0
+        a = self._columns(articles, ["id", "content_hash"])
+        live = set(zip(a["id"].to_pylist(), a["content_hash"].to_pylist()))
+        p = self._columns(passages, ["pid", "article_id", "content_hash"])
+        stale = [pid for pid, aid, h in zip(p["pid"].to_pylist(), p["article_id"].to_pylist(), p["content_hash"].to_pylist())
+                 if (aid, h) not in live]
+        for i in range(0, len(stale), 500):
+            passages.delete(_in("pid", stale[i : i + 500]))
+        return len(stale)
 
     # ------------------------------------------------------------------ reads
     def get(self, ids: Sequence[str]) -> dict[str, Article]:

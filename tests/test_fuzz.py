@@ -1,0 +1,61 @@
+"""Generated queries through the parser and the search service on both backends: never an
+exception, never a backend query-syntax error, bounded time. CI runs $ARCHIVE_FUZZ_QUERIES
+(default 600) queries; the long run is ``ARCHIVE_FUZZ_QUERIES=10000 pytest tests/test_fuzz.py``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archive.embeddings import Embedder
+from archive.query import MAX_CLAUSES, MAX_QUERY_CHARS, parse
+from archive.search import SearchService
+from archive.store.elastic import ElasticStore
+
+from .conftest import record_reliability
+
+N = int(os.environ.get("ARCHIVE_FUZZ_QUERIES", "600"))
+PIECES = ["روسيا", "الجيش", "السوري", "قاعدة", "همدان", "حلب", "ـــ", "ً", "ّ", "ٱ", "إ", "ى", "ة", "٢٠١٥", "Russia",
+          '"', "«", "»", "-", "+", "*", "|", " OR ", " AND ", "(", ")", ":", "source:", "from:", "to:", "2015-12-01",
+          "2015-13-45", "\\", "/", "[", "]", "{", "}", "~", "^", "!", "?", "'", "&&", "||", "\u202e", "\u200f",
+          "\u200b", "\x00", "\n", "\t", "%", "$", "<script>", "*:*", "_all", "null", " ", "  "]
+queries = st.one_of(
+    st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
+    st.text(max_size=200),
+    st.text(alphabet=st.sampled_from(list("روسياالجيشحلب \"-+*|():«»")), min_size=900, max_size=3000),
+)
+seen = {"n": 0, "slowest": 0.0, "errors": 0}
+
+
+@settings(max_examples=N, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(text=queries, semantic=st.integers(0, 24))
+def _fuzz(text: str, semantic: int, lance: SearchService, es: SearchService) -> None:
+    parsed = parse(text)
+    assert len(parsed.semantic_text) <= MAX_QUERY_CHARS
+    assert sum(len(g) for g in parsed.groups) + len(parsed.excluded) <= MAX_CLAUSES
+    if len(text) > MAX_QUERY_CHARS:
+        assert parsed.warnings  # the user is told the query was cut
+    mode = "hybrid" if semantic == 0 else "keyword"  # 1 in 25 also embeds (the encoder is the slow part)
+    for svc in (lance, es):
+        t0 = time.perf_counter()
+        res = svc.search(text, mode=mode, page_size=5)
+        took = time.perf_counter() - t0
+        assert took < 10, (text, took)
+        assert res.total >= len(res.hits)
+        seen["slowest"] = max(seen["slowest"], took)
+    seen["n"] += 1
+
+
+def test_fuzzed_queries_never_fail_on_either_backend(service: SearchService, es_seed_store: ElasticStore,
+                                                    embedder: Embedder) -> None:
+    es = SearchService(es_seed_store, embedder)
+    t0 = time.perf_counter()
+    _fuzz(lance=service, es=es)  # any exception, including an ES 400, fails here
+    assert seen["n"] >= N
+    record_reliability("query fuzzing", f"{seen['n']} generated queries (operators, quotes, control and bidi characters, "
+                                        "3,000-character queries) × 2 backends, 1 in 25 hybrid",
+                       f"0 exceptions, 0 backend syntax errors, slowest {seen['slowest'] * 1000:.0f} ms, "
+                       f"total {time.perf_counter() - t0:.0f} s")
