@@ -32,25 +32,20 @@ PASSAGE_OVERLAP = 40
 
 
 @dataclass(frozen=True)
-class IngestError:
-    """A problem with one file (or one line/row of it); ``where`` is ``path`` or ``path:line``."""
-
-    where: str
+class _Located:
+    where: str  # ``path`` or ``path:line``
     message: str
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Notice:
+class IngestError(_Located):
+    """A problem with one file (or one line/row of it): it was not indexed."""
+
+
+class Notice(_Located):
     """Something worth saying about input that was read fine (e.g. the encoding it was in)."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 # --------------------------------------------------------------------------- dates

@@ -136,11 +136,15 @@ def main() -> None:
     t1_topics = sorted(topics)
     t1_splits = {"tuning": sorted(order[t] for t in topics[:half]), "reporting": sorted(order[t] for t in topics[half:])}
     qrels1 = [data.queries[t] for t in t1_topics]
-    q1_vecs = embed_cached(embedder, t1_topics, "queries")
-    runs1 = {f"bm25_{n}": [idx.search(fn(t), k=DEPTH) for t in t1_topics] for n, (idx, fn) in bm25.items()}
-    runs1["dense"] = dense_top(doc_vecs, q1_vecs)
-    for w in WEIGHTS:
-        runs1[f"hybrid_w{w}"] = [fuse(b, d, w) for b, d in zip(runs1["bm25_ours"], runs1["dense"])]
+    def all_runs(texts: list[str]) -> dict[str, list[list[int]]]:
+        """Every system's top-100 for each query text."""
+        runs = {f"bm25_{n}": [idx.search(fn(t), k=DEPTH) for t in texts] for n, (idx, fn) in bm25.items()}
+        runs["dense"] = dense_top(doc_vecs, embed_cached(embedder, texts, "queries"))
+        for w in WEIGHTS:
+            runs[f"hybrid_w{w}"] = [fuse(b, d, w) for b, d in zip(runs["bm25_ours"], runs["dense"])]
+        return runs
+
+    runs1 = all_runs(t1_topics)
     m1: dict[str, Metric] = {"ndcg@10": lambda r, q: ndcg_at(r, q, 10), "recall@100": lambda r, q: recall_at(r, q, 100),
                              "mrr@10": lambda r, q: mrr_at(r, q, 10)}
     table1 = score(runs1, qrels1, m1, t1_splits)
@@ -151,11 +155,7 @@ def main() -> None:
     sample = rng.sample(with_en, min(args.sample_task2, len(with_en)))
     t2_splits = {"tuning": list(range(0, len(sample), 2)), "reporting": list(range(1, len(sample), 2))}
     qrels2 = [{d.doc_id} for d in sample]
-    q2_vecs = embed_cached(embedder, [d.english for d in sample], "queries")
-    runs2 = {f"bm25_{n}": [idx.search(fn(d.english), k=DEPTH) for d in sample] for n, (idx, fn) in bm25.items()}
-    runs2["dense"] = dense_top(doc_vecs, q2_vecs)
-    for w in WEIGHTS:
-        runs2[f"hybrid_w{w}"] = [fuse(b, d, w) for b, d in zip(runs2["bm25_ours"], runs2["dense"])]
+    runs2 = all_runs([d.english for d in sample])
     m2: dict[str, Metric] = {"mrr@10": lambda r, q: mrr_at(r, q, 10), "recall@10": lambda r, q: recall_at(r, q, 10),
                              "recall@100": lambda r, q: recall_at(r, q, 100)}
     table2 = score(runs2, qrels2, m2, t2_splits)
