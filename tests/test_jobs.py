@@ -145,7 +145,7 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     with Searching(reader, "روسيا") as searching:
         rec = runner.run(cfg, full=True)
     assert searching.errors == [] and len(searching.totals) > 5 and set(searching.totals) == {5}  # never a half index
-    record_reliability("full rebuild under load", "a reader searching all through a full rebuild and the switch (both backends)",
+    record_reliability(f"full rebuild under load ({store.backend})", "a reader searching all through a full rebuild and the switch",
                        f"{len(searching.totals)} searches during a {rec.seconds}s rebuild, {len(searching.errors)} errors, "
                        "every answer from one whole generation")
     assert (rec.mode, rec.status, rec.added, rec.switched) == ("full", "ok", 17, True)
