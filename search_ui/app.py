@@ -132,6 +132,11 @@ def search_page(svc: SearchService, key: str) -> None:
     try:
         with st.spinner("جار البحث… · Searching… (the first semantic search also loads the model)"):
             res = _search(svc, state)
+            if res.total and not res.hits:  # a link to a page past the end: show the last one
+                st.session_state.page = math.ceil(res.total / PAGE_SIZE)
+                state = replace(state, page=st.session_state.page)
+                st.query_params.from_dict(state.to_params())
+                res = _search(svc, state)
     except ModelUnavailable as exc:
         st.error(f"نموذج التضمين غير متاح · The embedding model is not available: {render.md(exc)}. Keyword mode still works.")
         return

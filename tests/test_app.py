@@ -82,6 +82,8 @@ def test_changing_the_query_goes_back_to_page_one_and_paging_works(app_data: Pat
     assert url(at)["page"] == ["3"] and at.button(key="next").disabled
     at.text_input(key="q").input("الميناء").run()
     assert "page" not in url(at) and "1. " in page_html(at)
+    past = app(app_data, monkeypatch, q="خبر عاجل", mode="keyword", page="40")  # a link past the last page
+    assert url(past)["page"] == ["3"] and 'target="_self">21. ' in page_html(past)
 
 
 def test_filters_and_facets(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
