@@ -495,8 +495,10 @@ class ElasticStore:
         self._write_guard()
         if not ids:
             return 0
-        existing = set(self.get(ids))
-        actions = [{"_op_type": "delete", "_index": self.target, "_id": doc_id(i)} for i in existing]
+        with self._errors("look up articles to delete"):  # existence only: no article text fetched
+            found = self.es.mget(index=self.target, ids=[doc_id(i) for i in ids], source=False)["docs"]
+        existing = [d["_id"] for d in found if d.get("found")]
+        actions = [{"_op_type": "delete", "_index": self.target, "_id": i} for i in existing]
         failed = {k: v for k, v in self._bulk(actions, "delete articles").items() if v.get("status") != 404}
         if failed:
             raise PartialWrite({k: _item_reason(v) for k, v in failed.items()})
