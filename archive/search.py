@@ -17,7 +17,7 @@ from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import Article, Passage
 from archive.query import ParsedQuery, parse
-from archive.store.base import Filters, SemanticHit, Store
+from archive.store.base import STEM_MARK, Filters, SemanticHit, Store
 
 Mode = Literal["hybrid", "keyword", "semantic"]
 Sort = Literal["relevance", "newest"]
@@ -35,6 +35,25 @@ def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int = RRF_K) -> dict
         for rank, doc in enumerate(ids, 1):
             fused[doc] = fused.get(doc, 0.0) + weight / (k + rank)
     return fused
+
+
+def query_words(query: ParsedQuery) -> list[tuple[str, ...]]:
+    """Per positive word and phrase of a query (prefixes left out), the vocabulary entries the
+    index must hold for the keyword channel to match it: the marked stem of a word, the exact
+    terms of a phrase (``Store.known_terms`` answers)."""
+    return [c.terms if c.kind == "phrase" else (STEM_MARK + c.terms[0],)
+            for group in query.groups for c in group if c.kind in ("phrase", "term")]
+
+
+def hybrid_weights(semantic_weight: float, words: Sequence[tuple[str, ...]], known: set[str]) -> tuple[float, float]:
+    """(keyword, semantic) RRF weights of a hybrid query. The keyword channel votes in proportion
+    to the share of the query's words the index contains at all: an English query over Arabic
+    articles shares no words with them, its keyword hits are noise on stray tokens (numbers,
+    a transliterated name), and mixing them in pushed the right article down (hadith English ->
+    Arabic MRR@10 0.125 dense-only vs 0.077 fused at 0.5). A query whose words all occur keeps
+    the chosen weights."""
+    share = sum(all(t in known for t in w) for w in words) / len(words) if words else 1.0
+    return (1.0 - semantic_weight) * share, semantic_weight
 
 
 @dataclass
@@ -123,7 +142,11 @@ class SearchService:
             else:
                 sem = self.store.semantic(vec, filters, depth)
         if not server:
-            weights = (1.0 - weight, weight) if mode == "hybrid" else (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
+            weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
+            if mode == "hybrid":
+                words = query_words(query) if kw and sem else []
+                known = self.store.known_terms(sorted({t for w in words for t in w})) if words else set()
+                weights = hybrid_weights(weight, words, known)
             fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
         browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and (
             filters.sources or filters.date_from or filters.date_to
@@ -138,7 +161,7 @@ class SearchService:
         never = len(fused) + 1
         # equal fused scores (mirror-image ranks) go to the better keyword rank: exact evidence first
         ordered = sorted(fused, key=lambda d: (-fused[d], kw_rank.get(d, (never,))[0], sem_rank.get(d, (never,))[0], d))
-        articles = self.store.get(ordered)
+        articles = self.store.get(ordered, text=False)  # metadata of the whole set; text for one page only
         ordered = [d for d in ordered if d in articles]
         if sort == "newest":
             ordered.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
@@ -151,7 +174,8 @@ class SearchService:
                 years[a.published_at.year] = years.get(a.published_at.year, 0) + 1
 
         page_ids = ordered[(page - 1) * page_size : page * page_size]
-        hits = [self._hit(articles[d], fused[d], kw_rank.get(d), sem_rank.get(d), query) for d in page_ids]
+        full = self.store.get(page_ids)
+        hits = [self._hit(full[d], fused[d], kw_rank.get(d), sem_rank.get(d), query) for d in page_ids if d in full]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
             warnings.append("the query has no searchable words (only stop words, operators or filters)")
         return SearchResult(

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,11 @@ def test_store_protocol_reads(es_seed_store: ElasticStore, service: SearchServic
     assert hashes == lance.hashes() and len(hashes) == 5
     arts = store.get([*hashes, "no-such-id"])
     assert arts == lance.get(list(hashes))
+    probe = ["الجيش", "\x1fجيش", "\x1fالجيش", "moscow", "\x1f2231", "x" * 600]
+    assert store.known_terms(probe) == lance.known_terms(probe) == {"الجيش", "\x1fجيش", "\x1f2231"}
+    meta, lmeta = store.get(list(hashes), text=False), lance.get(list(hashes), text=False)
+    assert meta == lmeta and all(m.title == m.body == "" for m in meta.values())  # no text read
+    assert {i: replace(a, title="", body="") for i, a in arts.items()} == meta
     info, linfo = store.info(), lance.info()
     assert (info.articles, info.passages, info.dim, info.model) == (5, 20, 384, linfo.model)
     assert (info.sources, info.years) == (linfo.sources, linfo.years)  # aggregations = the embedded counts

@@ -11,7 +11,8 @@ from archive.analysis import ANALYSIS_VERSION
 from archive.embeddings import Embedder
 from archive.ingest import iter_articles
 from archive.pipeline import Indexer
-from archive.search import SearchService, rrf
+from archive.query import parse
+from archive.search import SearchService, hybrid_weights, query_words, rrf
 from archive.store import open_store
 from archive.store.base import Filters, IndexMismatch, StoreEmpty
 
@@ -91,6 +92,30 @@ def test_explanations_and_paging(service: SearchService) -> None:
     assert {x.article.id for x in page2.hits}.isdisjoint({x.article.id for x in res.hits})
     newest = service.search("روسيا", sort="newest", page_size=5)
     assert newest.hits[0].article.published_at is not None
+
+
+def test_hybrid_weights_follow_the_share_of_known_words() -> None:
+    words = query_words(parse('جيش "قاعدة همدان" moscow حلب*'))  # the prefix is not a word here
+    assert len(words) == 3 and words[1] == ("قاعده", "همدان")
+    assert hybrid_weights(0.5, words, {t for w in words for t in w}) == (0.5, 0.5)
+    assert hybrid_weights(0.3, words, set(words[0]) | {"قاعده"}) == pytest.approx((0.7 / 3, 0.3))  # a phrase needs all its terms
+    assert hybrid_weights(0.5, words, set()) == (0.0, 0.5)
+    assert hybrid_weights(0.5, [], set()) == (0.5, 0.5)  # nothing to weigh: as chosen
+
+
+def test_english_query_with_one_indexed_token_barely_votes_by_keyword(service: SearchService) -> None:
+    """Only '2231' of this English query occurs in the Arabic seeds: the keyword channel, which
+    matches that stray number, votes with a tenth-ish of its weight; Arabic words vote fully."""
+    q = "Iran and Russia set up a joint military command headquarters in Syria 2231"
+    words = query_words(parse(q))
+    known = service.store.known_terms(sorted({t for w in words for t in w}))
+    assert known == {"\x1f2231"} and len(words) >= 8
+    res = service.search(q, mode="hybrid")
+    hit = next(h for h in res.hits if h.keyword_rank)
+    share = 1 / len(words)
+    assert hit.fused_score == pytest.approx(0.5 * share / 61 + 0.5 / (60 + hit.semantic_rank), abs=1e-6)
+    ar = service.search("الجيش السوري", mode="hybrid").hits[0]
+    assert ar.fused_score == pytest.approx(0.5 / (60 + ar.keyword_rank) + 0.5 / (60 + ar.semantic_rank), abs=1e-6)
 
 
 def test_rrf_weights() -> None:

@@ -64,6 +64,9 @@ class Filters:
         )
 
 
+STEM_MARK = "\x1f"  # vocabulary entries for stems: no analyzed term contains a control character
+
+
 @dataclass(frozen=True)
 class IndexedArticle:
     """An article ready to store: analyzed terms, passages and one vector per passage."""
@@ -74,6 +77,12 @@ class IndexedArticle:
     title_stem: str
     passages: tuple[Passage, ...]
     vectors: np.ndarray
+
+    def vocabulary(self) -> set[str]:
+        """The vocabulary entries this article adds: its exact terms (prefix* expands over them)
+        and its stems marked with ``STEM_MARK`` (hybrid search asks which query words the index
+        has); the mark keeps stems out of every prefix range."""
+        return set(self.exact.split()) | {STEM_MARK + s for s in self.stem.split()}
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,13 @@ class Store(Protocol):
 
     def delete(self, ids: Sequence[str]) -> int: ...
 
-    def get(self, ids: Sequence[str]) -> dict[str, Article]: ...
+    def known_terms(self, terms: Sequence[str]) -> set[str]:
+        """The vocabulary entries among ``terms`` (exact terms, ``STEM_MARK`` + stem) that occur
+        in some indexed article."""
+
+    def get(self, ids: Sequence[str], text: bool = True) -> dict[str, Article]:
+        """Articles by id (unknown ids are left out). ``text=False`` skips title and body (left
+        empty): ranking, sorting and facets over a result set need only the metadata."""
 
     def hashes(self) -> dict[str, tuple[str, str]]:
         """article id -> (content_hash, path), for incremental indexing."""

@@ -55,6 +55,7 @@ PASSAGE_FIELDS = ["passages.n", "passages.start", "passages.end", "passages.text
 BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}  # during a full load
 MIN_VERSION = (8, 12)  # nested dense_vector with int8_hnsw
 MAX_ID_BYTES = 512  # Elasticsearch's _id limit
+BULK_ATTEMPTS = 6  # whole bulk runs, each after the client's own 5 retries
 MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
 VOCAB = "-vocab"  # <generation>-vocab: one doc per distinct exact term, for prefix* expansion
 VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
@@ -440,18 +441,30 @@ class ElasticStore:
         }
 
     def _bulk(self, actions: list[dict], what: str) -> dict[str, dict]:
-        """Run bulk actions (retrying 429s with backoff); return the failed items by ``_id``."""
+        """Run bulk actions (429s retried per item with backoff; a connection that keeps failing
+        after the client's own retries, the whole list again: every action is idempotent);
+        return the failed items by ``_id``."""
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout
         from elasticsearch.helpers import streaming_bulk
 
-        failed: dict[str, dict] = {}
+        attempt = 0
         with self._errors(what):
-            for ok, item in streaming_bulk(self.es, actions, chunk_size=200, max_chunk_bytes=50 * 2**20,
-                                           raise_on_error=False, raise_on_exception=False,
-                                           max_retries=8, initial_backoff=0.5, max_backoff=10):
-                if not ok:
-                    op = next(iter(item.values()))
-                    failed[str(op.get("_id"))] = op
-        return failed
+            while True:
+                attempt += 1
+                failed: dict[str, dict] = {}
+                try:
+                    for ok, item in streaming_bulk(self.es, actions, chunk_size=200, max_chunk_bytes=50 * 2**20,
+                                                   raise_on_error=False, raise_on_exception=False,
+                                                   max_retries=8, initial_backoff=0.5, max_backoff=10):
+                        if not ok:
+                            op = next(iter(item.values()))
+                            failed[str(op.get("_id"))] = op
+                    return failed
+                except (TransportConnectionError, ConnectionTimeout):
+                    if attempt == BULK_ATTEMPTS:
+                        raise
+                    time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
 
     def upsert(self, batch: Sequence[IndexedArticle]) -> None:
         """Index whole documents under idempotent ids; raise ``PartialWrite`` naming the articles
@@ -459,7 +472,7 @@ class ElasticStore:
         self._write_guard()
         if not batch:
             return
-        vocab_error = self._add_vocab({t for i in batch for t in i.exact.split()})
+        vocab_error = self._add_vocab({t for i in batch for t in i.vocabulary()})
         if vocab_error:  # write no article whose terms prefix* could not reach
             raise PartialWrite({i.article.id: f"terms not recorded: {vocab_error}" for i in batch})
         ids = {doc_id(i.article.id): i.article.id for i in batch}
@@ -482,6 +495,15 @@ class ElasticStore:
             return _item_reason(failed[0])
         self._vocab_seen.update(new)
         return None
+
+    def known_terms(self, terms: Sequence[str]) -> set[str]:
+        index = self._physical()
+        ids = [t for t in terms if len(t.encode("utf-8")) <= MAX_ID_BYTES]
+        if index is None or not ids:
+            return set()
+        with self._errors("look up query terms"):
+            found = self.es.mget(index=index + VOCAB, ids=ids, source=False)["docs"]
+        return {d["_id"] for d in found if d.get("found")}
 
     def _expand_prefix(self, prefix: str) -> list[str]:
         index = self._physical()
@@ -517,11 +539,12 @@ class ElasticStore:
         with self._errors(what):
             return dict(self.es.search(index=index or self.target, ignore_unavailable=True, allow_no_indices=True, **body))
 
-    def get(self, ids: Sequence[str]) -> dict[str, Article]:
+    def get(self, ids: Sequence[str], text: bool = True) -> dict[str, Article]:
         if not ids:
             return {}
+        fields = ARTICLE_FIELDS if text else [f for f in ARTICLE_FIELDS if f not in ("title", "body")]
         with self._errors("fetch articles"):
-            found = self.es.mget(index=self.target, ids=[doc_id(i) for i in ids], source=ARTICLE_FIELDS)
+            found = self.es.mget(index=self.target, ids=[doc_id(i) for i in ids], source=fields)
         out = {}
         for d in found["docs"]:
             if d.get("found"):

@@ -6,7 +6,7 @@ Layout in ``<data-dir>/lancedb``:
     articles   one row per article: originals, pre-analyzed term fields (FTS, whitespace
                tokenizer, no English stemming/stop words/lowercasing/folding), content hash
     passages   one row per passage: body offsets, vector, copies of source/date for prefilters
-    vocab      distinct exact terms, for prefix* expansion
+    vocab      distinct exact terms (prefix* expansion) and marked stems (query-word lookup)
     meta.json  model, dimension, analysis and schema versions
   LOCK         the write lock (an OS file lock: released when its process dies, even by kill -9)
   jobs.jsonl   job history, one JSON record per line (a later line with the same id replaces)
@@ -377,7 +377,7 @@ class LanceStore:
                 "content_hash": a.content_hash, "stem": item.stem, "exact": item.exact,
                 "title_stem": item.title_stem, "n_passages": len(item.passages), "indexed_at": now,
             })
-            terms.update(item.exact.split())
+            terms.update(item.vocabulary())
         schemas = self._schemas(dim)
         passages, articles, vocab = self._tables["passages"], self._tables["articles"], self._tables["vocab"]
         try:
@@ -439,14 +439,14 @@ class LanceStore:
         return len(stale)
 
     # ------------------------------------------------------------------ reads
-    def get(self, ids: Sequence[str]) -> dict[str, Article]:
+    def get(self, ids: Sequence[str], text: bool = True) -> dict[str, Article]:
         articles = self._table("articles")
         if articles is None or not ids:
             return {}
-        rows = (articles.search().where(_in("id", ids))
-                .select(["id", "title", "body", "published_at", "source", "url", "path", "content_hash"])
-                .limit(len(ids)).to_list())
-        return {r["id"]: Article(r["id"], r["title"], r["body"], r["published_at"], r["source"], r["url"], r["path"], r["content_hash"]) for r in rows}
+        columns = ["id", "published_at", "source", "url", "path", "content_hash"] + (["title", "body"] if text else [])
+        rows = articles.search().where(_in("id", ids)).select(columns).limit(len(ids)).to_list()
+        return {r["id"]: Article(r["id"], r.get("title", ""), r.get("body", ""), r["published_at"], r["source"], r["url"],
+                                 r["path"], r["content_hash"]) for r in rows}
 
     def hashes(self) -> dict[str, tuple[str, str]]:
         articles = self._table("articles")
@@ -459,6 +459,13 @@ class LanceStore:
     def _columns(table: Any, columns: list[str]) -> pa.Table:
         """Whole columns of a table without reading the others (no pylance needed)."""
         return table.search().select(columns).limit(max(1, table.count_rows())).to_arrow()
+
+    def known_terms(self, terms: Sequence[str]) -> set[str]:
+        vocab = self._table("vocab")
+        if vocab is None or not terms:
+            return set()
+        rows = vocab.search().where(_in("term", terms)).select(["term"]).limit(len(terms)).to_list()
+        return {r["term"] for r in rows}
 
     def _expand_prefix(self, prefix: str) -> list[str]:
         vocab = self._table("vocab")
