@@ -267,5 +267,9 @@ class Embedder:
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, QUERY_PREFIX, 32)
 
-    def passages(self, texts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+    def passages(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Passage vectors. Default mini-batch: 8 on a CPU, where a small batch pads least (8 ran
+        1.0x, 16 0.98x, 32 0.89x the speed of 8 on hadith passages), 64 on an accelerator."""
+        if batch_size is None:
+            batch_size = 8 if self._model.device.type == "cpu" else 64
         return self._encode(texts, PASSAGE_PREFIX, batch_size)

@@ -27,7 +27,7 @@ from archive.analysis import ANALYSIS_VERSION
 from archive.embeddings import Embedder
 from archive.ingest import IngestError, Notice, discover, read_file, stored_path
 from archive.model import Article
-from archive.pipeline import Indexer, IndexReport
+from archive.pipeline import DEFAULT_BATCH, Indexer, IndexReport
 from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
 from archive.store.base import rollback as switch_back
 
@@ -53,7 +53,7 @@ class Source:
 class JobConfig:
     sources: tuple[Source, ...]
     retention: int = 1  # inactive generations kept for rollback after a full rebuild
-    batch_size: int = 16
+    batch_size: int = DEFAULT_BATCH
     store: dict[str, Any] = field(default_factory=dict)  # backend, data_dir, model, es_url, es_index
     cron: str | None = None
     every: str | None = None
@@ -120,7 +120,7 @@ def load_config(path: Path) -> JobConfig:
         raise ConfigError(f"{path}: schedule: allowed fields are cron, every, misfire_grace")
     cfg = JobConfig(
         sources=tuple(sources), retention=_int(data.get("retention", 1), f"{path}: retention", 0),
-        batch_size=_int(data.get("batch_size", 16), f"{path}: batch_size", 1), store=store,
+        batch_size=_int(data.get("batch_size", DEFAULT_BATCH), f"{path}: batch_size", 1), store=store,
         cron=schedule.get("cron"), every=schedule.get("every"),
         misfire_grace=str(schedule.get("misfire_grace", "10m")), origin=str(path),
     )
@@ -143,7 +143,7 @@ def _unique(sources: Sequence[Source], where: str) -> None:
         raise ConfigError(f"{where}: source names must be unique (repeated: {', '.join(dup)}); set name = \"…\"")
 
 
-def config_from_paths(paths: Sequence[Path], batch_size: int = 16, retention: int = 1) -> JobConfig:
+def config_from_paths(paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1) -> JobConfig:
     """Sources given on the command line: a directory is a source named after it, a file belongs
     to the source named after its directory (the stored paths ``ingest.iter_articles`` gives)."""
     sources = [Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p) for p in paths]

@@ -92,6 +92,7 @@ class SearchResult:
     sources: dict[str, int] = field(default_factory=dict)
     years: dict[int, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    weights: tuple[float, float] = (0.5, 0.5)  # (keyword, semantic) RRF weights the fusion used
 
 
 class SearchService:
@@ -131,6 +132,7 @@ class SearchService:
         depth = max(100, page * page_size * 2)
 
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
+        weights = (0.5, 0.5)
         kw = self.store.keyword(query, filters, depth) if mode != "semantic" and not server else []
         sem = []
         if mode != "keyword" and query.semantic_text.strip():
@@ -182,6 +184,7 @@ class SearchService:
             query, mode, hits, len(ordered), page, page_size,
             round((time.perf_counter() - t0) * 1000, 1),
             dict(sorted(sources_count.items(), key=lambda kv: -kv[1])), dict(sorted(years.items())), warnings,
+            (round(weights[0], 4), round(weights[1], 4)),
         )
 
     def _constrain(self, query: ParsedQuery, filters: Filters, fused: dict[str, float]) -> dict[str, float]:

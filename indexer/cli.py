@@ -21,6 +21,7 @@ from archive import config
 from archive.config import ESSettings
 from archive.embeddings import Embedder, ModelUnavailable
 from archive.highlight import to_plain
+from archive.pipeline import DEFAULT_BATCH
 from archive.search import MODES, SearchResult, SearchService
 from archive.store import Store, StoreError, open_store
 
@@ -107,7 +108,7 @@ def _job_config(args: argparse.Namespace) -> "JobConfig":
     if not args.config and not args.paths:
         raise ConfigError("nothing to index: give --config FILE (see the README) or source directories")
     if not args.config:
-        return config_from_paths([Path(p) for p in args.paths], args.batch_size or 16, args.retention or 1)
+        return config_from_paths([Path(p) for p in args.paths], args.batch_size or DEFAULT_BATCH, args.retention or 1)
     config = load_config(Path(args.config))
     for key in ("backend", "data_dir", "model", "es_url", "es_index"):
         if getattr(args, key, None) is None and config.store.get(key) is not None:
@@ -218,6 +219,7 @@ def _result_json(res: SearchResult) -> dict:
     return {
         "query": res.query.raw, "mode": res.mode, "total": res.total, "page": res.page,
         "took_ms": res.took_ms, "warnings": res.warnings, "sources": res.sources,
+        "weights": {"keyword": res.weights[0], "semantic": res.weights[1]},
         "years": {str(k): v for k, v in res.years.items()},
         "hits": [
             {
@@ -323,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ix = sub.add_parser("index", parents=[common], help="add or update files or directories (.txt, .jsonl, .csv)")
     ix.add_argument("paths", nargs="+", help="files or directories to index")
-    ix.add_argument("--batch-size", type=int, default=16, help="articles per atomic write (default 16)")
+    ix.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"articles per encoder call and atomic write (default {DEFAULT_BATCH})")
     ix.add_argument("--json", action="store_true", help="print the run summary as JSON")
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
     ix.set_defaults(func=cmd_index)
@@ -355,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("--config", help="job file (TOML): sources, store, retention, schedule")
     job.add_argument("--source", action="append", help="only this configured source (repeatable)")
     job.add_argument("--full", action="store_true", help="rebuild into a new generation, then switch readers to it")
-    job.add_argument("--batch-size", type=int, help="articles per atomic write (default 16)")
+    job.add_argument("--batch-size", type=int, help=f"articles per encoder call and atomic write (default {DEFAULT_BATCH})")
     job.add_argument("--retention", type=int, help="previous generations kept for rollback (default 1)")
     job.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -382,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("demo", parents=[common], help="index seeds/ and serve the search app")
     de.add_argument("--port", type=int, default=8501)
-    de.add_argument("--batch-size", type=int, default=16)
+    de.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
     de.set_defaults(func=cmd_demo)
     return p
 

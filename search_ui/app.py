@@ -147,6 +147,9 @@ def search_page(svc: SearchService, key: str) -> None:
         st.warning(render.md(w))
     pages = max(1, math.ceil(res.total / PAGE_SIZE))
     st.caption(f"{res.total} نتيجة · results · {res.took_ms:.0f} ms · صفحة {res.page} من {pages}")
+    if res.mode == "hybrid" and res.weights[0] < 1.0 - state.weight - 1e-9:
+        st.caption(f"وزن الكلمات · keyword weight {res.weights[0]:.2f} of {1.0 - state.weight:.2f}: "
+                   "some query words never occur in the archive, so keyword matches count for less")
     if not res.hits:
         st.info("لا نتائج · No results. جرّب كلمات أقل أو وضع البحث الهجين · Try fewer words or hybrid mode.")
         return

@@ -86,6 +86,14 @@ def test_changing_the_query_goes_back_to_page_one_and_paging_works(app_data: Pat
     assert url(past)["page"] == ["3"] and 'target="_self">21. ' in page_html(past)
 
 
+def test_a_weighed_down_keyword_channel_is_said(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app(app_data, monkeypatch, q="Iran Russia joint military headquarters Syria 2231")  # only 2231 is indexed
+    caption = " ".join(c.value for c in at.caption)
+    assert "keyword weight 0.07 of 0.50" in caption  # 1 of 7 words
+    arabic = app(app_data, monkeypatch, q="الجيش السوري")
+    assert "keyword weight" not in " ".join(c.value for c in arabic.caption)
+
+
 def test_filters_and_facets(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app(app_data, monkeypatch, q="خبر عاجل", mode="keyword")
     assert "<bdi>وكالة</bdi> (11)" in page_html(at) and "<bdi>=HYPERLINK(&quot;http://evil&quot;)</bdi> (11)" in page_html(at)

@@ -113,6 +113,7 @@ def test_english_query_with_one_indexed_token_barely_votes_by_keyword(service: S
     res = service.search(q, mode="hybrid")
     hit = next(h for h in res.hits if h.keyword_rank)
     share = 1 / len(words)
+    assert res.weights == (round(0.5 * share, 4), 0.5)
     assert hit.fused_score == pytest.approx(0.5 * share / 61 + 0.5 / (60 + hit.semantic_rank), abs=1e-6)
     ar = service.search("الجيش السوري", mode="hybrid").hits[0]
     assert ar.fused_score == pytest.approx(0.5 / (60 + ar.keyword_rank) + 0.5 / (60 + ar.semantic_rank), abs=1e-6)
