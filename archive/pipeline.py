@@ -83,7 +83,7 @@ def embed_batch(items: Sequence[IndexedArticle], embedder: Embedder) -> list[Ind
 
 # Articles per encoder call and per atomic write. The encoder sorts a call's passages by length,
 # so a big call wastes little on padding: end to end the pipeline ran at 0.45x the bare encoder's
-# speed on the same passages with 16, 0.72x with 64, 0.87x with 256, 0.92x with 512 and 0.94x
+# speed on the same passages with 16, 0.71x with 64, 0.90x with 256, 0.94x with 512 and 0.94x
 # with 1024 (bench/throughput.py, 2 CPU cores). 512 keeps what a crash can cost small.
 DEFAULT_BATCH = 512
 

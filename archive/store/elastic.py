@@ -6,7 +6,7 @@ writers use an alias (``news``) over versioned physical indices (``news-v1``, ``
 created from ``mappings/news.json`` as it is: a full rebuild fills a new generation and swaps the
 alias atomically; the previous generation stays for ``rollback``. Companion indices:
 ``<generation>-vocab`` lists the distinct exact terms, so ``prefix*`` expands to the same terms as
-on the embedded store; ``<alias>-jobs`` holds the job lock (a document with a lease) and history.
+on the embedded store, and the marked stems hybrid search looks up; ``<alias>-jobs`` holds the job lock (a document with a lease) and history.
 
 Keyword queries use only ``term`` and ``match_phrase`` on the whitespace-analyzed
 fields written by ``archive.analysis``, never ES's own Arabic analysis, so both backends rank
@@ -57,7 +57,7 @@ MIN_VERSION = (8, 12)  # nested dense_vector with int8_hnsw
 MAX_ID_BYTES = 512  # Elasticsearch's _id limit
 BULK_ATTEMPTS = 6  # whole bulk runs, each after the client's own 5 retries
 MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
-VOCAB = "-vocab"  # <generation>-vocab: one doc per distinct exact term, for prefix* expansion
+VOCAB = "-vocab"  # <generation>-vocab: one doc per exact term (prefix* expansion) and marked stem
 VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
 JOBS = "-jobs"  # <alias>-jobs: the write lock (a document with a lease) and the job history
 JOBS_MAPPING = {"dynamic": False, "properties": {"kind": {"type": "keyword"}, "started": {"type": "date"},
