@@ -82,9 +82,14 @@ def load_mapping(model: str, dim: int, analysis_version: str) -> dict:
     return body
 
 
+def _fits_id(value: str) -> bool:
+    """Whether ``value`` can be an ES ``_id`` as it is (at most 512 bytes of UTF-8)."""
+    return len(value.encode("utf-8")) <= MAX_ID_BYTES
+
+
 def doc_id(article_id: str) -> str:
     """The ES ``_id`` of an article: its id, or a digest when the id is over ES's 512 bytes."""
-    if len(article_id.encode("utf-8")) <= MAX_ID_BYTES:
+    if _fits_id(article_id):
         return article_id
     import hashlib
 
@@ -485,7 +490,7 @@ class ElasticStore:
     def _add_vocab(self, terms: set[str]) -> str | None:
         """Record new exact terms before the articles that use them (a crash leaves at most
         unused terms, never an indexed term prefix* cannot reach); the first failure, if any."""
-        new = sorted(t for t in terms - self._vocab_seen if len(t.encode("utf-8")) <= MAX_ID_BYTES)
+        new = sorted(t for t in terms - self._vocab_seen if _fits_id(t))
         if not new:
             return None
         index = (self._physical() or self.target) + VOCAB
@@ -498,7 +503,7 @@ class ElasticStore:
 
     def known_terms(self, terms: Sequence[str]) -> set[str]:
         index = self._physical()
-        ids = [t for t in terms if len(t.encode("utf-8")) <= MAX_ID_BYTES]
+        ids = [t for t in terms if _fits_id(t)]  # a longer term is never recorded (_add_vocab)
         if index is None or not ids:
             return set()
         with self._errors("look up query terms"):
