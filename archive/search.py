@@ -56,6 +56,13 @@ def hybrid_weights(semantic_weight: float, words: Sequence[tuple[str, ...]], kno
     return (1.0 - semantic_weight) * share, semantic_weight
 
 
+def live_hits(hits: Sequence[SemanticHit], articles: dict[str, Article]) -> list[SemanticHit]:
+    """The hits whose passage belongs to the live version of its article (``articles`` read
+    after the search): a write interrupted before its commit point leaves passages of a version
+    that never went live, and the store leaves dropping them to this one metadata read."""
+    return [h for h in hits if h.article_id in articles and articles[h.article_id].content_hash == h.content_hash]
+
+
 @dataclass
 class Hit:
     """One result with the reasons it matched."""
@@ -134,7 +141,7 @@ class SearchService:
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
         weights = (0.5, 0.5)
         kw = self.store.keyword(query, filters, depth) if mode != "semantic" and not server else []
-        sem = []
+        sem: list[SemanticHit] = []
         if mode != "keyword" and query.semantic_text.strip():
             vec = self.embedder.queries([query.semantic_text])[0]
             if server:  # the cluster fuses (equal weights); per-channel ranks are not reported
@@ -143,6 +150,9 @@ class SearchService:
                     warnings.append("server-side fusion (rrf retriever) weighs both channels equally")
             else:
                 sem = self.store.semantic(vec, filters, depth)
+        # one metadata read for the hits of both channels (text is read for one page only)
+        articles = self.store.get(list(dict.fromkeys([h.article_id for h in kw] + [h.article_id for h in sem])), text=False)
+        sem = live_hits(sem, articles)
         if not server:
             weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
             if mode == "hybrid":
@@ -163,7 +173,9 @@ class SearchService:
         never = len(fused) + 1
         # equal fused scores (mirror-image ranks) go to the better keyword rank: exact evidence first
         ordered = sorted(fused, key=lambda d: (-fused[d], kw_rank.get(d, (never,))[0], sem_rank.get(d, (never,))[0], d))
-        articles = self.store.get(ordered, text=False)  # metadata of the whole set; text for one page only
+        unread = [d for d in ordered if d not in articles]  # a listing, or the server's fusion
+        if unread:
+            articles.update(self.store.get(unread, text=False))
         ordered = [d for d in ordered if d in articles]
         if sort == "newest":
             ordered.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
@@ -209,7 +221,7 @@ class SearchService:
              query: ParsedQuery) -> Hit:
         title_html = highlight_all(a.title, query, self.analyzer)
         body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
-        passage = sem[1].passage if sem else None
+        passage = Passage(a.id, sem[1].n, sem[1].start, sem[1].end, a.body[sem[1].start : sem[1].end]) if sem else None
         if matches == 0 and passage is not None:
             words = passage.text.split()
             body_html = html.escape(" ".join(words[:60])) + (" …" if len(words) > 60 else "")
@@ -233,4 +245,4 @@ class SearchService:
         """Vector neighbours of an article (mean of its passage vectors)."""
         hits = self.store.neighbours(article_id, limit)
         found = self.store.get([h.article_id for h in hits])
-        return [(found[h.article_id], round(h.score, 4)) for h in hits if h.article_id in found]
+        return [(found[h.article_id], round(h.score, 4)) for h in live_hits(hits, found)]

@@ -120,8 +120,11 @@ def test_store_protocol_reads(es_seed_store: ElasticStore, service: SearchServic
     sem = store.semantic(vec, Filters(), 10)
     assert len(sem) == 5 and len({h.article_id for h in sem}) == 5
     best = sem[0]
-    body = arts[best.article_id].body
-    assert body[best.passage.start:best.passage.end] == best.passage.text and -1 <= best.score <= 1
+    lsem = lance.semantic(vec, Filters(), 10)
+    assert [(h.article_id, h.content_hash, h.n, h.start, h.end) for h in sem] == \
+        [(h.article_id, h.content_hash, h.n, h.start, h.end) for h in lsem]  # same versions, same best passages
+    assert best.content_hash == arts[best.article_id].content_hash and 0 <= best.start < best.end
+    assert all(abs(a.score - b.score) < 1e-3 for a, b in zip(sem, lsem, strict=True)) and -1 <= best.score <= 1
     dated = next(a for a in arts.values() if a.published_at)
     day = dated.published_at.date()
     assert store.browse(Filters(date_from=day, date_to=day), 10) == [dated.id]

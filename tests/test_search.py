@@ -199,9 +199,15 @@ def test_stale_passage_from_an_interrupted_write_never_hides_the_article(tmp_pat
     stale = dict(live_rows[0], pid=f"{target.id}:deadbeef:0", content_hash="deadbeef", vector=vec.tolist())
     stale = {k: v for k, v in stale.items() if not k.startswith("_")}
     store._require("passages").add(pa.Table.from_pylist([stale], schema=store._schemas(384)["passages"]))  # noqa: SLF001
-    hits = store.semantic(vec, Filters(), 5)
-    assert hits[0].article_id == target.id and hits[0].score < 0.999  # the live passage, not the planted one
-    assert len({h.article_id for h in hits}) == len(hits) == 5
+    raw = store.semantic(vec, Filters(), 6)
+    assert (raw[0].article_id, raw[0].content_hash, raw[0].score) == (target.id, "deadbeef", pytest.approx(1.0, abs=1e-3))
+    assert (target.id, target.content_hash) in {(h.article_id, h.content_hash) for h in raw}  # not hidden by it
+    result = svc.search(query, mode="semantic")
+    first = result.hits[0]
+    assert first.article.id == target.id and first.semantic_score < 0.999  # the live passage, not the planted one
+    assert first.passage.text == target.body[first.passage.start:first.passage.end] and first.passage.text
+    assert result.total == 5 and len({h.article.id for h in result.hits}) == 5
+    assert [a.id for a, _ in svc.similar(result.hits[1].article.id, limit=4)].count(target.id) == 1
     assert store.info().passages == 21
     store.optimize()  # a later job sweeps what the interrupted write left
     assert store.info().passages == 20 and store.semantic(vec, Filters(), 1)[0].score < 0.999

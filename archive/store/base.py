@@ -93,9 +93,17 @@ class KeywordHit:
 
 @dataclass(frozen=True)
 class SemanticHit:
+    """The best passage of one version of an article. The hit names the version
+    (``content_hash``) and the passage by offsets, not text: the search service keeps hits of the
+    live version only, checked against the metadata it reads anyway, and slices the text of the
+    page's passages from the bodies it reads anyway (no passage text crosses the store twice)."""
+
     article_id: str
     score: float  # cosine similarity of the best passage
-    passage: Passage
+    content_hash: str
+    n: int
+    start: int  # offsets into Article.body
+    end: int
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,9 @@ class Store(Protocol):
 
     def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]: ...
 
-    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]: ...
+    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
+        """Best passage per article version, best first; a version that is no longer live may
+        appear (a write interrupted before its commit point) and is the caller's to drop."""
 
     def browse(self, filters: Filters, limit: int) -> list[str]:
         """Ids matching only the filters, newest first."""

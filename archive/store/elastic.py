@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from archive.config import ESSettings
-from archive.model import Article, Passage
+from archive.model import Article
 from archive.query import Clause, ParsedQuery
 from archive.store.base import (
     PREFIX_EXPANSIONS,
@@ -51,7 +51,7 @@ from archive.store.base import (
 
 MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
 ARTICLE_FIELDS = ["id", "title", "body", "published_at", "source", "url", "path", "content_hash"]
-PASSAGE_FIELDS = ["passages.n", "passages.start", "passages.end", "passages.text"]
+PASSAGE_FIELDS = ["passages.n", "passages.start", "passages.end"]
 BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}  # during a full load
 MIN_VERSION = (8, 12)  # nested dense_vector with int8_hnsw
 MAX_ID_BYTES = 512  # Elasticsearch's _id limit
@@ -588,12 +588,13 @@ class ElasticStore:
         }
         if filters:
             knn["filter"] = filters
-        res = self._search("run a vector search", knn=knn, size=limit, source=["id"])
+        res = self._search("run a vector search", knn=knn, size=limit, source=["id", "content_hash"])
         hits = []
         for h in res["hits"]["hits"]:
-            aid = h["_source"]["id"]
             inner = h["inner_hits"]["passages"]["hits"]["hits"][0]
-            hits.append(SemanticHit(aid, 2.0 * float(inner["_score"]) - 1.0, _passage(aid, inner)))
+            n, start, end = _passage(inner)
+            hits.append(SemanticHit(h["_source"]["id"], 2.0 * float(inner["_score"]) - 1.0,
+                                    h["_source"].get("content_hash") or "", n, start, end))
         return hits
 
     def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
@@ -654,11 +655,12 @@ def _first(values: Any) -> Any:
     return values[0] if isinstance(values, list) and values else values
 
 
-def _passage(article_id: str, inner: dict) -> Passage:
-    """The best passage of a nested kNN hit, from ``fields`` (or ``_source`` on servers that send it)."""
+def _passage(inner: dict) -> tuple[int, int, int]:
+    """(n, start, end) of the best passage of a nested kNN hit, from ``fields`` (or ``_source``
+    on servers that send it)."""
     fields = inner.get("fields", {}).get("passages")
     src = {k: _first(v) for k, v in fields[0].items()} if fields else dict(inner.get("_source") or {})
-    return Passage(article_id, int(src.get("n", 0)), int(src.get("start", 0)), int(src.get("end", 0)), str(src.get("text", "")))
+    return int(src.get("n", 0)), int(src.get("start", 0)), int(src.get("end", 0))
 
 
 def _parse_date(value: str | None) -> dt.datetime | None:

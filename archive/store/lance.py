@@ -33,7 +33,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 
-from archive.model import Article, Passage
+from archive.model import Article
 from archive.query import Clause, ParsedQuery
 from archive.store.base import (
     PREFIX_EXPANSIONS,
@@ -540,57 +540,45 @@ class LanceStore:
         rows.sort(key=lambda r: (r["published_at"] is not None, r["published_at"] or dt.datetime.min), reverse=True)
         return [r["id"] for r in rows[:limit]]
 
-    def _best_passages(self, rows: list[dict], limit: int, exclude: str | None = None) -> list[SemanticHit]:
-        """Best passage per article among the passages of the article's live version (a stale
-        passage left by an interrupted write never hides the live ones ranked below it)."""
-        live = self._live_hashes(list({r["article_id"] for r in rows if r["article_id"] != exclude}))
-        best: dict[str, dict] = {}
-        for r in rows:
-            aid = r["article_id"]
-            if aid not in best and live.get(aid) == r["content_hash"]:
-                best[aid] = r
-        hits = [
-            SemanticHit(aid, 1.0 - float(r["_distance"]), Passage(aid, r["n"], r["start"], r["end"], r["text"]))
-            for aid, r in best.items()
-        ]
-        return hits[:limit]
+    @staticmethod
+    def _best_passages(rows: pa.Table, limit: int, exclude: str | None = None) -> list[SemanticHit]:
+        """Best passage per article version, in distance order. Versions are kept apart so a
+        stale passage (an interrupted write) never hides the live version's passages below it."""
+        best: dict[tuple[str, str], SemanticHit] = {}
+        cols = [rows[c].to_pylist() for c in ("article_id", "content_hash", "n", "start", "end", "_distance")]
+        for aid, h, n, start, end, dist in zip(*cols):
+            if aid != exclude and (aid, h) not in best:
+                best[aid, h] = SemanticHit(aid, 1.0 - float(dist), h, n, start, end)
+                if len(best) == limit:
+                    break
+        return list(best.values())
 
-    def _live_hashes(self, ids: list[str]) -> dict[str, str]:
-        articles = self._table("articles")
-        if articles is None or not ids:
-            return {}
-        rows = (articles.search().where(_in("id", ids))
-                .select(["id", "content_hash"]).limit(len(ids)).to_list())
-        return {r["id"]: r["content_hash"] for r in rows}
-
-    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
-        passages = self._table("passages")
-        if passages is None:
-            return []
-        search = (passages.search(vector.astype(np.float32), vector_column_name="vector")
-                  .distance_type("cosine").select(["article_id", "content_hash", "n", "start", "end", "text", "_distance"]))
-        where = _where(filters)
+    def _vector_search(self, vector: np.ndarray, limit: int, where: str | None = None) -> pa.Table:
+        passages = self._require("passages")
+        search = (passages.search(vector.astype(np.float32), vector_column_name="vector").distance_type("cosine")
+                  .select(["article_id", "content_hash", "n", "start", "end", "_distance"]))
         if where:
             search = search.where(where, prefilter=True)
         # several passages of one article may crowd the top: over-fetch, then keep the best each
-        rows = search.limit(limit * 4).to_list()
-        return self._best_passages(rows, limit)
+        return search.limit(limit * 4).to_arrow()
+
+    def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
+        if self._table("passages") is None:
+            return []
+        return self._best_passages(self._vector_search(vector, limit, _where(filters)), limit)
 
     def neighbours(self, article_id: str, limit: int) -> list[SemanticHit]:
         passages = self._table("passages")
-        if passages is None:
+        live = self.get([article_id], text=False).get(article_id)
+        if passages is None or live is None:
             return []
-        own = passages.search().where(f"article_id = {_sql(article_id)}").select(["vector", "content_hash"]).to_list()
-        live = self._live_hashes([article_id]).get(article_id)
-        vecs = [np.asarray(r["vector"], dtype=np.float32) for r in own if r["content_hash"] == live]
-        if not vecs:
+        own = (passages.search().where(f"article_id = {_sql(article_id)} AND content_hash = {_sql(live.content_hash)}")
+               .select(["vector"]).to_arrow())
+        if not own.num_rows:
             return []
-        centroid = np.mean(vecs, axis=0)
+        centroid = np.asarray(own["vector"].to_pylist(), dtype=np.float32).mean(axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
-        rows = (passages.search(centroid, vector_column_name="vector").distance_type("cosine")
-                .select(["article_id", "content_hash", "n", "start", "end", "text", "_distance"])
-                .limit((limit + 1) * 4).to_list())
-        return self._best_passages(rows, limit, exclude=article_id)
+        return self._best_passages(self._vector_search(centroid, limit + 1), limit, exclude=article_id)
 
     def info(self) -> StoreInfo:
         meta = self.meta()
