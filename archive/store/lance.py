@@ -13,8 +13,9 @@ Layout in ``<data-dir>/lancedb``:
 
 Crash safety without cross-table transactions: passages are keyed by (article, content hash)
 and written first; the ``articles`` row is the commit point; stale passages are deleted after.
-Readers join semantic hits on the article's current hash, so a kill at any point shows either
-the old or the new article, whole.
+Semantic hits carry their passage's content hash and the search service keeps those matching
+the article's current hash (``search.live_hits``), so a kill at any point shows either the old
+or the new article, whole.
 """
 
 from __future__ import annotations
