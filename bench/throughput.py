@@ -45,7 +45,7 @@ class TimedEmbedder:
         self.inner, self.seconds = inner, 0.0
         self.name, self.dim = inner.name, inner.dim
 
-    def passages(self, texts: list[str], batch_size: int = 16) -> object:
+    def passages(self, texts: list[str], batch_size: int | None = None) -> object:
         t0 = time.perf_counter()
         try:
             return self.inner.passages(texts, batch_size)
