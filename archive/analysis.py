@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 import pyarabic.araby as araby
 
+from archive import lexicon
+
 # Stored with every index; a change forces a full rebuild. Bump it when index terms or the text
-# the encoder reads (``embedding_text``) change. 2: vectors embed diacritic-free text.
-ANALYSIS_VERSION = "2"
+# the encoder reads (``embedding_text``) change. 2: vectors embed diacritic-free text. 3: clitics
+# stripped by the lexicon, names kept whole, stop words matched before folding, Uthmani read.
+ANALYSIS_VERSION = "3"
+# The digest of the lexicon version 3 was built on (``archive.lexicon``): a test fails when a
+# package upgrade changes it, since stems would change under an index that records "3".
+LEXICON_FINGERPRINT = "a138bd5877"
 
 Mode = Literal["ours", "lucene"]
 HamzaRule = Literal["keep", "fold", "hamza"]
@@ -115,6 +121,60 @@ def _ours_table(hamza: HamzaRule) -> dict[int, str | None]:
     return table
 
 
+def _light_table() -> dict[int, str | None]:
+    """Marks, controls and digits as in normalization; letters as written (keheh and Farsi yeh
+    are glyph variants, alef wasla an Uthmani alef)."""
+    table: dict[int, str | None] = {cp: None for cp in _MARKS + _CONTROLS}
+    table.update(_DIGITS)
+    table.update({0x0671: "\u0627", 0x06CC: "\u064a"})
+    table.update({ord(c): "\u0643" for c in _KAFS})
+    return table
+
+
+# --------------------------------------------------------------------------- Uthmani script
+# The Uthmani (Quranic) script writes a long a as a dagger alef over the letter (ٱلْكِتَٰبُ = الكتاب),
+# over a silent waw seat (ٱلصَّلَوٰةِ = الصلاة), and آ as ءا (ءَامَنُوا = آمنوا). Read as alef, the
+# words meet their simple spelling; the words whose simple spelling also omits the alef stay as they
+# are (هذا, ذلك, لكن, الرحمن, أولئك, إله …).
+_DAGGER = "\u0670"
+_HARAKAT = "\u064b-\u0652"
+_SKELETON = str.maketrans("آأإٱىةؤئ", "اااايهءء")
+_DAGGER_KEPT = frozenset(
+    w.translate(_SKELETON)
+    for w in "هذا هذه هذان هذين هؤلاء ذلك ذلكم ذلكما ذلكن أولئك أولئكم لكن لكنا لكنه لكنهم لكنكم رحمن الرحمن "
+    "إله إلها إلهكم إلهنا إلههم الله اللهم لله طه".split()
+)
+_CLITIC_HEADS = ("", "و", "ف", "ب", "ل", "ك", "أ", "وب", "ول", "فل", "وك", "فك", "أف", "أو", "ال", "وال", "فال", "لل")
+_INITIAL_HAMZA_ALEF = re.compile(rf"(?<!\S)([وفبلك{_HARAKAT}]{{0,4}})ء[{_HARAKAT}]*ا")
+_UTHMANI_MARKS = re.compile(r"[\u0671\u0670\u06d6-\u06ed]")
+_WORD_RUN = re.compile(r"\S+")
+_MARK_RUN = re.compile(rf"[{_HARAKAT}\u0653-\u065f\u06d6-\u06ed\u0640]")
+
+
+def _read_word(word: str) -> str:
+    skeleton = _MARK_RUN.sub("", word).replace(_DAGGER, "").translate(_SKELETON)
+    for head in _CLITIC_HEADS:
+        if skeleton.startswith(head) and skeleton[len(head):] in _DAGGER_KEPT:
+            return word
+    if _DAGGER in word:
+        word = word.replace("\u0640", "")
+        word = re.sub(rf"\u0648{_DAGGER}", "\u0627", word)  # silent waw seat: ٱلصَّلَوٰة
+        word = re.sub(rf"\u0649{_DAGGER}", "\u0649", word)  # alef maqsura already reads a
+        word = re.sub(rf"([\u0621-\u064a\u0671-\u06d3])([{_HARAKAT}]*){_DAGGER}", "\\1\\2\u0627", word)
+    return re.sub(rf"\u0621[{_HARAKAT}]*\u0627", "\u0627", word)  # ءا -> ا (آ)
+
+
+def read_uthmani(text: str) -> str:
+    """Text with Uthmani spellings read as their simple-script letters (unchanged elsewhere). A
+    word that opens with ءا (after its clitics) is Uthmani wherever it stands: modern spelling
+    never starts a word so."""
+    if "\u0621" in text:
+        text = _INITIAL_HAMZA_ALEF.sub("\\1\u0627", text)
+    if not _UTHMANI_MARKS.search(text):
+        return text
+    return _WORD_RUN.sub(lambda m: _read_word(m.group()) if _UTHMANI_MARKS.search(m.group()) else m.group(), text)
+
+
 def _lucene_table() -> dict[int, str | None]:
     """Lucene's ArabicNormalizer (+ DecimalDigitFilter): nothing more, nothing less."""
     table: dict[int, str | None] = {cp: None for cp in range(0x064B, 0x0653)}
@@ -142,7 +202,11 @@ def _char_class(pred: str) -> str:
     return "".join(parts)
 
 
-_LETTER = _char_class("LM") + "".join(re.escape(chr(c)) for c in _CONTROLS if c != 0xFEFF)
+# Invisible controls (ZWNJ, ZWJ, soft hyphen, bidi marks) stay inside a word and vanish from its
+# terms; the query parser deletes the same set, so a word typed with one finds itself.
+IN_WORD_CONTROLS = frozenset(chr(c) for c in _CONTROLS if c != 0xFEFF)
+_NO_CONTROLS: dict[int, str | None] = {c: None for c in _CONTROLS}
+_LETTER = _char_class("LM") + "".join(re.escape(c) for c in sorted(IN_WORD_CONTROLS))
 _URL = r"(?:https?://|www\.)[^\s<>\"'«»“”]+[^\s<>\"'«»“”.,;:!?،؛؟)\]]"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _NUMBER = r"\d+(?:[.,\u066b\u066c]\d+)*"
@@ -173,7 +237,7 @@ _OUR_STOPWORDS_RAW = (
         كما كل بعض غير سوى بين بينما منذ عند عندما لدى لدي لدينا خلال قبل بعد فوق تحت أمام خلف
         حول ضد دون نحو عبر أي أيا هو هي هم هن هما أنا نحن أنت أنتم أنتن له لها لهم لهن لنا لي
         لك لكم به بها بهم فيه فيها فيهم منه منها منهم عليه عليها عليهم إليه إليها إليهم عنه عنها
-        عنهم يا أيضا فقط حيث وهو وهي وهم وفي ومن وعلى وإلى وعن ومع ولا وما ثمة كذلك""".split()
+        عنهم يا أيضا فقط حيث وهو وهي وهم وفي ومن وعلى وإلى وعن ومع ولا وما ثمة كذلك فيما مما عما""".split()
     )
 )
 
@@ -211,15 +275,20 @@ def stem_lucene(word: str) -> str:
     return word
 
 
-# Our light stemmer. Prefixes are (prefix, minimum length left). Article combinations are safe
-# at 2 letters left; bare conjunctions need 3; bare prepositions (ب ك ل) are ambiguous with root
-# letters (كتاب، بلد، لجنة), so they need 4 letters left AND a suffix-free word.
+# Our stemmer (analysis v3). A clitic is only a clitic where the lexicon says so: a leading
+# و ف ب ك ل (alone, chained, or before ال) is removed when the word as written is not an attested
+# word or name and what remains is (فرنسا, فترة, بلد stay whole; لبغداد, بفرنسا, وفرنسا meet them).
+# Where neither reading is attested (لافروف, ولافروف), the clitic goes and the rest is stemmed the
+# same way, so stem(clitic + x) == stem(x) for every unattested clitic form. Suffixes come off one
+# at a time and stop at a name (طهران, لبنان) and before a cut that would turn an attested word into
+# an unattested or two-letter one (تعاون, أمين). A nisba meets its country (الفرنسي -> فرنسا).
+_ARTICLE_PREFIXES = ("وبال", "فبال", "وكال", "فكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")
 _OUR_PREFIXES: tuple[tuple[str, int], ...] = tuple(
     sorted(
-        [(p, 2) for p in ("وبال", "فبال", "وكال", "فكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال")]
-        + [(p, 4) for p in ("وب", "فب", "ول", "فل", "وك", "فك")]
+        [(p, 2) for p in _ARTICLE_PREFIXES]
+        + [(p, 3) for p in ("وب", "فب", "ول", "فل", "وك", "فك")]
         + [("و", 3), ("ف", 3)]
-        + [("ب", 4), ("ك", 4), ("ل", 4)],
+        + [("ب", 3), ("ك", 3), ("ل", 3)],
         key=lambda pm: -len(pm[0]),
     )
 )
@@ -233,38 +302,124 @@ _PROTECTED = {"الله": "الله", "لله": "الله", "اللهم": "ال�
 _PROTECT_PROCLITICS = ("", "و", "ف", "ب", "ت", "وب", "فب", "ول", "فل")
 
 
-def stem_light(word: str, bare_prepositions: bool = True) -> str:
-    """Our light stemmer (normalized input): proclitics Lucene misses, pronoun enclitics,
-    tanween alef, inflectional suffixes, with guards that keep short words and ``الله`` whole.
+class Stemmer:
+    """Our light stemmer over normalized words, guided by an attested lexicon (``archive.lexicon``).
 
-    A bare ب/ك/ل is stripped only from a word with no suffix (لسوريا, not كتابه)."""
-    if len(word) <= 2:
-        return word
-    for p in _PROTECT_PROCLITICS:
-        rest = word[len(p):]
-        if word.startswith(p) and rest in _PROTECTED:
-            return _PROTECTED[rest]
-    for p, keep in _OUR_PREFIXES:
-        if word.startswith(p) and len(word) - len(p) >= keep:
-            if p in _BARE_PREPOSITIONS and (
-                not bare_prepositions or word.endswith(_PRONOUNS + _INFLECTIONS + (_ALEF,))
-            ):
+    Deterministic: a stem depends only on the word and the lexicon, never on what else was
+    indexed, so both backends, every re-index and every query agree."""
+
+    def __init__(self, fold: Callable[[str], str], lex: lexicon.Lexicon, bare_prepositions: bool = True) -> None:
+        """``fold`` normalizes a lexicon spelling (bare letters, so the letter table suffices)."""
+        self.bare_prepositions = bare_prepositions
+        folded = {w: fold(w) for w in lex.words}
+        self.words = frozenset(folded.values())
+        names = {folded[w] for w in lex.names}
+        # A news corpus tags nisbas as names too (الفرنسية of وكالة الصحافة الفرنسية, هندي): they
+        # are adjectives of a name, and must meet it rather than stay whole.
+        self.names = frozenset(n for n in names if not self._nisba_of(n, names))
+        # Words written with ة: their final ه is the feminine ending, not a root letter (اتجاه).
+        self.feminine = frozenset(f for w, f in folded.items() if w.endswith("ة"))
+        self._memo: dict[str, str] = {}
+
+    @staticmethod
+    def _nisba_of(word: str, names: set[str] | frozenset[str]) -> str | None:
+        """The name a nisba form names (سوري -> سوريا, فرنسيه -> فرنسا, هندي -> هند), if any."""
+        for ending in ("يه", "ي"):
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                base = word[: -len(ending)]
+                extra = (base + _YEH,) if ending == "يه" else ()  # عربيه -> عربي
+                for country in (base + _YEH + _ALEF, base + _ALEF, base, *extra):
+                    if country in names and country != word:
+                        return country
+        return None
+
+    # -- suffixes ----------------------------------------------------------------------------
+    def _may_cut(self, word: str, cut: str, suffix: str) -> bool:
+        """May ``word`` lose ``suffix`` (leaving ``cut``)? Not a name, and not an attested word
+        that would become a two-letter or an unattested one (تعاون -/-> تعا, امين -/-> ام)."""
+        if word in self.names:
+            return False
+        if word not in self.words or (suffix == _HEH and word in self.feminine):
+            return True
+        # an attested word never loses ان: it is a dual ending far less often than part of the
+        # word (لبنان is not لبن, سكان not سك)
+        return suffix != "ان" and len(cut) >= 3 and cut in self.words
+
+    def chain(self, word: str) -> list[str]:
+        """``word`` and each form left by one more suffix cut (pronoun, tanween alef, inflections)."""
+        out = [word]
+        for s in _PRONOUNS:
+            cut = word[: -len(s)]
+            if word.endswith(s) and len(cut) >= _PRONOUN_KEEP and self._may_cut(word, cut, s):
+                if s == "نا" and word[-3] in "وا":  # tanween on ...ون/...ان (تعاونا), not "our"
+                    cut = word[:-1]
+                elif cut.endswith(_TEH) and cut not in self.words and cut[:-1] + _HEH in self.words:
+                    cut = cut[:-1] + _HEH  # ة before a pronoun: زيارته -> زياره
+                word = cut
+                out.append(word)
+                break
+        if word.endswith(_ALEF) and len(word) - 1 >= (4 if word[-2:-1] == _YEH else 3) and (word not in self.words or word[:-1] in self.words):
+            word = word[:-1]  # tanween fath alef: مقرا -> مقر
+            out.append(word)
+        after_yeh = False
+        for s in _INFLECTIONS:
+            cut = word[: -len(s)]
+            keep = 3 if s == _YEH else _INFLECTION_KEEP  # الي -/-> ال
+            if s == "ان" and after_yeh:
+                continue  # a nisba of an -ān name: لاريجاني -> لاريجان, not لاريج
+            if word.endswith(s) and len(cut) >= keep and self._may_cut(word, cut, s):
+                word = cut
+                out.append(word)
+                after_yeh = s == _YEH
+        return out
+
+    def suffix_stem(self, word: str) -> str:
+        """The last form of the suffix chain, or the first name on it (or the country a nisba
+        names: سوري -> سوريا, فرنسي -> فرنسا)."""
+        forms = self.chain(word)
+        for i, form in enumerate(forms):
+            if form in self.names:
+                return form
+            country = self._nisba_of(form, self.names)
+            if country is None and i > 0 and forms[i - 1] == form + _YEH and form + _ALEF in self.names:
+                country = form + _ALEF  # فرنسي -> فرنس: the country is فرنسا
+            if country:
+                return country
+        return forms[-1]
+
+    def attested(self, word: str) -> bool:
+        """Is ``word``, or a form its suffixes leave, an attested word or name?"""
+        return any(f in self.words for f in self.chain(word))
+
+    # -- prefixes ----------------------------------------------------------------------------
+    def stem(self, word: str) -> str:
+        """The stem of one normalized word."""
+        memo = self._memo.get(word)
+        if memo is None:
+            memo = self._stem(word)
+            if len(self._memo) > 500_000:
+                self._memo.clear()
+            self._memo[word] = memo
+        return memo
+
+    def _stem(self, word: str) -> str:
+        if len(word) <= 2:
+            return word
+        for p in _PROTECT_PROCLITICS:
+            rest = word[len(p):]
+            if word.startswith(p) and rest in _PROTECTED:
+                return _PROTECTED[rest]
+        if self.attested(word):
+            return self.suffix_stem(word)
+        options = [(p, word[len(p):]) for p, keep in _OUR_PREFIXES if word.startswith(p) and len(word) - len(p) >= keep]
+        for p, rest in options:
+            if self.attested(rest):
+                return self.suffix_stem(rest)
+        for p, rest in options:  # no reading is attested: the longest clitic goes
+            if p in _BARE_PREPOSITIONS and not self.bare_prepositions:
                 continue
-            word = word[len(p):]
-            break
-    for s in _PRONOUNS:
-        if word.endswith(s) and len(word) - len(s) >= _PRONOUN_KEEP:
-            if s == "نا" and word[-3] in "وا":  # tanween on ...ون/...ان (تعاونا), not "our"
-                word = word[:-1]
-            else:
-                word = word[: -len(s)]
-            break
-    if word.endswith(_ALEF) and len(word) - 1 >= (4 if word[-2:-1] == _YEH else 3):
-        word = word[:-1]  # tanween fath alef: مقرا -> مقر, سوريا -> سوري
-    for s in _INFLECTIONS:
-        if word.endswith(s) and len(word) - len(s) >= _INFLECTION_KEEP:
-            word = word[: -len(s)]
-    return word
+            return self.stem(rest)
+        return self.suffix_stem(word)
 
 
 # --------------------------------------------------------------------------- analyzer
@@ -282,16 +437,20 @@ class Analyzer:
         hamza: HamzaRule = "hamza",
         stem: bool = True,
         bare_prepositions: bool = True,
+        lexicon_sources: tuple[lexicon.Source, ...] = lexicon.SOURCES,
     ) -> None:
         self.mode = mode
         self.hamza = hamza
         self.do_stem = stem
-        self.bare_prepositions = bare_prepositions
         self._table = _lucene_table() if mode == "lucene" else _ours_table(hamza)
+        self._light_table = _light_table()
         if mode == "lucene":
             self._stops = frozenset(w.lower() for w in LUCENE_STOPWORDS)
         else:
-            self._stops = frozenset(self.normalize(w) for w in _OUR_STOPWORDS_RAW) | ENGLISH_STOPWORDS
+            # Matched on the written form before alef/hamza/ya folding, as Lucene does: على is a
+            # stop word, the name علي is not; إليه is, آلية is not.
+            self._stops = frozenset(self._light(w) for w in _OUR_STOPWORDS_RAW) | ENGLISH_STOPWORDS
+            self.stemmer = Stemmer(lambda w: w.translate(self._table), lexicon.load(lexicon_sources), bare_prepositions)
         self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
 
     # -- normalization -------------------------------------------------------------------
@@ -310,7 +469,13 @@ class Analyzer:
 
     def _fold(self, text: str) -> str:
         nfkc = unicodedata.normalize
-        return nfkc("NFKC", nfkc("NFKC", text).casefold()).translate(self._table)
+        return nfkc("NFKC", read_uthmani(nfkc("NFKC", text).casefold().translate(_NO_CONTROLS))).translate(self._table)
+
+    def _light(self, text: str) -> str:
+        """The written form for stop-word matching: like ``normalize`` but with alef, hamza,
+        ya and ta marbuta as written."""
+        nfkc = unicodedata.normalize
+        return nfkc("NFKC", nfkc("NFKC", text).casefold()).translate(self._light_table).strip()
 
     # -- terms of one surface token ---------------------------------------------------------
     def _terms(self, surface: str) -> tuple[tuple[str, str], ...]:
@@ -327,18 +492,19 @@ class Analyzer:
                 pairs = ((exact, stem),)
         else:
             words = self.normalize(surface).split()
-            pairs = tuple((w, self._stem_exact(w)) for w in words)
+            written = self._light(surface).split()
+            if len(written) != len(words):  # a ligature folded differently: match the folded form
+                written = words
+            pairs = tuple((w, "" if raw in self._stops else self._stem_exact(w)) for w, raw in zip(words, written))
         if len(self._memo) > 500_000:
             self._memo.clear()
         self._memo[surface] = pairs
         return pairs
 
     def _stem_exact(self, exact: str) -> str:
-        if exact in self._stops:
-            return ""
         if not self.do_stem or not ("\u0600" <= exact[0] <= "\u06ff"):
             return exact
-        return stem_light(exact, self.bare_prepositions)
+        return self.stemmer.stem(exact)
 
     # -- public API ----------------------------------------------------------------------------
     def analyze(self, text: str) -> list[Token]:
@@ -360,10 +526,6 @@ class Analyzer:
     def stem_terms(self, text: str) -> list[str]:
         """Stemmed terms in order, stop words removed: what plain query words match."""
         return [t.stem for t in self.analyze(text) if t.stem]
-
-    def stem_word(self, word: str) -> str:
-        """Stem of one normalized word (stop words give '')."""
-        return self._stem_exact(word) if self.mode == "ours" else self._terms(word)[0][1]
 
 
 _DEFAULT: Analyzer | None = None

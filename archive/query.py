@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from archive.analysis import Analyzer, default_analyzer
+from archive.analysis import IN_WORD_CONTROLS, Analyzer, default_analyzer
 
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32
@@ -109,7 +109,9 @@ def parse(text: str, analyzer: Analyzer | None = None) -> ParsedQuery:
     an = analyzer or default_analyzer()
     raw = text if isinstance(text, str) else str(text)
     q = ParsedQuery(raw=raw)
-    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in raw)
+    text = "".join(
+        "" if ch in IN_WORD_CONTROLS else ch if ch.isprintable() or ch.isspace() else " " for ch in raw
+    )
     if len(text) > MAX_QUERY_CHARS:
         q.warnings.append(f"query cut to its first {MAX_QUERY_CHARS} characters")
         text = text[:MAX_QUERY_CHARS]
