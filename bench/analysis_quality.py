@@ -111,15 +111,39 @@ def stem_of(terms: Terms, word: str) -> str:
     return out[0] if out else ""
 
 
+PRONOUNS = ("هما", "هم", "ها", "كم", "نا", "ه")
+FORM_KINDS = ("و", "ف", "ب", "ك", "ل", "وب", "ول", "ال", "وال", "فال", "بال", "كال", "لل", "ولل", "وبال",
+              "+pron", "clitic+pron", "variant")
+
+
+def form_kind(fam: Family, w: str) -> str:
+    """What a form adds to its base: a clitic chain (و, بال, لل ...), a pronoun suffix, or
+    'variant' (another spelling of the base and its forms)."""
+    b = fam.base
+    bound = b[:-1] + "ت" if b.endswith("ة") else b
+    for suf in PRONOUNS:
+        if w.endswith(suf) and w[: -len(suf)].endswith(bound):
+            return "clitic+pron" if w[: -len(suf) - len(bound)] else "+pron"
+    if b.startswith("ال") and w.endswith(b[2:]):  # a name with the article: العراق, اللاذقية
+        p = w[: -len(b) + 2]
+        return p + "ل" if p in ("ل", "ول") else p  # ل + اللاذقية is written للاذقية
+    if w.endswith(b) and len(w) > len(b):
+        return w[: -len(b)]
+    return "variant"
+
+
 def family_measures(terms: Terms, families: list[Family], pairs, nisba) -> dict:
     """Every measure of the family table for one system (definitions: module docstring)."""
     stem = {w: stem_of(terms, w) for fam in families for w in fam.forms}
     per_cat: dict[str, list[float]] = {c: [] for c in CATEGORIES}
+    by_kind: dict[str, list[int]] = {}
     pair_shares, misses = [], {}
     for fam in families:
         s0 = stem[fam.base]
         rest = fam.forms[1:]
         hit = [w for w in rest if s0 and stem[w] == s0]
+        for w in rest:
+            by_kind.setdefault(form_kind(fam, w), []).append(int(w in hit))
         per_cat[fam.category].append(len(hit) / len(rest) if rest else 1.0)
         if len(hit) < len(rest):
             misses[fam.base] = {w: stem[w] for w in rest if w not in hit} | {"<base>": s0}
@@ -165,6 +189,7 @@ def family_measures(terms: Terms, families: list[Family], pairs, nisba) -> dict:
     return {
         "recall": recall,
         "pair_recall": round(mean(pair_shares), 4),
+        "recall_by_form": {k: {"forms": len(v), "recall": round(mean(v), 4)} for k, v in by_kind.items()},
         "no_conflate": {
             "pairs": len(pairs),
             "collision_rate": round(len(fails) / len(pairs), 4) if pairs else 0.0,
@@ -219,6 +244,14 @@ def family_table() -> dict:
             + f"{m['lost_to_stop_words']['forms']:6d}{m['cross_family']['rate'] * 1e6:10.1f}"
             + (f"{nis:7.3f}" if nis is not None else f"{'-':>7}")
         )
+    kinds = [k for k in FORM_KINDS if k in out["systems"]["ours"]["recall_by_form"]]
+    names = list(out["systems"])
+    print("\nrecall by what the form adds to its base (micro over forms):")
+    print(f"{'form':12}{'forms':>6}" + "".join(f"{n:>9}" for n in names))
+    for k in kinds:
+        row = [out["systems"][n]["recall_by_form"][k]["recall"] for n in names]
+        n_k = out["systems"]["ours"]["recall_by_form"][k]["forms"]
+        print(f"{k:12}{n_k:6d}" + "".join(f"{r:9.3f}" for r in row))
     ours, luc = out["systems"]["ours"], out["systems"]["lucene"]
     gate_recall = ours["recall"]["all"] > luc["recall"]["all"]
     gate_coll = ours["no_conflate"]["collision_rate"] <= luc["no_conflate"]["collision_rate"]
