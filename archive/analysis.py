@@ -31,7 +31,7 @@ from archive import lexicon
 ANALYSIS_VERSION = "3"
 # The digest of the lexicon version 3 was built on (``archive.lexicon``): a test fails when a
 # package upgrade changes it, since stems would change under an index that records "3".
-LEXICON_FINGERPRINT = "a138bd5877"
+LEXICON_FINGERPRINT = "4f6933f989"
 
 Mode = Literal["ours", "lucene"]
 HamzaRule = Literal["keep", "fold", "hamza"]
@@ -160,7 +160,7 @@ def _read_word(word: str) -> str:
         word = word.replace("\u0640", "")
         word = re.sub(rf"\u0648{_DAGGER}", "\u0627", word)  # silent waw seat: ٱلصَّلَوٰة
         word = re.sub(rf"\u0649{_DAGGER}", "\u0649", word)  # alef maqsura already reads a
-        word = re.sub(rf"([\u0621-\u064a\u0671-\u06d3])([{_HARAKAT}]*){_DAGGER}", "\\1\\2\u0627", word)
+        word = re.sub(rf"([\u0621-\u064a\u0671-\u06d3])([{_HARAKAT}\u0653-\u065f\u06d6-\u06ed]*){_DAGGER}", "\\1\\2\u0627", word)
     return re.sub(rf"\u0621[{_HARAKAT}]*\u0627", "\u0627", word)  # ءا -> ا (آ)
 
 
@@ -308,18 +308,24 @@ class Stemmer:
     Deterministic: a stem depends only on the word and the lexicon, never on what else was
     indexed, so both backends, every re-index and every query agree."""
 
-    def __init__(self, fold: Callable[[str], str], lex: lexicon.Lexicon, bare_prepositions: bool = True) -> None:
+    def __init__(
+        self, fold: Callable[[str], str], lex: lexicon.Lexicon, bare_prepositions: bool = True, keep_teh_marbuta: bool = True
+    ) -> None:
         """``fold`` normalizes a lexicon spelling (bare letters, so the letter table suffices)."""
         self.bare_prepositions = bare_prepositions
+        self.keep_teh_marbuta = keep_teh_marbuta
         folded = {w: fold(w) for w in lex.words}
         self.words = frozenset(folded.values())
         names = {folded[w] for w in lex.names}
         # A news corpus tags nisbas as names too (الفرنسية of وكالة الصحافة الفرنسية, هندي): they
         # are adjectives of a name, and must meet it rather than stay whole.
         self.names = frozenset(n for n in names if not self._nisba_of(n, names))
-        # Words written with ة: their final ه is the feminine ending, not a root letter (اتجاه).
+        # Words written with ة keep it (زيارة, سنة, قناة: cut, they would meet زيار, سن, قنا) unless
+        # they are the feminine of a masculine word (كبيرة -> كبير); their final ه is no root
+        # letter either way (اتجاه).
         self.feminine = frozenset(f for w, f in folded.items() if w.endswith("ة"))
-        self._memo: dict[str, str] = {}
+        self.feminable = frozenset(folded[w] for w in lex.feminable)
+        self._memo: dict[tuple[str, bool], str] = {}
 
     @staticmethod
     def _nisba_of(word: str, names: set[str] | frozenset[str]) -> str | None:
@@ -334,23 +340,28 @@ class Stemmer:
         return None
 
     # -- suffixes ----------------------------------------------------------------------------
-    def _may_cut(self, word: str, cut: str, suffix: str) -> bool:
+    def _may_cut(self, word: str, cut: str, suffix: str, pronoun: bool = False) -> bool:
         """May ``word`` lose ``suffix`` (leaving ``cut``)? Not a name, and not an attested word
         that would become a two-letter or an unattested one (تعاون -/-> تعا, امين -/-> ام)."""
         if word in self.names:
             return False
-        if word not in self.words or (suffix == _HEH and word in self.feminine):
+        if suffix == _HEH and word in self.feminine and not pronoun:
+            return cut in self.feminable or not self.keep_teh_marbuta
+        if word not in self.words:
             return True
         # an attested word never loses ان: it is a dual ending far less often than part of the
         # word (لبنان is not لبن, سكان not سك)
         return suffix != "ان" and len(cut) >= 3 and cut in self.words
 
-    def chain(self, word: str) -> list[str]:
-        """``word`` and each form left by one more suffix cut (pronoun, tanween alef, inflections)."""
+    def chain(self, word: str, teh: bool = False) -> list[str]:
+        """``word`` and each form left by one more suffix cut (pronoun, tanween alef, inflections).
+        ``teh``: the word was written with a final ة, so its ه is no pronoun (كتابة, not كتابه)."""
         out = [word]
         for s in _PRONOUNS:
             cut = word[: -len(s)]
-            if word.endswith(s) and len(cut) >= _PRONOUN_KEEP and self._may_cut(word, cut, s):
+            if s == _HEH and teh:
+                continue
+            if word.endswith(s) and len(cut) >= _PRONOUN_KEEP and self._may_cut(word, cut, s, pronoun=True):
                 if s == "نا" and word[-3] in "وا":  # tanween on ...ون/...ان (تعاونا), not "our"
                     cut = word[:-1]
                 elif cut.endswith(_TEH) and cut not in self.words and cut[:-1] + _HEH in self.words:
@@ -368,15 +379,17 @@ class Stemmer:
             if s == "ان" and after_yeh:
                 continue  # a nisba of an -ān name: لاريجاني -> لاريجان, not لاريج
             if word.endswith(s) and len(cut) >= keep and self._may_cut(word, cut, s):
+                if s == "ات" and self.keep_teh_marbuta and cut + _HEH in self.feminine and cut not in self.feminable:
+                    cut += _HEH  # the plural of a ة-word: زيارات -> زياره
                 word = cut
                 out.append(word)
                 after_yeh = s == _YEH
         return out
 
-    def suffix_stem(self, word: str) -> str:
+    def suffix_stem(self, word: str, teh: bool = False) -> str:
         """The last form of the suffix chain, or the first name on it (or the country a nisba
         names: سوري -> سوريا, فرنسي -> فرنسا)."""
-        forms = self.chain(word)
+        forms = self.chain(word, teh)
         for i, form in enumerate(forms):
             if form in self.names:
                 return form
@@ -387,39 +400,41 @@ class Stemmer:
                 return country
         return forms[-1]
 
-    def attested(self, word: str) -> bool:
+    def attested(self, word: str, teh: bool = False) -> bool:
         """Is ``word``, or a form its suffixes leave, an attested word or name?"""
-        return any(f in self.words for f in self.chain(word))
+        return any(f in self.words for f in self.chain(word, teh))
 
     # -- prefixes ----------------------------------------------------------------------------
-    def stem(self, word: str) -> str:
-        """The stem of one normalized word."""
-        memo = self._memo.get(word)
+    def stem(self, word: str, teh: bool = False) -> str:
+        """The stem of one normalized word (``teh``: written with a final ة)."""
+        memo = self._memo.get((word, teh))
         if memo is None:
-            memo = self._stem(word)
+            memo = self._stem(word, teh)
             if len(self._memo) > 500_000:
                 self._memo.clear()
-            self._memo[word] = memo
+            self._memo[(word, teh)] = memo
         return memo
 
-    def _stem(self, word: str) -> str:
+    def _stem(self, word: str, teh: bool) -> str:
         if len(word) <= 2:
             return word
         for p in _PROTECT_PROCLITICS:
             rest = word[len(p):]
             if word.startswith(p) and rest in _PROTECTED:
                 return _PROTECTED[rest]
-        if self.attested(word):
-            return self.suffix_stem(word)
+        # The article is the surest clitic: a word that opens with one is read whole only when
+        # the lexicon holds it as written (إلهام, ألمانيا), not through its suffixes (الهبة).
+        if word in self.words if word.startswith(_ARTICLE_PREFIXES) else self.attested(word, teh):
+            return self.suffix_stem(word, teh)
         options = [(p, word[len(p):]) for p, keep in _OUR_PREFIXES if word.startswith(p) and len(word) - len(p) >= keep]
         for p, rest in options:
-            if self.attested(rest):
-                return self.suffix_stem(rest)
+            if self.attested(rest, teh):
+                return self.suffix_stem(rest, teh)
         for p, rest in options:  # no reading is attested: the longest clitic goes
             if p in _BARE_PREPOSITIONS and not self.bare_prepositions:
                 continue
-            return self.stem(rest)
-        return self.suffix_stem(word)
+            return self.stem(rest, teh)
+        return self.suffix_stem(word, teh)
 
 
 # --------------------------------------------------------------------------- analyzer
@@ -438,6 +453,7 @@ class Analyzer:
         stem: bool = True,
         bare_prepositions: bool = True,
         lexicon_sources: tuple[lexicon.Source, ...] = lexicon.SOURCES,
+        keep_teh_marbuta: bool = True,
     ) -> None:
         self.mode = mode
         self.hamza = hamza
@@ -450,7 +466,9 @@ class Analyzer:
             # Matched on the written form before alef/hamza/ya folding, as Lucene does: على is a
             # stop word, the name علي is not; إليه is, آلية is not.
             self._stops = frozenset(self._light(w) for w in _OUR_STOPWORDS_RAW) | ENGLISH_STOPWORDS
-            self.stemmer = Stemmer(lambda w: w.translate(self._table), lexicon.load(lexicon_sources), bare_prepositions)
+            self.stemmer = Stemmer(
+                lambda w: w.translate(self._table), lexicon.load(lexicon_sources), bare_prepositions, keep_teh_marbuta
+            )
         self._memo: dict[str, tuple[tuple[str, str], ...]] = {}
 
     # -- normalization -------------------------------------------------------------------
@@ -469,7 +487,7 @@ class Analyzer:
 
     def _fold(self, text: str) -> str:
         nfkc = unicodedata.normalize
-        return nfkc("NFKC", read_uthmani(nfkc("NFKC", text).casefold().translate(_NO_CONTROLS))).translate(self._table)
+        return nfkc("NFKC", read_uthmani(nfkc("NFKC", text.translate(_NO_CONTROLS)).casefold())).translate(self._table)
 
     def _light(self, text: str) -> str:
         """The written form for stop-word matching: like ``normalize`` but with alef, hamza,
@@ -495,16 +513,16 @@ class Analyzer:
             written = self._light(surface).split()
             if len(written) != len(words):  # a ligature folded differently: match the folded form
                 written = words
-            pairs = tuple((w, "" if raw in self._stops else self._stem_exact(w)) for w, raw in zip(words, written))
+            pairs = tuple((w, "" if raw in self._stops else self._stem_exact(w, raw)) for w, raw in zip(words, written))
         if len(self._memo) > 500_000:
             self._memo.clear()
         self._memo[surface] = pairs
         return pairs
 
-    def _stem_exact(self, exact: str) -> str:
+    def _stem_exact(self, exact: str, written: str) -> str:
         if not self.do_stem or not ("\u0600" <= exact[0] <= "\u06ff"):
             return exact
-        return self.stemmer.stem(exact)
+        return self.stemmer.stem(exact, teh=written.endswith(("\u0629", "\u06c3")))
 
     # -- public API ----------------------------------------------------------------------------
     def analyze(self, text: str) -> list[Token]:

@@ -32,10 +32,12 @@ _HAMZA_ALEFS = "أإآ"
 @dataclass(frozen=True)
 class Lexicon:
     """Raw (unvocalized, unnormalized) spellings: ``words`` attested as Arabic words, ``names``
-    attested as one-word proper names (a subset of what stripping must leave whole)."""
+    attested as one-word proper names (a subset of what stripping must leave whole),
+    ``feminable`` the masculine nouns and adjectives whose feminine adds ة (كبير -> كبيرة)."""
 
     words: frozenset[str]
     names: frozenset[str]
+    feminable: frozenset[str]
     sources: tuple[Source, ...]
 
     @property
@@ -44,9 +46,10 @@ class Lexicon:
         h = hashlib.sha256()
         for w in sorted(self.words):
             h.update(w.encode() + b"\n")
-        h.update(b"--names--\n")
-        for w in sorted(self.names):
-            h.update(w.encode() + b"\n")
+        for part in (self.names, self.feminable):
+            h.update(b"--\n")
+            for w in sorted(part):
+                h.update(w.encode() + b"\n")
         return h.hexdigest()[:10]
 
 
@@ -63,26 +66,38 @@ def _keep(word: str) -> bool:
     return not word.startswith("ال") or word[0] in _HAMZA_ALEFS
 
 
-def _arramooz(source: Source) -> tuple[set[str], set[str]]:
-    """(words, names) of one arramooz source; the frequency list's ``words`` are its common
-    words only (a proper noun that is also a common noun, مدينة, حياة, is no name to keep whole)."""
+def feminable_nouns() -> set[str]:
+    """arramooz's masculine nouns and adjectives marked as taking a feminine ة."""
+    with _arramooz_db("arabicdictionary.sqlite") as db:
+        return {w for (w,) in db.execute("SELECT unvocalized FROM nouns WHERE feminable = 1")}
+
+
+def _arramooz(source: Source) -> tuple[set[str], set[str], set[str]]:
+    """(words, names, common) of one arramooz source. Only the frequency list tells names: a
+    spelling that its news corpus tags more often as a proper noun than as anything else is a
+    name (لبنان, بوتين, علي, البحرين's بحرين); one used more often otherwise (مدينة, فيما) is
+    ``common``, never a name. The dictionaries only attest words."""
     words: set[str] = set()
-    names: set[str] = set()
     if source == "arramooz-nouns":
         with _arramooz_db("arabicdictionary.sqlite") as db:
             for row in db.execute("SELECT unvocalized, feminin, masculin, single FROM nouns"):
                 words.update(w.strip() for w in row if w)
-    elif source == "arramooz-verbs":
+        return words, set(), set()
+    if source == "arramooz-verbs":
         with _arramooz_db("arabicdictionary.sqlite") as db:
             words.update(w for (w,) in db.execute("SELECT unvocalized FROM verbs"))
-    elif source == "arramooz-freq":
-        with _arramooz_db("wordfreq.sqlite") as db:
-            for word, kind in db.execute("SELECT unvocalized, word_type FROM wordfreq"):
-                (names if kind == "noun_prop" else words).add(word)
-    return words, names
+        return words, set(), set()
+    as_name: dict[str, int] = {}
+    as_other: dict[str, int] = {}
+    with _arramooz_db("wordfreq.sqlite") as db:
+        for word, kind, freq in db.execute("SELECT unvocalized, word_type, freq FROM wordfreq"):
+            counts = as_name if kind == "noun_prop" else as_other
+            counts[word] = counts.get(word, 0) + freq
+    names = {w for w, n in as_name.items() if n >= as_other.get(w, 0)}
+    return set(as_name) | set(as_other), names, set(as_other) - names
 
 
-def _cldr() -> tuple[set[str], set[str]]:
+def _cldr() -> tuple[set[str], set[str], set[str]]:
     """CLDR's Arabic place and language names: one-word names are names; every word of a longer
     name (كوريا الشمالية) is attested, and a definite name is also attested without ال."""
     from babel import localedata
@@ -97,21 +112,23 @@ def _cldr() -> tuple[set[str], set[str]]:
         for part in parts:
             bare = part[2:] if part.startswith("ال") and len(part) > 4 else part
             (names if len(parts) == 1 else words).update((part, bare))
-    return words, names
+    return words, names, set()
 
 
 @lru_cache(maxsize=8)
 def load(sources: tuple[Source, ...] = SOURCES) -> Lexicon:
     """The lexicon of the given sources (cached: about 80,000 spellings, read once a process)."""
-    common: set[str] = set()  # words of the dictionaries: a name among them is a common word too
-    other: set[str] = set()  # words of longer place names (الشمالية of كوريا الشمالية)
+    words: set[str] = set()
     names: set[str] = set()
+    common: set[str] = set()
     for source in sources:
         if source not in SOURCES:
             raise ValueError(f"unknown lexicon source {source!r} (known: {', '.join(SOURCES)})")
-        w, n = _cldr() if source == "cldr" else _arramooz(source)
-        (other if source == "cldr" else common).update(w)
+        w, n, c = _cldr() if source == "cldr" else _arramooz(source)
+        words |= w | n
         names |= n
-    words = {w for w in common | other | names if _keep(w)}
+        common |= c
+    words = {w for w in words if _keep(w)}
     names = {n for n in names if _keep(n)} - common
-    return Lexicon(frozenset(words), frozenset(names), sources)
+    feminable = feminable_nouns() & words if "arramooz-nouns" in sources else set()
+    return Lexicon(frozenset(words), frozenset(names), frozenset(feminable), sources)

@@ -50,6 +50,7 @@ from typing import Callable, NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from archive import lexicon  # noqa: E402
 from archive.analysis import TOKEN_RE, Analyzer  # noqa: E402
 from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
 
@@ -86,7 +87,24 @@ def load_nisba(path: Path = DATA / "nisba.tsv") -> list[tuple[str, tuple[str, ..
     return [(b, tuple(f.split())) for b, f in _rows(path)]
 
 
-def family_systems() -> dict[str, Terms]:
+def our_variants() -> dict[str, Terms]:
+    """The alternatives behind each of our design choices, lexicon sources included (which
+    source helps: each left out in turn, and none at all)."""
+    out: dict[str, Terms] = {
+        "ours_no_stem": Analyzer(stem=False).stem_terms,
+        "ours_hamza_keep": Analyzer(hamza="keep").stem_terms,
+        "ours_hamza_fold": Analyzer(hamza="fold").stem_terms,
+        "ours_no_bare_prep": Analyzer(bare_prepositions=False).stem_terms,
+        "ours_strip_teh": Analyzer(keep_teh_marbuta=False).stem_terms,
+        "ours_no_lexicon": Analyzer(lexicon_sources=()).stem_terms,
+    }
+    for left_out in lexicon.SOURCES:
+        rest = tuple(s for s in lexicon.SOURCES if s != left_out)
+        out[f"ours_no_{left_out}"] = Analyzer(lexicon_sources=rest).stem_terms
+    return out
+
+
+def family_systems(variants: bool = False) -> dict[str, Terms]:
     """Word -> terms for each system of the family table (one term per one-token word)."""
     import snowballstemmer
 
@@ -100,6 +118,7 @@ def family_systems() -> dict[str, Terms]:
         "lucene": Analyzer(mode="lucene").stem_terms,
         "snowball": snowball,
         "none": Analyzer().exact_terms,
+        **(our_variants() if variants else {}),
     }
 
 
@@ -214,7 +233,7 @@ def family_measures(terms: Terms, families: list[Family], pairs, nisba) -> dict:
     }
 
 
-def family_table() -> dict:
+def family_table(variants: bool = False) -> dict:
     """Print the family table for every system; return its report section."""
     families, pairs, nisba = load_families(), load_pairs(), load_nisba()
     counts = {c: sum(1 for f in families if f.category == c) for c in CATEGORIES}
@@ -232,7 +251,7 @@ def family_table() -> dict:
     print(head)
     out: dict = {"families": len(families), "per_category": counts, "forms": n_forms,
                  "no_conflate_pairs": len(pairs), "nisba_rows": len(nisba), "systems": {}}
-    for name, terms in family_systems().items():
+    for name, terms in family_systems(variants).items():
         m = family_measures(terms, families, pairs, nisba)
         out["systems"][name] = m
         r = m["recall"]
@@ -281,14 +300,7 @@ def systems(variants: bool) -> dict[str, Terms]:
         "ours": Analyzer().stem_terms,
     }
     if variants:
-        out.update(
-            {
-                "ours_no_stem": Analyzer(stem=False).stem_terms,
-                "ours_hamza_keep": Analyzer(hamza="keep").stem_terms,
-                "ours_hamza_fold": Analyzer(hamza="fold").stem_terms,
-                "ours_no_bare_prep": Analyzer(bare_prepositions=False).stem_terms,
-            }
-        )
+        out.update(our_variants())
     return out
 
 
@@ -320,7 +332,7 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/analysis_quality.json")
     args = ap.parse_args()
 
-    families = family_table()
+    families = family_table(args.variants)
     if args.families_only:
         write_report(args.out, {"machine": platform.platform(), "families": families})
         return

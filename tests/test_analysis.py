@@ -111,7 +111,7 @@ OUR_STEMS = [
     ("كتاب", "كتاب"),  # bare ك is a root letter here: guard
     ("والمسلحين", "مسلح"),
     ("للدفاع", "دفاع"),
-    ("وبالصلاة", "صلا"),  # conjunction + preposition + article: Lucene strips only one
+    ("وبالصلاة", "صلاه"),  # conjunction + preposition + article: Lucene strips only one
     ("فالمعارضة", "معارض"),
     ("العليا", "عليا"),  # not علي (Ali)
     ("الإيرانيين", "ايران"),
@@ -132,15 +132,18 @@ OUR_STEMS = [
     ("طهران", "طهران"),  # v2: طهر (met طهر); names lose no suffix
     ("لبنان", "لبنان"),  # not لبن (milk)
     ("اللبنانيين", "لبنان"),
-    ("فترة", "فتر"),  # v2: تر
+    ("فترة", "فتره"),  # v2: تر; a ة-word keeps it unless it is a masculine + ة
     ("فيما", ""),  # a function word (v2: يما)
     ("المدينة", "مدين"),  # v2: مد, which met مدة
-    ("مدة", "مد"),
+    ("مدة", "مده"),
     ("تعاون", "تعاون"),  # v2: تعا
     ("أمين", "امين"),  # v2: ام
-    ("زيارة", "زيار"),
-    ("زيارته", "زيار"),  # ة restored before the pronoun
-    ("زياراتهم", "زيار"),
+    ("زيارة", "زياره"),
+    ("زيارته", "زياره"),  # ة restored before the pronoun
+    ("زياراتهم", "زياره"),  # and before a plural
+    ("كتابة", "كتابه"),  # writing: a ة-word, not كتاب + ه
+    ("كبيرة", "كبير"),  # the feminine of an adjective meets it
+    ("سنة", "سنه"),  # not سن (tooth)
     ("فقال", "قال"),
     ("وقال", "قال"),
     ("ولافروف", "افروف"),  # nothing attested: the clitic goes, and the bare name goes the same way
