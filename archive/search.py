@@ -7,19 +7,28 @@ gets the same fusion, the same query semantics and the same highlights.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Sequence
+from typing import Callable, Literal, Protocol, Sequence
+
+import numpy as np
 
 from archive.analysis import Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import Article, Passage
 from archive.query import ParsedQuery, parse
-from archive.store.base import STEM_MARK, Filters, SemanticHit, Store
+from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Store
 
 Mode = Literal["hybrid", "keyword", "semantic"]
+
+
+class Floor(Protocol):
+    """The relevance floor of the semantic channel: which cosine scores of a query are matches."""
+
+    def passes(self, query_vector: np.ndarray, scores: Sequence[float]) -> list[bool]: ...
+
+
 Sort = Literal["relevance", "newest"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
 RRF_K = 60
@@ -77,6 +86,8 @@ class Hit:
     title_html: str
     snippet_html: str
     matched_words: int
+    weak: bool = False  # a semantic hit below the relevance floor, shown only on request
+
 
     @property
     def match(self) -> str:
@@ -100,15 +111,33 @@ class SearchResult:
     years: dict[int, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     weights: tuple[float, float] = (0.5, 0.5)  # (keyword, semantic) RRF weights the fusion used
+    # ``total`` counts the matches exactly unless ``total_exact`` is False: the semantic channel
+    # filled its whole fetch depth above the floor, so there may be more ("more than N")
+    total_exact: bool = True
+    keyword_total: int = 0  # exact number of keyword matches
+    semantic_total: int = 0  # semantic matches above the floor (a lower bound if not total_exact)
+    weaker: int = 0  # semantic hits below the floor, listed after the matches when asked for
+
+    @property
+    def total_text(self) -> str:
+        """The count as a reader should see it: "1,234" or "more than 1,234"."""
+        return f"{self.total:,}" if self.total_exact else f"more than {self.total:,}"
 
 
 class SearchService:
     """Stateless over a store; the embedder is created lazily (keyword search needs no model)."""
 
-    def __init__(self, store: Store, embedder: Embedder | Callable[[], Embedder], analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder | Callable[[], Embedder],
+        analyzer: Analyzer | None = None,
+        floor: Floor | None = None,
+    ) -> None:
         self.store = store
         self._embedder = embedder
         self.analyzer = analyzer or default_analyzer()
+        self._floor = floor
 
     @property
     def embedder(self) -> Embedder:
@@ -127,7 +156,11 @@ class SearchService:
         sort: Sort = "relevance",
         page: int = 1,
         page_size: int = 10,
+        weaker: bool = False,
     ) -> SearchResult:
+        """One page of results. Keyword matches always count; a semantic hit counts only above
+        the model's relevance floor (``weaker``: list the hits below it after the matches,
+        marked, never counted)."""
         t0 = time.perf_counter()
         query = parse(text, self.analyzer)
         warnings = list(query.warnings)
@@ -142,6 +175,7 @@ class SearchService:
         weights = (0.5, 0.5)
         kw = self.store.keyword(query, filters, depth) if mode != "semantic" and not server else []
         sem: list[SemanticHit] = []
+        vec: np.ndarray | None = None
         if mode != "keyword" and query.semantic_text.strip():
             vec = self.embedder.queries([query.semantic_text])[0]
             if server:  # the cluster fuses (equal weights); per-channel ranks are not reported
@@ -152,7 +186,8 @@ class SearchService:
                 sem = self.store.semantic(vec, filters, depth)
         # one metadata read for the hits of both channels (text is read for one page only)
         articles = self.store.get(list(dict.fromkeys([h.article_id for h in kw] + [h.article_id for h in sem])), text=False)
-        sem = live_hits(sem, articles)
+        sem, weak = self._split(live_hits(sem, articles), vec)
+        sem_full = len(sem) >= depth  # every hit fetched is above the floor: more may exist
         if not server:
             weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
             if mode == "hybrid":
@@ -167,9 +202,16 @@ class SearchService:
             fused = rrf([(self.store.browse(filters, depth), 1.0)])
             sort = "newest"
         fused = self._constrain(query, filters, fused)
+        total, kw_total = self._totals(query, filters, fused, kw, depth)
+        listing_exact = True
+        if browsing and len(fused) >= depth:  # a listing stops at the depth too: count the rest
+            total = self.store.count(query, filters) if not query.excluded else total
+            listing_exact = not query.excluded
+        weak_ids = [h.article_id for h in weak if h.article_id not in fused] if weaker else []
+        weak_ids = list(self._constrain(query, filters, dict.fromkeys(weak_ids, 0.0)))
 
         kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
-        sem_rank = {h.article_id: (i, h) for i, h in enumerate(sem, 1)}
+        sem_rank = {h.article_id: (i, h) for i, h in enumerate(sorted(sem + weak, key=lambda h: -h.score), 1)}
         never = len(fused) + 1
         # equal fused scores (mirror-image ranks) go to the better keyword rank: exact evidence first
         ordered = sorted(fused, key=lambda d: (-fused[d], kw_rank.get(d, (never,))[0], sem_rank.get(d, (never,))[0], d))
@@ -177,8 +219,10 @@ class SearchService:
         if unread:
             articles.update(self.store.get(unread, text=False))
         ordered = [d for d in ordered if d in articles]
+        weak_ids = [d for d in weak_ids if d in articles]
         if sort == "newest":
-            ordered.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
+            for listing in (ordered, weak_ids):
+                listing.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
         sources_count: dict[str, int] = {}
         years: dict[int, int] = {}
         for d in ordered:
@@ -187,17 +231,44 @@ class SearchService:
             if a.published_at:
                 years[a.published_at.year] = years.get(a.published_at.year, 0) + 1
 
-        page_ids = ordered[(page - 1) * page_size : page * page_size]
+        listing = ordered + weak_ids
+        page_ids = listing[(page - 1) * page_size : page * page_size]
         full = self.store.get(page_ids)
-        hits = [self._hit(full[d], fused[d], kw_rank.get(d), sem_rank.get(d), query) for d in page_ids if d in full]
+        weak_set = set(weak_ids)
+        hits = [self._hit(full[d], fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d), query, mode, d in weak_set)
+                for d in page_ids if d in full]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
             warnings.append("the query has no searchable words (only stop words, operators or filters)")
         return SearchResult(
-            query, mode, hits, len(ordered), page, page_size,
+            query, mode, hits, total, page, page_size,
             round((time.perf_counter() - t0) * 1000, 1),
             dict(sorted(sources_count.items(), key=lambda kv: -kv[1])), dict(sorted(years.items())), warnings,
             (round(weights[0], 4), round(weights[1], 4)),
+            total_exact=listing_exact and not (sem_full and mode != "keyword"), keyword_total=kw_total,
+            semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
         )
+
+    def _split(self, hits: list[SemanticHit], vector: np.ndarray | None) -> tuple[list[SemanticHit], list[SemanticHit]]:
+        """(matches, weaker): the semantic hits above and below the relevance floor."""
+        if self._floor is None or vector is None or not hits:
+            return hits, []
+        keep = self._floor.passes(vector, [h.score for h in hits])
+        return [h for h, k in zip(hits, keep) if k], [h for h, k in zip(hits, keep) if not k]
+
+    def _totals(self, query: ParsedQuery, filters: Filters, fused: dict[str, float], kw: Sequence[KeywordHit],
+                depth: int) -> tuple[int, int]:
+        """(matches, keyword matches), exact. The keyword channel stops at the fetch depth; when it
+        filled it, the store counts the rest, and semantic matches that are also keyword matches
+        past the depth are counted once."""
+        kw_ids = {h.article_id for h in kw}
+        kw_total = sum(1 for d in fused if d in kw_ids)
+        if len(kw) < depth or not query.has_keyword_clauses:
+            return len(fused), kw_total
+        kw_total = self.store.count(query, filters)
+        others = tuple(d for d in fused if d not in kw_ids)
+        both = len(self.store.keyword(query, Filters(filters.sources, filters.date_from, filters.date_to, others),
+                                      len(others))) if others else 0
+        return kw_total + len(others) - both, kw_total
 
     def _constrain(self, query: ParsedQuery, filters: Filters, fused: dict[str, float]) -> dict[str, float]:
         """Apply exclusions and required clauses (+word, "phrase") to every channel's hits, by
@@ -218,19 +289,21 @@ class SearchService:
         return fused
 
     def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, SemanticHit] | None,
-             query: ParsedQuery) -> Hit:
+             query: ParsedQuery, mode: Mode = "hybrid", weak: bool = False) -> Hit:
         title_html = highlight_all(a.title, query, self.analyzer)
         body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
         passage = Passage(a.id, sem[1].n, sem[1].start, sem[1].end, a.body[sem[1].start : sem[1].end]) if sem else None
-        if matches == 0 and passage is not None:
-            words = passage.text.split()
-            body_html = html.escape(" ".join(words[:60])) + (" …" if len(words) > 60 else "")
+        if passage is not None and (mode == "semantic" or weak or matches == 0):
+            # the snippet is the passage the hit names as best, with the query words it holds
+            body_html, _ = snippet(passage.text, query, words=60, analyzer=self.analyzer)
+            if passage.start > 0 and not body_html.startswith("… "):
+                body_html = "… " + body_html
         return Hit(
             article=a, fused_score=round(fused, 6),
             keyword_rank=kw[0] if kw else None, keyword_score=round(kw[1], 4) if kw else None,
             semantic_rank=sem[0] if sem else None,
             semantic_score=round(sem[1].score, 4) if sem else None,
-            passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches,
+            passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches, weak=weak,
         )
 
     def article(self, article_id: str, text: str = "") -> tuple[Article, str, str] | None:

@@ -154,6 +154,11 @@ class Store(Protocol):
 
     def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]: ...
 
+    def count(self, query: ParsedQuery, filters: Filters) -> int:
+        """The exact number of articles the keyword query matches (no depth limit): the total a
+        researcher reads must not be the fetch depth. A query with no keyword clauses counts the
+        articles the filters select."""
+
     def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
         """Best passage per article version, best first; a version that is no longer live may
         appear (a write interrupted before its commit point) and is the caller's to drop."""

@@ -578,6 +578,15 @@ class ElasticStore:
         res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=False)
         return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
 
+    def count(self, query: ParsedQuery, filters: Filters) -> int:
+        q = build_query(query, filters, self._expand_prefix)
+        if q is None and not query.has_keyword_clauses:
+            q = {"bool": {"filter": filter_clauses(filters)}}
+        if q is None:
+            return 0
+        res = self._search("count matches", query=q, size=0, track_total_hits=True)
+        return int(res["hits"]["total"]["value"])
+
     def _knn(self, vector: np.ndarray, filters: list[dict], limit: int) -> list[SemanticHit]:
         if limit <= 0:
             return []

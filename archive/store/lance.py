@@ -528,6 +528,21 @@ class LanceStore:
         rows = search.limit(limit).to_list()
         return [KeywordHit(r["id"], float(r["_score"])) for r in rows]
 
+    def count(self, query: ParsedQuery, filters: Filters) -> int:
+        articles = self._table("articles")
+        if articles is None:
+            return 0
+        where = _where(filters)
+        if not query.has_keyword_clauses:
+            return int(articles.count_rows(where)) if where else int(articles.count_rows())
+        fts = self.build_fts(query)
+        if fts is None:
+            return 0
+        search = articles.search(fts, query_type="fts").select(["id"])
+        if where:
+            search = search.where(where, prefilter=True)
+        return search.limit(max(1, articles.count_rows())).to_arrow().num_rows
+
     def browse(self, filters: Filters, limit: int) -> list[str]:
         """Ids of articles matching only filters, newest first (a query of filters alone)."""
         articles = self._table("articles")

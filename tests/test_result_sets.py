@@ -1,0 +1,70 @@
+"""Result sets a researcher can count: exact totals past the fetch depth, stable across pages,
+on both backends (issue: trustworthy result sets)."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from archive.config import ESSettings
+from archive.embeddings import Embedder
+from archive.pipeline import Indexer
+from archive.search import SearchService
+from archive.store import open_store
+from archive.store.elastic import ElasticStore
+
+from .conftest import _drop_alias_indices
+
+N = 150  # more than the fetch depth of a first page (100)
+TOPICS = "الحكومة الاقتصاد النفط الانتخابات الجامعة الطاقة الميناء المطار".split()
+
+
+def _archive(path: Path) -> Path:
+    """``N`` generated articles: every title has خبر, every third body البرلمان (50 articles)."""
+    rng = random.Random(11)
+    lines = []
+    for i in range(N):
+        words = [rng.choice(TOPICS) for _ in range(50)] + (["البرلمان"] if i % 3 == 0 else [])
+        lines.append(json.dumps({"id": f"a{i:03d}", "title": f"خبر رقم {i}", "body": " ".join(words),
+                                 "source": "مولد" if i % 2 else "آخر", "published_at": f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}"},
+                                ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module", params=["lancedb", "elasticsearch"])
+def counted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SearchService]:
+    """The generated archive on each backend, behind the search service."""
+    feed = _archive(tmp_path_factory.mktemp("feed") / "news.jsonl")
+    if request.param == "lancedb":
+        root = tmp_path_factory.mktemp("counted")
+        assert not Indexer(open_store(root), embedder, progress=False).run([feed]).errors
+        yield SearchService(open_store(root, read_only=True), embedder)
+        return
+    settings = ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-count-{uuid.uuid4().hex[:8]}")
+    assert not Indexer(ElasticStore(settings), embedder, progress=False).run([feed]).errors
+    yield SearchService(ElasticStore(settings, read_only=True), embedder)
+    _drop_alias_indices(settings)
+
+
+def test_keyword_totals_are_exact_past_the_fetch_depth_and_stable_across_pages(counted: SearchService) -> None:
+    """Before: 150 matches read "100 results" on page 1 and grew as one paged on."""
+    totals = {p: counted.search("خبر", mode="keyword", page=p, page_size=10).total for p in (1, 5, 15)}
+    assert totals == {1: N, 5: N, 15: N}
+    last = counted.search("خبر", mode="keyword", page=15, page_size=10)
+    assert len(last.hits) == 10 and last.total_exact and last.keyword_total == N
+    assert counted.search("خبر", mode="keyword", page=16, page_size=10).hits == []
+
+
+def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> None:
+    assert counted.search("البرلمان", mode="keyword").total == 50
+    assert counted.search("خبر -البرلمان", mode="keyword").total == N - 50
+    assert counted.search("خبر source:مولد", mode="keyword").total == N // 2
+    listing = counted.search("source:آخر")  # filters alone list what they select
+    assert listing.total == N // 2 and listing.total_exact
+    assert counted.search("", sources=["مولد"], page=8).total == N // 2
