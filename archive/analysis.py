@@ -206,10 +206,11 @@ def _char_class(pred: str) -> str:
 # terms; the query parser deletes the same set, so a word typed with one finds itself.
 IN_WORD_CONTROLS = frozenset(chr(c) for c in _CONTROLS if c != 0xFEFF)
 _NO_CONTROLS: dict[int, str | None] = {c: None for c in _CONTROLS}
-_LETTER = _char_class("LM") + "".join(re.escape(c) for c in sorted(IN_WORD_CONTROLS))
+_CONTROL_CLASS = "".join(re.escape(c) for c in sorted(IN_WORD_CONTROLS))
+_LETTER = _char_class("LM") + _CONTROL_CLASS
 _URL = r"(?:https?://|www\.)[^\s<>\"'«»“”]+[^\s<>\"'«»“”.,;:!?،؛؟)\]]"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
-_NUMBER = r"\d+(?:[.,\u066b\u066c]\d+)*"
+_NUMBER = rf"\d(?:[{_CONTROL_CLASS}]*\d)*(?:[.,\u066b\u066c]\d+)*"
 _WORD = rf"[{_LETTER}]+(?:['’][{_LETTER}]+)*"
 TOKEN_RE = re.compile(rf"{_URL}|{_EMAIL}|{_NUMBER}|{_WORD}")
 
@@ -341,8 +342,9 @@ class Stemmer:
 
     # -- suffixes ----------------------------------------------------------------------------
     def _may_cut(self, word: str, cut: str, suffix: str, pronoun: bool = False) -> bool:
-        """May ``word`` lose ``suffix`` (leaving ``cut``)? Not a name, and not an attested word
-        that would become a two-letter or an unattested one (تعاون -/-> تعا, امين -/-> ام)."""
+        """May ``word`` lose ``suffix`` (leaving ``cut``)? Not a name; a ة-word loses its ة only
+        to its masculine (كبيره -> كبير, not زياره -> زيار); an attested word not to a
+        two-letter or unattested one (تعاون -/-> تعا, امين -/-> ام)."""
         if word in self.names:
             return False
         if suffix == _HEH and word in self.feminine and not pronoun:
@@ -369,8 +371,9 @@ class Stemmer:
                 word = cut
                 out.append(word)
                 break
-        if word.endswith(_ALEF) and len(word) - 1 >= (4 if word[-2:-1] == _YEH else 3) and (word not in self.words or word[:-1] in self.words):
-            word = word[:-1]  # tanween fath alef: مقرا -> مقر
+        long_enough = len(word) - 1 >= (4 if word[-2:-1] == _YEH else 3)
+        if word.endswith(_ALEF) and long_enough and (word not in self.words or word[:-1] in self.words):
+            word = word[:-1]  # tanween fath alef: مقرا -> مقر (but عليا, دنيا, فيما stay)
             out.append(word)
         after_yeh = False
         for s in _INFLECTIONS:
