@@ -97,3 +97,26 @@ def test_credentials_never_appear_in_output_errors_or_job_records(es_url: str, e
         assert secret_key not in text and secret_pw not in text
     record_reliability("secrets", "API key and password through env and a URL, with 403 and 'index missing' failures",
                        "absent from stdout, stderr, error messages, job records and repr")
+
+
+def test_an_outage_mid_job_ends_with_one_line_and_exit_3(es_url: str, es_settings: ESSettings, corpus: Path,
+                                                          cli_data: Path) -> None:
+    """Elasticsearch goes away at the first bulk write: the job's own error is what the user sees,
+    not a traceback from releasing the lock on the way out."""
+    state = {"down": False}
+
+    def policy(method: str, path: str) -> str | None:
+        state["down"] = state["down"] or "_bulk" in path
+        return "close" if state["down"] else None
+
+    proxy = FaultProxy(es_url, policy)
+    try:
+        res = run_cli("index", str(corpus), "--quiet", "--es-url", proxy.url, "--es-index", es_settings.index,
+                      data_dir=cli_data, env={"ES_TIMEOUT": "2"})
+    finally:
+        proxy.close()
+    assert res.returncode == 3, res.stderr
+    assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("error: cannot reach Elasticsearch") and proxy.url.split("//")[1] in res.stderr
+    record_reliability("ES outage mid-job", "every connection dropped from the job's first bulk write on",
+                       "one line naming the unreachable cluster, exit 3, no traceback")

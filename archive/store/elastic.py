@@ -393,13 +393,20 @@ class ElasticStore:
 
         keeper = threading.Thread(target=renew, daemon=True, name="es-lock-lease")
         keeper.start()
+        done = False
         try:
             yield
+            done = True
         finally:
             stop.set()
             keeper.join()
-            self.es.options(ignore_status=(404, 409)).delete(
-                index=index, id="lock", if_seq_no=state["seq_no"], if_primary_term=state["term"], refresh=True)
+            try:
+                with self._errors("release the job lock"):
+                    self.es.options(ignore_status=(404, 409)).delete(
+                        index=index, id="lock", if_seq_no=state["seq_no"], if_primary_term=state["term"], refresh=True)
+            except StoreError:
+                if done:  # a job that failed already says why; its lease lapses by itself
+                    raise
 
     def _lock_live(self) -> bool:
         doc = self.es.options(ignore_status=404).get(index=self.alias + JOBS, id="lock")
