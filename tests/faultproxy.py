@@ -1,6 +1,6 @@
 """A small fault-injecting HTTP proxy on 127.0.0.1 for backend-fault tests: it forwards requests
 to an upstream server, and a ``policy`` decides per request whether to answer 429/503 instead,
-or to drop the connection without an answer."""
+to drop the connection without an answer, or to forward the request and then drop the answer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 # an HTTP status to answer, (status, JSON body) to answer that, "close" to drop the connection,
+# "lost" to forward the request, then drop the connection instead of answering (a lost response),
 # a float: seconds to wait before forwarding (a slow backend), None to forward the request
 Fault = int | tuple[int, bytes] | str | float | None
 Policy = Callable[[str, str], Fault]  # (method, path) -> fault
@@ -80,6 +81,11 @@ class FaultProxy:
                 with proxy._lock:
                     proxy.forwarded += 1
                 conn.close()
+                if fault == "lost":
+                    proxy._count("lost")
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 try:
                     self.send_response(resp.status)
                     for k, v in resp.getheaders():

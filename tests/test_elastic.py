@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import random
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from archive.embeddings import Embedder
 from archive.pipeline import Indexer
 from archive.query import parse
 from archive.search import SearchService
-from archive.store.base import Filters, IndexMismatch, StoreEmpty, StoreError, prune, rollback
+from archive.store.base import Filters, IndexMismatch, StoreEmpty, StoreError, StoreLocked, prune, rollback
 from archive.store.elastic import ElasticStore, load_mapping, mapping_digest
 
 from .conftest import ROOT, Searching, record_reliability, run_cli
@@ -257,6 +258,37 @@ def test_connection_problems_get_clear_messages_without_secrets(es_url: str) -> 
             ElasticStore(ESSettings(url=proxy.url))
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("lost_call", ["create", "renewal"])
+def test_a_lock_write_whose_answer_is_lost_keeps_the_lock(lost_call: str, es_url: str, es_settings: ESSettings) -> None:
+    """The server stores the lock (taken or renewed) but its answer never arrives: the job must
+    still hold its lease (not refuse itself, not lose it to a stale version), and a second job
+    must still be refused."""
+    lost: list[str] = []
+
+    def policy(method: str, path: str) -> str | None:
+        lock_write = method == "PUT" and "/_doc/lock" in path
+        which = "create" if "op_type=create" in path else "renewal" if "if_seq_no" in path and "refresh" not in path else ""
+        if lock_write and which == lost_call and not lost:
+            lost.append(path)
+            return "lost"
+        return None
+
+    ttl = 1.5
+    proxy = FaultProxy(es_url, policy)
+    try:
+        holder = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index, lock_ttl=ttl))
+        with holder.lock("holder-job"):
+            time.sleep(3 * ttl)  # the lost renewal, then two whole leases
+            assert lost and proxy.faults == {"lost": 1}
+            with pytest.raises(StoreLocked, match="holder-job"):
+                with ElasticStore(replace(es_settings, lock_ttl=ttl)).lock("second-job"):
+                    pass
+    finally:
+        proxy.close()
+    with ElasticStore(es_settings).lock("third-job"):  # released at the end
+        pass
 
 
 def test_server_side_rrf_matches_client_side_fusion(es_seed_store: ElasticStore, embedder: Embedder) -> None:

@@ -23,6 +23,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -358,36 +359,62 @@ class ElasticStore:
     @contextmanager
     def lock(self, job_id: str) -> Iterator[None]:
         """A lock document with a lease, renewed while the job runs: a job killed with -9 stops
-        renewing, and the next job takes the lock over once the lease has expired."""
+        renewing, and the next job takes the lock over once the lease has expired. Lock calls
+        are never retried by the client (a retried write collides with its own first try); a
+        write whose answer was lost is recognised by the holder's token and adopted."""
+        from elastic_transport import TransportError
         from elasticsearch import ConflictError
 
         index, ttl = self._jobs_index(), self.settings.lock_ttl
+        es = self.es.options(max_retries=0)
         holder = {"kind": "lock", "job": job_id, "host": socket.gethostname(), "pid": os.getpid(),
-                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "token": uuid.uuid4().hex}
+
+        def write(**cond: Any) -> dict[str, int]:
+            """Write the lock with a fresh lease under ``cond``; its new version. A lost answer
+            counts as written when the stored lock is ours."""
+            try:
+                r = es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl), **cond)
+                return {"seq_no": r["_seq_no"], "term": r["_primary_term"]}
+            except TransportError:
+                mine = ours()
+                if mine is None:
+                    raise
+                return mine
+
+        def ours() -> dict[str, int] | None:
+            """The stored lock's version when it is this job's."""
+            cur = es.options(ignore_status=404).get(index=index, id="lock")
+            if cur.get("found") and cur["_source"].get("token") == holder["token"]:
+                return {"seq_no": cur["_seq_no"], "term": cur["_primary_term"]}
+            return None
+
         with self._errors("take the job lock"):
             try:
-                res = self.es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl),
-                                    op_type="create", refresh=True)
+                state = write(op_type="create", refresh=True)
             except ConflictError:
-                cur = self.es.get(index=index, id="lock")
+                cur = es.get(index=index, id="lock")
                 src = cur["_source"]
                 if float(src.get("expires", 0)) > time.time():
                     raise StoreLocked(f"another job is writing to {self.alias!r} (job {src.get('job')} on "
                                       f"{src.get('host')}, pid {src.get('pid')}, since {src.get('since')})") from None
                 try:  # the holder's lease ran out (it died): take over, unless someone else just did
-                    res = self.es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl),
-                                        if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
+                    state = write(if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
                 except ConflictError:
                     raise StoreLocked(f"another job just took the lock on {self.alias!r}") from None
-        state = {"seq_no": res["_seq_no"], "term": res["_primary_term"]}
         stop = threading.Event()
 
         def renew() -> None:
             while not stop.wait(ttl / 3):
                 try:
-                    r = self.es.index(index=index, id="lock", document=dict(holder, expires=time.time() + ttl),
-                                      if_seq_no=state["seq_no"], if_primary_term=state["term"])
-                    state.update(seq_no=r["_seq_no"], term=r["_primary_term"])
+                    try:
+                        state.update(write(if_seq_no=state["seq_no"], if_primary_term=state["term"]))
+                    except ConflictError:  # an earlier renewal was written but its answer lost
+                        mine = ours()
+                        if mine is None:
+                            return  # another job holds the lock now: renewing would take it from them
+                        state.update(mine)
+                        state.update(write(if_seq_no=state["seq_no"], if_primary_term=state["term"]))
                 except Exception:  # noqa: BLE001 - a missed renewal is retried at the next tick
                     continue
 
@@ -402,7 +429,7 @@ class ElasticStore:
             keeper.join()
             try:
                 with self._errors("release the job lock"):
-                    self.es.options(ignore_status=(404, 409)).delete(
+                    es.options(ignore_status=(404, 409)).delete(
                         index=index, id="lock", if_seq_no=state["seq_no"], if_primary_term=state["term"], refresh=True)
             except StoreError:
                 if done:  # a job that failed already says why; its lease lapses by itself
