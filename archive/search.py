@@ -176,6 +176,8 @@ class SearchService:
         kw = self.store.keyword(query, filters, depth) if mode != "semantic" and not server else []
         sem: list[SemanticHit] = []
         vec: np.ndarray | None = None
+        if mode == "hybrid":
+            warnings.extend(getattr(self.store, "warnings", ()))  # e.g. server-side fusion unavailable
         if mode != "keyword" and query.semantic_text.strip():
             vec = self.embedder.queries([query.semantic_text])[0]
             if server:  # the cluster fuses (equal weights); per-channel ranks are not reported

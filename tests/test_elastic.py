@@ -247,17 +247,47 @@ def test_connection_problems_get_clear_messages_without_secrets(es_url: str) -> 
     finally:
         proxy.close()
 
-    def old_server(method: str, path: str) -> tuple[int, bytes] | None:
-        if path == "/":
-            return 200, b'{"version":{"number":"7.17.0"},"tagline":"You Know, for Search"}'
-        return None
 
-    proxy = FaultProxy(es_url, old_server)
+def _claiming(es_url: str, version: str) -> FaultProxy:
+    """A proxy to the test server that answers the version check with ``version``."""
+    info = b'{"version":{"number":"%s"},"tagline":"You Know, for Search"}' % version.encode()
+    return FaultProxy(es_url, lambda m, p: (200, info) if p == "/" else None)
+
+
+@pytest.mark.parametrize("version,refused", [
+    ("7.17.0", "not supported: this client talks to 8.12.1"), ("8.11.4", "not supported"),
+    ("8.12.0", "int8_hnsw vectors may fail to merge segments.*fixed in 8.12.1"), ("8.12.1", None), ("8.14.3", None),
+    ("9.1.0", None), ("10.0.0", "not supported"),
+])
+def test_the_version_check_refuses_what_breaks(version: str, refused: str | None, es_url: str) -> None:
+    proxy = _claiming(es_url, version)
     try:
-        with pytest.raises(StoreError, match="7.17.0 .* not supported"):
+        if refused:
+            with pytest.raises(StoreError, match=f"Elasticsearch {re.escape(version)} at .*{refused}"):
+                ElasticStore(ESSettings(url=proxy.url))
+        else:
             ElasticStore(ESSettings(url=proxy.url))
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("version,server", [("8.14.3", False), ("8.15.0", True)])
+def test_server_side_rrf_only_where_the_retriever_takes_rank_window_size(version: str, server: bool, es_url: str,
+                                                                          es_seed_store: ElasticStore, embedder: Embedder) -> None:
+    proxy = _claiming(es_url, version)
+    try:
+        store = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_seed_store.alias, server_rrf=True), read_only=True)
+        res = SearchService(store, embedder).search("روسيا ايران", page_size=5)
+    finally:
+        proxy.close()
+    ours = SearchService(es_seed_store, embedder).search("روسيا ايران", page_size=5)
+    assert store.server_rrf is server and res.hits
+    warned = [w for w in res.warnings if "needs Elasticsearch 8.15" in w]
+    if server:  # the cluster fused: no per-channel ranks
+        assert not warned and all(h.match == "" for h in res.hits)
+    else:  # client fusion, the same answer as without --es-server-rrf, and the user is told
+        assert warned and version in warned[0]
+        assert [(h.article.id, h.fused_score, h.match) for h in res.hits] == [(h.article.id, h.fused_score, h.match) for h in ours.hits]
 
 
 @pytest.mark.parametrize("lost_call", ["create", "renewal"])

@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -54,7 +55,8 @@ MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
 ARTICLE_FIELDS = ["id", "title", "body", "published_at", "source", "url", "path", "content_hash"]
 PASSAGE_FIELDS = ["passages.n", "passages.start", "passages.end"]
 BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}  # during a full load
-MIN_VERSION = (8, 12)  # nested dense_vector with int8_hnsw
+MIN_VERSION = (8, 12, 1)  # nested int8_hnsw vectors; 8.12.0's int8_hnsw may stop merging (docs/elasticsearch.md)
+SERVER_RRF_VERSION = (8, 15, 0)  # the rrf retriever's rank_window_size (8.14 calls it window_size)
 MAX_ID_BYTES = 512  # Elasticsearch's _id limit
 BULK_ATTEMPTS = 6  # whole bulk runs, each after the client's own 5 retries
 MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
@@ -170,6 +172,7 @@ class ElasticStore:
         self.target = target or settings.index
         self.read_only = read_only
         self.server_rrf = settings.server_rrf
+        self.warnings: list[str] = []  # what every hybrid search on this store should say
         self.es = client or self._connect()
         self._vocab_seen: set[str] = set()
         if read_only and self._physical() is None:
@@ -198,9 +201,16 @@ class ElasticStore:
             raise StoreError(self._scrub(f"cannot configure the Elasticsearch client for {s.safe_url}: {exc}")) from None
         with self._errors("connect"):
             version = client.info()["version"]["number"]
-        nums = tuple(int(x) for x in re.findall(r"\d+", version)[:2])
+        nums = tuple(int(x) for x in re.findall(r"\d+", version)[:3])
+        if nums[:2] == (8, 12) and nums < MIN_VERSION:
+            raise StoreError(f"Elasticsearch {version} at {s.safe_url} is not supported: its int8_hnsw vectors may fail to "
+                             "merge segments once documents are replaced, which stops indexing (fixed in 8.12.1)")
         if nums < MIN_VERSION or nums[0] > 9:
-            raise StoreError(f"Elasticsearch {version} at {s.safe_url} is not supported: this client talks to 8.12 … 9.x")
+            raise StoreError(f"Elasticsearch {version} at {s.safe_url} is not supported: this client talks to 8.12.1 … 9.x")
+        if self.server_rrf and nums < SERVER_RRF_VERSION:
+            self.server_rrf = False
+            self.warnings.append(f"server-side fusion needs Elasticsearch 8.15 or later (this cluster runs {version}): "
+                                 "results were fused client-side")
         return client
 
     def _scrub(self, text: str) -> str:
@@ -320,7 +330,7 @@ class ElasticStore:
         self._write_guard()
         name = f"{self.alias}-v{self._next_number()}"
         self._create(name, model, dim, analysis_version, bulk=True, alias=False)
-        return ElasticStore(self.settings, client=self.es, target=name)
+        return ElasticStore(replace(self.settings, server_rrf=self.server_rrf), client=self.es, target=name)
 
     def activate(self, name: str) -> None:
         """Restore normal settings on ``name``, then swap the alias to it in one atomic call."""
