@@ -21,6 +21,7 @@ from archive.embeddings import Embedder
 from archive.pipeline import Indexer
 from archive.query import parse
 from archive.search import SearchService
+from archive.store import open_store
 from archive.store.base import Filters, IndexMismatch, StoreEmpty, StoreError, StoreLocked, prune, rollback
 from archive.store.elastic import ElasticStore, load_mapping, mapping_digest
 
@@ -97,6 +98,23 @@ def test_same_top5_and_snippets_as_the_embedded_store(query: str, mode: str, ser
         assert (a.keyword_rank, a.semantic_rank) == (b.keyword_rank, b.semantic_rank)
         if a.semantic_score is not None:
             assert a.semantic_score == pytest.approx(b.semantic_score, abs=0.02)  # int8 on a real cluster
+
+
+def test_a_300_character_url_is_one_term_on_both_backends(es_settings: ESSettings, embedder: Embedder,
+                                                          tmp_path: Path) -> None:
+    """The analysis keeps a URL whole; ES's whitespace tokenizer cut tokens at 255 characters, so
+    such a term (or a phrase with it) matched nothing on ES while the embedded store found it."""
+    url = ("https://archive.example.com/" + "/".join(f"section-{i:03d}" for i in range(30)))[:299] + "x"
+    assert len(url) == 300
+    articles = [{"id": "with-url", "title": "رابط طويل", "body": f"للمزيد انظر الرابط {url} اليوم", "source": "مولد"},
+                {"id": "without", "title": "خبر آخر", "body": "انظر الرابط في الموقع اليوم", "source": "مولد"}]
+    feed = tmp_path / "url.jsonl"
+    feed.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8")
+    for store in (ElasticStore(es_settings), open_store(tmp_path / "lance")):
+        assert Indexer(store, embedder, progress=False).run([feed]).added == 2
+        svc = SearchService(store, embedder)
+        for query in (url, f'"الرابط {url} اليوم"'):
+            assert [h.article.id for h in svc.search(query, mode="keyword").hits] == ["with-url"], (store.backend, query)
 
 
 def test_store_protocol_reads(es_seed_store: ElasticStore, service: SearchService, embedder: Embedder) -> None:

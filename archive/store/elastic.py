@@ -129,7 +129,7 @@ def _clause(clause: Clause, expand: Expand) -> dict | None:
         return {"bool": {"should": [{"term": {"stem": term}},
                                     {"term": {"title_stem": {"value": term, "boost": TITLE_BOOST}}}]}}
     if clause.kind == "phrase":
-        return {"match_phrase": {"exact": {"query": " ".join(clause.terms), "analyzer": "whitespace"}}}
+        return {"match_phrase": {"exact": " ".join(clause.terms)}}  # the field's own analyzer, as indexed
     terms = expand(clause.terms[0])  # scored like the embedded store: one BM25 term query each
     return {"bool": {"should": [{"term": {"exact": t}} for t in terms]}} if terms else None
 
