@@ -33,6 +33,7 @@ Sort = Literal["relevance", "newest"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
 RRF_K = 60
 MAX_PAGE_SIZE = 1000  # an export takes the whole result set in one call
+MAX_DEPTH = 10_000  # no channel is read deeper: Elasticsearch's index.max_result_window and num_candidates limit
 
 
 def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int = RRF_K) -> dict[str, float]:
@@ -169,7 +170,7 @@ class SearchService:
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
         weight = min(1.0, max(0.0, float(semantic_weight)))
         filters = Filters.of(query, sources, date_from, date_to)
-        depth = max(100, page * page_size * 2)
+        depth = min(MAX_DEPTH, max(100, page * page_size * 2))
 
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
         weights = (0.5, 0.5)
@@ -241,6 +242,9 @@ class SearchService:
                 for d in page_ids if d in full]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
             warnings.append("the query has no searchable words (only stop words, operators or filters)")
+        if page * page_size * 2 > MAX_DEPTH and total > len(ordered):
+            warnings.append(f"only the first {len(ordered):,} ranked matches can be paged through (each channel is "
+                            f"read at most {MAX_DEPTH:,} deep): narrow the query or the filters to reach the others")
         return SearchResult(
             query, mode, hits, total, page, page_size,
             round((time.perf_counter() - t0) * 1000, 1),
@@ -268,27 +272,29 @@ class SearchService:
             return len(fused), kw_total
         kw_total = self.store.count(query, filters)
         others = tuple(d for d in fused if d not in kw_ids)
-        both = len(self.store.keyword(query, Filters(filters.sources, filters.date_from, filters.date_to, others),
-                                      len(others))) if others else 0
-        return kw_total + len(others) - both, kw_total
+        return kw_total + len(others) - len(self._matching(query, filters, others)), kw_total
 
     def _constrain(self, query: ParsedQuery, filters: Filters, fused: dict[str, float]) -> dict[str, float]:
         """Apply exclusions and required clauses (+word, "phrase") to every channel's hits, by
         asking the store which candidates match them: semantic hits obey -word too."""
-        if not fused:
-            return fused
-        ids = tuple(fused)
-        scoped = Filters(filters.sources, filters.date_from, filters.date_to, ids)
-        if query.excluded:
-            banned = ParsedQuery(raw="", groups=[list(query.excluded)])
-            drop = {h.article_id for h in self.store.keyword(banned, scoped, len(ids))}
+        if fused and query.excluded:
+            drop = self._matching(ParsedQuery(raw="", groups=[list(query.excluded)]), filters, tuple(fused))
             fused = {d: s for d, s in fused.items() if d not in drop}
         required = [g for g in query.groups if len(g) == 1 and g[0].required]
-        if required and fused:
-            must = ParsedQuery(raw="", groups=required)
-            keep = {h.article_id for h in self.store.keyword(must, scoped, len(ids))}
+        if fused and required:
+            keep = self._matching(ParsedQuery(raw="", groups=required), filters, tuple(fused))
             fused = {d: s for d, s in fused.items() if d in keep}
         return fused
+
+    def _matching(self, query: ParsedQuery, filters: Filters, ids: tuple[str, ...]) -> set[str]:
+        """The candidates among ``ids`` that ``query`` matches, asked ``MAX_DEPTH`` at a time
+        (two channels' candidates can be twice what one request may return)."""
+        out: set[str] = set()
+        for i in range(0, len(ids), MAX_DEPTH):
+            chunk = ids[i : i + MAX_DEPTH]
+            scoped = Filters(filters.sources, filters.date_from, filters.date_to, chunk)
+            out.update(h.article_id for h in self.store.keyword(query, scoped, len(chunk)))
+        return out
 
     def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, SemanticHit] | None,
              query: ParsedQuery, mode: Mode = "hybrid", weak: bool = False) -> Hit:

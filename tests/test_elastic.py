@@ -352,6 +352,18 @@ def test_server_side_rrf_matches_client_side_fusion(es_seed_store: ElasticStore,
         assert all(h.match == "" and h.keyword_rank is None for h in theirs.hits)
 
 
+def test_deep_pages_stay_within_what_a_cluster_answers(es_seed_store: ElasticStore, embedder: Embedder) -> None:
+    """Page 60 of 100 would ask each channel for 12,000 hits; a cluster refuses k, size and
+    from + size over 10,000 (and num_candidates below k): every path caps its depth."""
+    server = ElasticStore(replace(es_seed_store.settings, server_rrf=True), read_only=True)
+    for store in (es_seed_store, server):
+        svc = SearchService(store, embedder)
+        for query, mode in [("روسيا", "keyword"), ("روسيا", "semantic"), ("روسيا -حلب", "hybrid"), ("source:العربية", "hybrid")]:
+            first = svc.search(query, mode=mode, page_size=100)
+            deep = svc.search(query, mode=mode, page=60, page_size=100)
+            assert first.hits and deep.hits == [] and deep.total == first.total, (store.server_rrf, query, mode)
+
+
 def test_vectors_round_trip_through_the_centroid(es_seed_store: ElasticStore) -> None:
     aid = next(iter(es_seed_store.hashes()))
     near = es_seed_store.neighbours(aid, 4)

@@ -235,3 +235,17 @@ def test_snippet_window_holds_the_densest_matches() -> None:
     words[10] = words[150] = words[160] = words[185] = "روسيا"
     html_snippet, n = snippet(" ".join(words), parse("روسيا"), words=40)
     assert n == 4 and html_snippet.count("<mark>") == 3 and "كلمة10 " not in html_snippet
+
+
+def test_a_capped_depth_keeps_the_total_and_says_which_pages_can_be_reached(service: SearchService,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import archive.search as search  # noqa: PLC0415
+
+    ranked = [h.article.id for h in service.search("روسيا", mode="keyword").hits]
+    full = service.search("روسيا", mode="keyword", page=2, page_size=2)
+    assert len(ranked) > 3 and not any("paged through" in w for w in full.warnings)
+    monkeypatch.setattr(search, "MAX_DEPTH", 3)  # the cap a cluster's 10,000 stands for
+    capped = service.search("روسيا", mode="keyword", page=2, page_size=2)
+    assert (capped.total, capped.total_exact) == (full.total, True)  # still counted, not fetched
+    assert [h.article.id for h in capped.hits] == ranked[2:3]
+    assert any("only the first 3 ranked matches can be paged through" in w for w in capped.warnings)
