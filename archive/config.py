@@ -50,13 +50,14 @@ class ESSettings:
     ca_certs: str | None = None
     verify_certs: bool = True
     timeout: float = 30.0
+    bulk_timeout: float = 120.0  # bulk writes build HNSW graphs: the kNN docs advise a longer timeout
     server_rrf: bool = False  # hybrid via the server's rrf retriever (needs an Enterprise licence)
     lock_ttl: float = 60.0  # lease of a job's write lock; a killed job's lock frees after this
 
     @staticmethod
     def from_env(**flags: object) -> "ESSettings":
         """$ES_URL, $ES_INDEX, $ES_API_KEY, $ES_USERNAME/$ES_PASSWORD, $ES_CA_CERTS,
-        $ES_VERIFY_CERTS, $ES_TIMEOUT, $ES_SERVER_RRF, $ES_LOCK_TTL; non-secret ``flags`` (not None) win."""
+        $ES_VERIFY_CERTS, $ES_TIMEOUT, $ES_BULK_TIMEOUT, $ES_SERVER_RRF, $ES_LOCK_TTL; non-secret ``flags`` (not None) win."""
         env = os.environ
         s = ESSettings(
             url=env.get("ES_URL") or ESSettings.url,
@@ -67,6 +68,7 @@ class ESSettings:
             ca_certs=env.get("ES_CA_CERTS") or None,
             verify_certs=env.get("ES_VERIFY_CERTS", "").strip().lower() not in ("0", "false", "no", "off"),
             timeout=float(env.get("ES_TIMEOUT") or ESSettings.timeout),
+            bulk_timeout=float(env.get("ES_BULK_TIMEOUT") or ESSettings.bulk_timeout),
             server_rrf=_flag(env.get("ES_SERVER_RRF")),
             lock_ttl=float(env.get("ES_LOCK_TTL") or ESSettings.lock_ttl),
         )

@@ -3,16 +3,18 @@ goes down and comes back, and credentials that never appear in output, errors or
 
 from __future__ import annotations
 
+import itertools
 import json
-import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from archive.config import ESSettings
 from archive.embeddings import Embedder
 from archive.jobs import JobRunner, config_from_paths
+from archive.store.base import StoreError
 from archive.store.elastic import ElasticStore
 
 from .conftest import ROOT, record_reliability, run_cli
@@ -22,19 +24,47 @@ from .test_jobs import assert_store_equals, job_file, write_feed
 
 def test_timeouts_mid_bulk_are_retried_and_lose_nothing(es_url: str, es_settings: ESSettings, corpus: Path,
                                                         embedder: Embedder, tmp_path: Path) -> None:
-    rng = random.Random(5)
-    proxy = FaultProxy(es_url, lambda m, p: 2.5 if "_bulk" in p and rng.random() < 0.4 else None)
+    sent = itertools.count()  # 2 of every 5 bulk requests held past the timeout, two in a row: retried
+    proxy = FaultProxy(es_url, lambda m, p: 2.5 if "_bulk" in p and next(sent) % 5 < 2 else None)
     try:
         write_feed(corpus / "feed.jsonl", range(24))
-        store = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index, timeout=1.0))
+        store = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index, bulk_timeout=1.0))
         rec = JobRunner(store, embedder).run(config_from_paths([corpus], batch_size=4))
     finally:
         proxy.close()
     assert rec.status == "ok" and rec.added == 29 and proxy.faults.get("delay", 0) >= 2
     direct = ElasticStore(es_settings)
     assert_store_equals(direct, _by_dir(corpus))
-    record_reliability("ES timeouts mid-bulk", f"{proxy.faults['delay']} bulk requests held 2.5 s against a 1 s client timeout",
+    record_reliability("ES timeouts mid-bulk", f"{proxy.faults['delay']} bulk requests held 2.5 s against a 1 s bulk timeout",
                        "all retried; 29 of 29 articles stored once, 0 lost, 0 duplicated")
+
+
+def test_bulk_writes_get_their_own_timeout_and_a_slow_bulk_is_sent_a_bounded_number_of_times(
+        es_url: str, es_settings: ESSettings) -> None:
+    """HNSW indexing makes bulks slow on a real cluster: they run under ``bulk_timeout``, not the
+    search timeout, and one that keeps timing out is sent ``BULK_ATTEMPTS`` times in all (the
+    client's own retries on top of the whole-bulk retries sent it 36 times)."""
+    from archive.analysis import ANALYSIS_VERSION  # noqa: PLC0415
+    from archive.model import Article  # noqa: PLC0415
+    from archive.pipeline import prepare  # noqa: PLC0415
+    from archive.store.elastic import BULK_ATTEMPTS  # noqa: PLC0415
+
+    ElasticStore(es_settings).check_compatible("m", 4, ANALYSIS_VERSION)
+    item = prepare(Article("slow-1", "عنوان", "نص قصير عن الاقتصاد", None, "مولد", "", "", "h1"),
+                   np.full((1, 4), 0.5, dtype=np.float32))
+    proxy = FaultProxy(es_url, lambda m, p: 1.0 if "_bulk" in p else None)
+    try:
+        patient = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index, timeout=0.3, bulk_timeout=10))
+        patient.upsert([item])  # 1 s bulks under a 0.3 s search timeout: written, nothing re-sent
+        assert proxy.faults == {"delay": 2}  # the new terms, then the article
+        proxy.faults.clear()
+        hasty = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index, bulk_timeout=0.3))
+        with pytest.raises(StoreError, match=r"timed out while trying to record terms \(timeout 0.3s; set ES_BULK_TIMEOUT\)"):
+            hasty.upsert([item])  # its first bulk, the terms, never answers in time
+        assert proxy.faults == {"delay": BULK_ATTEMPTS} and BULK_ATTEMPTS <= 6
+    finally:
+        proxy.close()
+    assert ElasticStore(es_settings).get(["slow-1"])["slow-1"].title == "عنوان"
 
 
 def _by_dir(corpus: Path) -> dict[str, tuple[str, int]]:

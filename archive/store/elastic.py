@@ -58,7 +58,7 @@ BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}  # during a 
 MIN_VERSION = (8, 12, 1)  # nested int8_hnsw vectors; 8.12.0's int8_hnsw may stop merging (docs/elasticsearch.md)
 SERVER_RRF_VERSION = (8, 15, 0)  # the rrf retriever's rank_window_size (8.14 calls it window_size)
 MAX_ID_BYTES = 512  # Elasticsearch's _id limit
-BULK_ATTEMPTS = 6  # whole bulk runs, each after the client's own 5 retries
+BULK_ATTEMPTS = 6  # sends of a bulk request that gets no answer (the client never re-sends a timed-out one)
 MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
 VOCAB = "-vocab"  # <generation>-vocab: one doc per exact term (prefix* expansion) and marked stem
 VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
@@ -219,8 +219,9 @@ class ElasticStore:
         return text
 
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Turn client exceptions into ``StoreError`` messages a user can act on, free of secrets."""
+    def _errors(self, action: str, bulk: bool = False) -> Iterator[None]:
+        """Turn client exceptions into ``StoreError`` messages a user can act on, free of secrets
+        (``bulk``: the request ran under the bulk timeout)."""
         from elastic_transport import ConnectionError as TransportConnectionError
         from elastic_transport import ConnectionTimeout
         from elasticsearch import (
@@ -247,8 +248,9 @@ class ElasticStore:
         except UnsupportedProductError:
             raise StoreError(f"{url} did not answer as Elasticsearch (or its version is unsupported)") from None
         except ConnectionTimeout:
+            timeout, env = (self.settings.bulk_timeout, "ES_BULK_TIMEOUT") if bulk else (self.settings.timeout, "ES_TIMEOUT")
             raise StoreError(f"Elasticsearch at {url} timed out while trying to {action} "
-                             f"(timeout {self.settings.timeout:g}s; set ES_TIMEOUT)") from None
+                             f"(timeout {timeout:g}s; set {env})") from None
         except TransportConnectionError as exc:
             raise StoreError(self._scrub(f"cannot reach Elasticsearch at {url} to {action}: {exc.message}")) from None
         except ApiError as exc:
@@ -490,27 +492,34 @@ class ElasticStore:
         }
 
     def _bulk(self, actions: list[dict], what: str) -> dict[str, dict]:
-        """Run bulk actions (429s retried per item with backoff; a connection that keeps failing
-        after the client's own retries, the whole list again: every action is idempotent);
-        return the failed items by ``_id``."""
+        """Run bulk actions under the bulk timeout; return the failed items by ``_id``. 429s are
+        retried per item with backoff and dropped connections by the client; a timeout never is
+        (a slow cluster would get the same bulk again at once). Once the client gives up, the
+        actions not answered yet are sent again (every action is idempotent), up to
+        ``BULK_ATTEMPTS`` times in a row without an answer: a slow bulk goes 6 times, not 36."""
         from elastic_transport import ConnectionError as TransportConnectionError
         from elastic_transport import ConnectionTimeout
         from elasticsearch.helpers import streaming_bulk
 
+        client = self.es.options(request_timeout=self.settings.bulk_timeout, retry_on_timeout=False)
+        failed: dict[str, dict] = {}
+        answered: set[str] = set()
         attempt = 0
-        with self._errors(what):
+        with self._errors(what, bulk=True):
             while True:
-                attempt += 1
-                failed: dict[str, dict] = {}
                 try:
-                    for ok, item in streaming_bulk(self.es, actions, chunk_size=200, max_chunk_bytes=50 * 2**20,
+                    for ok, item in streaming_bulk(client, [a for a in actions if a["_id"] not in answered],
+                                                   chunk_size=200, max_chunk_bytes=50 * 2**20,
                                                    raise_on_error=False, raise_on_exception=False,
                                                    max_retries=8, initial_backoff=0.5, max_backoff=10):
+                        op = next(iter(item.values()))
+                        answered.add(str(op.get("_id")))
+                        attempt = 0
                         if not ok:
-                            op = next(iter(item.values()))
                             failed[str(op.get("_id"))] = op
                     return failed
                 except (TransportConnectionError, ConnectionTimeout):
+                    attempt += 1
                     if attempt == BULK_ATTEMPTS:
                         raise
                     time.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
