@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--es-no-verify", action="store_true", help="do not verify TLS certificates ($ES_VERIFY_CERTS=false)")
     es.add_argument("--es-timeout", type=float, help="request timeout in seconds (default $ES_TIMEOUT or 30)")
     es.add_argument("--es-server-rrf", action="store_true",
-                    help="fuse hybrid results on the cluster (rrf retriever; Enterprise licence) ($ES_SERVER_RRF)")
+                    help="fuse hybrid results on the cluster (rrf retriever; ES 8.15+, Enterprise licence) ($ES_SERVER_RRF)")
     p = argparse.ArgumentParser(prog="arabic-archive", description="Arabic news archive: index and search (keyword + semantic).")
     sub = p.add_subparsers(dest="command", required=True)
 
