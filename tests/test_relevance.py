@@ -39,10 +39,22 @@ def test_background_texts_cover_both_languages() -> None:
     assert not any(t.startswith("#") for t in texts)
 
 
+def test_calibrated_defaults() -> None:
+    floor = Floor()
+    q = unit(1, 0, 0)
+    assert floor.gate and floor.gap == 0.05 and floor.statistic is None
+    assert floor.threshold(q, "حلب") == 0.835 and floor.threshold(q, "Aleppo") == 0.79
+    with pytest.raises(ValueError):
+        floor.threshold(q)  # a per-script floor needs the query text
+    assert floor.mask(q, [0.84, 0.80, 0.78], "حلب").tolist() == [True, True, False]
+    assert not floor.mask(q, [0.83, 0.82], "حلب").any()
+    assert floor.mask(q, [0.83, 0.82], "Aleppo").all()
+
+
 def test_null_model_threshold_is_background_max_plus_margin() -> None:
     bg = np.stack([unit(1, 0, 0), unit(0, 1, 0)])
     q = unit(1, 1, 0.2)  # cosine to each background vector ~0.70
-    floor = Floor(background=bg, statistic="max", margin=0.05)
+    floor = Floor(background=bg, statistic="max", margin=0.05, absolute_by_script=None, gate=False, gap=None)
     t = floor.threshold(q)
     assert t == pytest.approx(float((bg @ q).max()) + 0.05, abs=1e-6)
     assert floor.passes(t + 0.001, q) and not floor.passes(t - 0.001, q)
@@ -54,15 +66,16 @@ def test_z_statistic_absolute_and_gap() -> None:
     bg = np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)])
     q = unit(1, 0.5, 0)
     sims = bg @ q
-    z = Floor(background=bg, statistic="z", margin=2.0)
+    plain = {"absolute_by_script": None, "gate": False, "gap": None}
+    z = Floor(background=bg, statistic="z", margin=2.0, **plain)
     assert z.threshold(q) == pytest.approx(float(sims.mean() + 2.0 * sims.std()), abs=1e-6)
-    assert Floor(absolute=0.8).threshold(q) == 0.8  # no background: the absolute floor alone
-    assert Floor().threshold(q) == -np.inf
-    gap = Floor(gap=0.05)
+    assert Floor(absolute=0.8, **plain).threshold(q) == 0.8  # no background: the absolute floor alone
+    assert Floor(**plain).threshold(q) == -np.inf
+    gap = Floor(absolute_by_script=None, gate=False, gap=0.05)
     assert gap.mask(q, [0.9, 0.86, 0.84]).tolist() == [True, True, False]
     assert gap.passes(0.84, q) and not gap.passes(0.84, q, best=0.9)
     with pytest.raises(ValueError):
-        Floor(background=bg, statistic="median").threshold(q)
+        Floor(background=bg, statistic="median", **plain).threshold(q)
     assert Floor(background=bg, margin=0.01, gap=0.1).as_dict()["background"] == 3
 
 
@@ -90,15 +103,16 @@ def floor(embedder: Embedder, data_dir: Path) -> Floor:
 
 
 @pytest.mark.slow
-def test_background_vectors_are_cached_next_to_the_model(embedder: Embedder, data_dir: Path, floor: Floor) -> None:
-    assert floor.background is not None and floor.background.shape == (len(background_texts()), embedder.dim)
-    cached = list((data_dir / "models").glob("background-*.npy"))
-    assert len(cached) == 1
+def test_background_vectors_are_cached_next_to_the_model(embedder: Embedder, data_dir: Path) -> None:
+    null = default_floor(embedder, data_dir, statistic="max", margin=0.0)  # the null model, configured
+    assert null.background is not None and null.background.shape == (len(background_texts()), embedder.dim)
+    assert len(list((data_dir / "models").glob("background-*.npy"))) == 1
     calls = embedder.calls
     again = relevance.background_vectors(embedder, data_dir)
     assert embedder.calls == calls  # read from the cache, nothing embedded
-    assert np.array_equal(again, floor.background)
-    assert default_floor(embedder, data_dir) is floor  # kept per model and data dir
+    assert np.array_equal(again, null.background)
+    arabic = relevance.background_vectors(embedder, data_dir, scripts=("arabic",))
+    assert 150 <= len(arabic) < len(again) and embedder.calls == calls
 
 
 @pytest.mark.slow
@@ -107,7 +121,7 @@ def test_nonsense_and_off_topic_queries_pass_no_seed_passage(embedder: Embedder,
     passed = {}
     for q, v in zip(OFF_TOPIC, embedder.queries(OFF_TOPIC), strict=True):
         scores = seed_passages @ v
-        passed[q] = (int(semantic_floor(v, scores, floor).sum()), round(float(scores.max()), 3), round(floor.threshold(v), 3))
+        passed[q] = (int(semantic_floor(v, scores, floor, q).sum()), round(float(scores.max()), 3), floor.threshold(v, q))
     assert all(n == 0 for n, _, _ in passed.values()), passed
 
 
@@ -116,6 +130,15 @@ def test_on_topic_queries_keep_their_top_hits(embedder: Embedder, seed_passages:
     kept = {}
     for q, v in zip(ON_TOPIC, embedder.queries(ON_TOPIC), strict=True):
         scores = seed_passages @ v
-        mask = semantic_floor(v, scores, floor)
-        kept[q] = (bool(mask[int(np.argmax(scores))]), int(mask.sum()), round(float(scores.max()), 3), round(floor.threshold(v), 3))
+        mask = semantic_floor(v, scores, floor, q)
+        kept[q] = (bool(mask[int(np.argmax(scores))]), int(mask.sum()), round(float(scores.max()), 3), floor.threshold(v, q))
     assert all(top for top, _, _, _ in kept.values()), kept
+
+
+def test_gate_judges_the_query_by_its_best_hit() -> None:
+    gate = Floor(absolute=0.8, absolute_by_script=None, gate=True, gap=0.1)
+    q = unit(1, 0, 0)
+    assert gate.mask(q, [0.85, 0.78, 0.70]).tolist() == [True, True, False]  # best passes: gap cuts
+    assert gate.mask(q, [0.79, 0.78]).tolist() == [False, False]  # best below: no matches
+    assert gate.passes(0.78, q, best=0.85) and not gate.passes(0.78, q)
+    assert Floor(absolute=0.8, absolute_by_script=None, gate=True, gap=None).mask(q, [0.81, 0.5]).tolist() == [True, True]
