@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Protocol, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
+from archive import relevance
 from archive.analysis import Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
@@ -22,11 +23,6 @@ from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Stor
 
 Mode = Literal["hybrid", "keyword", "semantic"]
 
-
-class Floor(Protocol):
-    """The relevance floor of the semantic channel: which cosine scores of a query are matches."""
-
-    def passes(self, query_vector: np.ndarray, scores: Sequence[float]) -> list[bool]: ...
 
 
 Sort = Literal["relevance", "newest"]
@@ -133,18 +129,31 @@ class SearchService:
         store: Store,
         embedder: Embedder | Callable[[], Embedder],
         analyzer: Analyzer | None = None,
-        floor: Floor | None = None,
+        floor: relevance.Floor | None | Literal["default"] = "default",
     ) -> None:
+        """``floor``: the semantic relevance floor; "default" is the one calibrated for the
+        model (none for a model it was not calibrated for), None counts every semantic hit."""
         self.store = store
         self._embedder = embedder
         self.analyzer = analyzer or default_analyzer()
         self._floor = floor
+        self._floor_note = ""  # why semantic hits are not floored, when the default cannot apply
 
     @property
     def embedder(self) -> Embedder:
         if not isinstance(self._embedder, Embedder):
             self._embedder = self._embedder()
         return self._embedder
+
+    @property
+    def floor(self) -> relevance.Floor | None:
+        """The floor in use (resolving "default" needs the model's name, so the model)."""
+        if self._floor == "default":
+            name = self.embedder.name
+            self._floor = relevance.default_floor(self.embedder) if name == relevance.CALIBRATED_MODEL else None
+            if self._floor is None:
+                self._floor_note = f"semantic hits are not floored: no relevance floor is calibrated for {name}"
+        return self._floor if isinstance(self._floor, relevance.Floor) else None
 
     def search(
         self,
@@ -189,7 +198,9 @@ class SearchService:
                 sem = self.store.semantic(vec, filters, depth)
         # one metadata read for the hits of both channels (text is read for one page only)
         articles = self.store.get(list(dict.fromkeys([h.article_id for h in kw] + [h.article_id for h in sem])), text=False)
-        sem, weak = self._split(live_hits(sem, articles), vec)
+        sem, weak = self._split(live_hits(sem, articles), vec, query.semantic_text)
+        if vec is not None and self._floor_note:
+            warnings.append(self._floor_note)
         sem_full = len(sem) >= depth  # every hit fetched is above the floor: more may exist
         if not server:
             weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
@@ -254,11 +265,12 @@ class SearchService:
             semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
         )
 
-    def _split(self, hits: list[SemanticHit], vector: np.ndarray | None) -> tuple[list[SemanticHit], list[SemanticHit]]:
+    def _split(self, hits: list[SemanticHit], vector: np.ndarray | None, text: str) -> tuple[list[SemanticHit], list[SemanticHit]]:
         """(matches, weaker): the semantic hits above and below the relevance floor."""
-        if self._floor is None or vector is None or not hits:
+        floor = self.floor if vector is not None and hits else None
+        if floor is None or vector is None:
             return hits, []
-        keep = self._floor.passes(vector, [h.score for h in hits])
+        keep = floor.mask(vector, [h.score for h in hits], text)
         return [h for h, k in zip(hits, keep) if k], [h for h, k in zip(hits, keep) if not k]
 
     def _totals(self, query: ParsedQuery, filters: Filters, fused: dict[str, float], kw: Sequence[KeywordHit],

@@ -13,6 +13,7 @@ import pytest
 
 from archive.config import ESSettings
 from archive.embeddings import Embedder
+from archive.highlight import to_plain
 from archive.pipeline import Indexer
 from archive.search import SearchService
 from archive.store import open_store
@@ -68,3 +69,52 @@ def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> N
     listing = counted.search("source:آخر")  # filters alone list what they select
     assert listing.total == N // 2 and listing.total_exact
     assert counted.search("", sources=["مولد"], page=8).total == N // 2
+
+
+# --------------------------------------------------------------------------- the relevance floor
+OFF_TOPIC = ["المنتخب", "football world cup final", "وصفة كعكة الشوكولاتة", "chocolate cake recipe", "أسعار الذهب"]
+
+
+@pytest.fixture(params=["lancedb", "elasticsearch"])
+def seeds(request: pytest.FixtureRequest, service: SearchService, embedder: Embedder) -> SearchService:
+    """The seed archive behind the service, on each backend."""
+    if request.param == "lancedb":
+        return service
+    return SearchService(request.getfixturevalue("es_seed_store"), embedder)
+
+
+@pytest.mark.parametrize("query", OFF_TOPIC)
+def test_off_topic_queries_find_nothing_in_any_mode(seeds: SearchService, query: str) -> None:
+    """Before: every hybrid or semantic query returned the whole archive as "semantic matches"."""
+    for mode in ("hybrid", "semantic", "keyword"):
+        res = seeds.search(query, mode=mode)
+        assert (res.total, res.hits, res.sources) == (0, [], {}), (query, mode)
+
+
+def test_weaker_matches_are_listed_only_on_request_and_never_counted(seeds: SearchService) -> None:
+    res = seeds.search("football world cup final", mode="semantic", weaker=True)
+    assert res.total == 0 and res.weaker == 5 and len(res.hits) == 5
+    assert all(h.weak and h.match == "semantic" for h in res.hits)
+    aleppo = seeds.search("حلب", mode="hybrid", weaker=True)
+    matches = [h for h in aleppo.hits if not h.weak]
+    assert aleppo.total == len(matches) == 4 and aleppo.hits[: len(matches)] == matches  # matches first
+
+
+def test_newest_first_and_exports_hold_only_matches(seeds: SearchService) -> None:
+    """Before: "Newest" in hybrid mode listed the whole archive by date."""
+    newest = seeds.search("حلب", mode="hybrid", sort="newest", page_size=1000)
+    relevant = seeds.search("حلب", mode="hybrid", page_size=1000)
+    assert {h.article.id for h in newest.hits} == {h.article.id for h in relevant.hits}
+    assert newest.total == len(newest.hits) == 4 and sum(newest.sources.values()) == 4
+    dates = [h.article.published_at for h in newest.hits if h.article.published_at]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_the_semantic_snippet_is_the_best_passage(seeds: SearchService) -> None:
+    """Before: semantic mode showed the keyword snippet from the start of the article."""
+    res = seeds.search("الغارات الروسية على حلب", mode="semantic")
+    assert res.hits and any(h.passage and h.passage.start > 0 for h in res.hits)
+    for h in res.hits:
+        assert h.passage is not None and "<mark>" in h.snippet_html, h.article.id  # query words marked
+        shown = to_plain(h.snippet_html).strip("… ")
+        assert shown in " ".join(h.passage.text.split()), h.article.id
