@@ -26,7 +26,13 @@ def test_cli_index_partial_failure_then_search(cli_data: Path, corpus: Path) -> 
     assert [h["id"] for h in out["hits"]] == ["ok1"] and "<mark>" in out["hits"][0]["snippet_html"]
 
     res = run_cli("search", "الجيش السوري", "--mode", "keyword", "--limit", "2", data_dir=cli_data)
-    assert res.returncode == 0 and "⟦الجيش⟧" in res.stdout and "keyword #1" in res.stdout
+    assert res.returncode == 0 and "الجيش السوري" in res.stdout and "keyword #1" in res.stdout
+    # piped: plain text, without the terminal's isolates or any marks around the matches
+    assert not any(ch in res.stdout for ch in "\u2068\u2069⟦⟧\x1b")
+
+    res = run_cli("search", "-داعش", "--mode", "keyword", "--json", data_dir=cli_data)  # a query led by "-"
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["query"] == "-داعش"
 
     res = run_cli("status", "--json", data_dir=cli_data)
     info = json.loads(res.stdout)
@@ -38,8 +44,47 @@ def test_cli_errors_have_exit_codes(cli_data: Path, tmp_path: Path) -> None:
     assert res.returncode == 3 and "run the indexer first" in res.stderr
     res = run_cli("index", str(tmp_path / "missing"), "--quiet", data_dir=cli_data)
     assert res.returncode == 3 and "no such file" in res.stderr
+    assert "kept" not in res.stderr and not (cli_data / "lancedb").exists()  # a typo creates no index
+    (tmp_path / "empty").mkdir()
+    res = run_cli("index", str(tmp_path / "empty"), "--quiet", data_dir=cli_data)
+    assert res.returncode == 3 and "nothing to index" in res.stderr and not (cli_data / "lancedb").exists()
+    res = run_cli("index", "--help", data_dir=cli_data)
+    assert ".html" in res.stdout and "python -m indexer index" in res.stdout
     res = run_cli("search", "x", "--mode", "bogus", data_dir=cli_data)
     assert res.returncode == 2
+
+
+def test_cli_sources_and_dates_a_newcomer_meets(cli_data: Path, tmp_path: Path) -> None:
+    """Trailing name lines become the source, --publisher names the rest; a future date keeps the
+    article undated, an impossible header date and a negative year are said."""
+    src = tmp_path / "mine"
+    src.mkdir()
+    body = "نص الخبر عن الانتخابات البلدية في المدينة وما قاله المرشحون أمس."
+    (src / "a.txt").write_text(f"عنوان أول\n\n{body}\n\nهسبريس\n", encoding="utf-8")
+    (src / "b.txt").write_text(f"عنوان ثان\n\n{body}\n\nالوكالة الوطنية للإعلام\n", encoding="utf-8")
+    (src / "c.txt").write_text(f"عنوان ثالث\nالسبت 3 تشرين الأول 2035\n\n{body}\n", encoding="utf-8")
+    (src / "d.txt").write_text(f"عنوان رابع\n30/فبراير/2016\n\n{body}\n", encoding="utf-8")
+    (src / "e.jsonl").write_text(json.dumps({"id": "neg", "body": body, "published_at": "-0001-11-30"}) + "\n",
+                                 encoding="utf-8")
+    res = run_cli("index", str(src), "--json", "--quiet", data_dir=cli_data)
+    assert res.returncode == 1, res.stderr  # partial: the negative year is refused, the rest indexed
+    rec = json.loads(res.stdout)
+    assert (rec["added"], rec["failed"]) == (4, 1)
+    notes = "\n".join(rec["notes"])
+    assert "c.txt: publication date 2035-10-03 is in the future: indexed without a date" in notes
+    assert "d.txt: header date '30/فبراير/2016' is no day of the calendar" in notes
+    assert "e.jsonl:1: field 'published_at' is not a date: '-0001-11-30'" in "\n".join(rec["errors"])
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "f.txt").write_text(f"عنوان خامس\n\n{body}\n\nسطر أخير\n", encoding="utf-8")
+    res = run_cli("index", str(own), "--quiet", "--publisher", "جريدتي", data_dir=cli_data)
+    assert res.returncode == 0, res.stderr
+    hits = json.loads(run_cli("search", "الانتخابات", "--mode", "keyword", "--json", data_dir=cli_data).stdout)["hits"]
+    by_title = {h["title"]: h for h in hits}
+    assert by_title["عنوان أول"]["source"] == "هسبريس" and by_title["عنوان ثان"]["source"] == "الوكالة الوطنية للإعلام"
+    assert by_title["عنوان ثالث"]["source"] == "" and by_title["عنوان ثالث"]["published_at"] is None
+    assert by_title["عنوان خامس"]["source"] == "جريدتي"  # given: a last line is no longer guessed to be a name
+    assert "هسبريس" not in by_title["عنوان أول"]["snippet"]  # the signature left the text
 
 
 def _app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
