@@ -7,14 +7,13 @@ gets the same fusion, the same query semantics and the same highlights.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
 from archive.analysis import Analyzer, default_analyzer
 from archive.embeddings import Embedder
-from archive.highlight import highlight_all, snippet
+from archive.highlight import escape, highlight_all, snippet
 from archive.model import Article, Passage
 from archive.query import ParsedQuery, parse
 from archive.store.base import STEM_MARK, Filters, SemanticHit, Store
@@ -224,7 +223,7 @@ class SearchService:
         passage = Passage(a.id, sem[1].n, sem[1].start, sem[1].end, a.body[sem[1].start : sem[1].end]) if sem else None
         if matches == 0 and passage is not None:
             words = passage.text.split()
-            body_html = html.escape(" ".join(words[:60])) + (" …" if len(words) > 60 else "")
+            body_html = escape(" ".join(words[:60])) + (" …" if len(words) > 60 else "")
         return Hit(
             article=a, fused_score=round(fused, 6),
             keyword_rank=kw[0] if kw else None, keyword_score=round(kw[1], 4) if kw else None,
