@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT, run_cli
+from .conftest import model_loading, open_app, run_cli
 
 
 def test_cli_index_partial_failure_then_search(cli_data: Path, corpus: Path) -> None:
@@ -87,15 +87,8 @@ def test_cli_sources_and_dates_a_newcomer_meets(cli_data: Path, tmp_path: Path) 
     assert "هسبريس" not in by_title["عنوان أول"]["snippet"]  # the signature left the text
 
 
-def _app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(str(ROOT / "search_ui" / "app.py"), default_timeout=180)
-    at.run()
-    return at
-
-
 def test_app_search_shows_highlighted_rtl_results(seed_store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(seed_store_dir, monkeypatch)
+    at = open_app(seed_store_dir, monkeypatch)
     assert not at.exception and at.title[0].value == "أرشيف الأخبار العربية"
     at.text_input(key="q").input("يصعد غارات").run()
     assert not at.exception
@@ -103,11 +96,14 @@ def test_app_search_shows_highlighted_rtl_results(seed_store_dir: Path, monkeypa
     assert 'class="results" dir="rtl"' in html and "<mark>يُصعِد</mark>" in html
     assert any("results" in c.value for c in at.caption)
     at.radio(key="mode").set_value("semantic").run()
+    while model_loading(at):
+        time.sleep(0.5)
+        at.run()
     html = "".join(m.value for m in at.markdown)
     assert "semantic match" in html
 
 
 def test_app_empty_index_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = _app(tmp_path / "none", monkeypatch)
+    at = open_app(tmp_path / "none", monkeypatch)
     assert not at.exception
     assert any("run the indexer first" in e.value for e in at.error)
