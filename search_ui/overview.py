@@ -27,8 +27,10 @@ class Overview:
     examples: list[str] = field(default_factory=list)
 
     def date_range(self, today: dt.date) -> tuple[dt.date, dt.date]:
-        """What the date filter offers: from the oldest article to today (never the future)."""
-        return (min(self.oldest or today, today), today)
+        """What the date filter offers: from January 1st of the oldest article's year (a date
+        typed a little before the first article is no error) to today (never the future)."""
+        first = self.oldest or today
+        return (min(dt.date(first.year, 1, 1), today), today)
 
 
 def _oldest(svc: SearchService, years: dict[int, int]) -> dt.date | None:

@@ -75,8 +75,8 @@ def facets_html(sources: dict[str, int], years: dict[int, int]) -> str:
     """Counts in the current result set, by source and by year."""
     src = " · ".join(f"<bdi>{_e(s or '—')}</bdi> ({n})" for s, n in sources.items())
     yrs = " · ".join(f"{y} ({n})" for y, n in years.items())
-    return (f'<div class="meta" dir="rtl">المصادر · Sources: {src}'
-            + (f" &nbsp;|&nbsp; السنوات · Years: {yrs}" if yrs else "") + "</div>")
+    return (f'<div class="meta" dir="rtl"><bdi>المصادر · Sources</bdi> &nbsp; {src}'
+            + (f" &nbsp;|&nbsp; <bdi>السنوات · Years</bdi> &nbsp; {yrs}" if yrs else "") + "</div>")
 
 
 def caption_html(*parts: str) -> str:
@@ -110,11 +110,12 @@ def _direction(text: str) -> str:
 def help_html() -> str:
     """The query syntax in both languages, right to left, examples as they are typed."""
     rows = "".join(
-        "<tr><td>" + " ".join(f'<code dir="{_direction(x)}">{_e(x)}</code>' for x in examples) + f"</td><td>{_e(meaning)}</td></tr>"
+        "<tr><td>" + " ".join(f'<code dir="{_direction(x)}">{_e(x)}</code>' for x in examples) + "</td><td>"
+        + " · ".join(f"<bdi>{_e(part)}</bdi>" for part in meaning.split(" · ")) + "</td></tr>"
         for examples, meaning in _HELP_ROWS)
     return ('<div class="help" dir="rtl"><p><b>صيغة البحث · Query syntax</b></p><table>'
             "<tr><th>اكتب · type</th><th>المعنى · meaning</th></tr>" + rows + "</table>"
-            "<p>English queries find Arabic articles by meaning (semantic and hybrid modes).</p></div>")
+            '<p dir="ltr">English queries find Arabic articles by meaning (semantic and hybrid modes).</p></div>')
 
 
 def landing_html(articles: int, span: tuple[dt.date, dt.date] | None, sources: dict[str, int],
@@ -134,7 +135,7 @@ def landing_html(articles: int, span: tuple[dt.date, dt.date] | None, sources: d
     chips = "".join(f'<a href="?{_e(urlencode({"q": q}))}" target="_self"><bdi>{_e(q)}</bdi></a>' for q in examples)
     return (
         f'<div class="landing" dir="rtl"><div class="facts">{facts}</div>'
-        + (f'<div class="meta">المصادر · Sources: {src}</div>' if src else "")
+        + (f'<div class="meta"><bdi>المصادر · Sources</bdi> &nbsp; {src}</div>' if src else "")
         + (f'<h4>جرّب · Try</h4><div class="examples">{chips}</div>' if chips else "")
         + (f"<h4>أحدث المقالات · Latest articles</h4><ul>{items}</ul>" if items else "")
         + "</div>"

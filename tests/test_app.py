@@ -132,10 +132,12 @@ def test_status_page_shows_counts_generations_and_the_last_job(app_data: Path, m
 def test_date_filter_spans_the_archive_up_to_today(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app(app_data, monkeypatch, q="الجيش", mode="keyword", **{"from": "2015-12-01"})
     box = at.date_input(key="date_from")
-    assert (box.min, box.max) == (dt.date(2015, 12, 21), dt.date.today())  # the oldest article: seeds/004
+    assert (box.min, box.max) == (dt.date(2015, 1, 1), dt.date.today())  # the oldest article's year: seeds/004
     assert at.date_input(key="date_to").max == dt.date.today()
-    assert box.value == dt.date(2015, 12, 21) and not at.error  # before the archive: its first day
-    assert url(at)["from"] == ["2015-12-21"] and "نتيجة" in " ".join(c.value for c in at.caption)
+    assert box.value == dt.date(2015, 12, 1) and not at.error
+    assert "1 نتيجة" in " ".join(c.value for c in at.caption)  # seeds/004, the one dated article that says الجيش
+    early = app(app_data, monkeypatch, q="الجيش", mode="keyword", **{"from": "1990-05-01"})
+    assert early.date_input(key="date_from").value == dt.date(2015, 1, 1) and url(early)["from"] == ["2015-01-01"]
     later = app(app_data, monkeypatch, q="الجيش", mode="keyword", **{"to": "2099-01-01"})
     assert later.date_input(key="date_to").value == dt.date.today()
 
@@ -156,7 +158,9 @@ def test_landing_page_shows_the_archive_with_examples_that_find_something(
     assert len({w for q in examples[:3] for w in q.split()}) == 6  # three different pairs of words
     svc = SearchService(open_store(app_data, read_only=True, backend="lancedb"), Embedder)
     assert all(svc.search(q, mode="keyword").total > 0 for q in examples)  # each finds something here
-    assert overview(svc).date_range(dt.date(2030, 1, 1)) == (dt.date(2015, 12, 21), dt.date(2030, 1, 1))
+    archive = overview(svc)
+    assert (archive.oldest, archive.newest) == (dt.date(2015, 12, 21), dt.date(2020, 1, 22))
+    assert archive.date_range(dt.date(2030, 1, 1)) == (dt.date(2015, 1, 1), dt.date(2030, 1, 1))
 
 
 def test_first_search_answers_by_keyword_while_the_model_loads(app_data: Path, tmp_path: Path,
