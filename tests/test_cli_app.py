@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import model_loading, open_app, run_cli
+from .conftest import ROOT, model_loading, open_app, run_cli
 
 
 def test_cli_index_partial_failure_then_search(cli_data: Path, corpus: Path) -> None:
@@ -107,3 +107,38 @@ def test_app_empty_index_is_a_message_not_a_traceback(tmp_path: Path, monkeypatc
     at = open_app(tmp_path / "none", monkeypatch)
     assert not at.exception
     assert any("run the indexer first" in e.value for e in at.error)
+
+
+def test_setup_runs_pip_only_when_the_requirements_change(tmp_path: Path) -> None:
+    """scripts/setup.sh (run by demo.sh and test.sh) with a stand-in python that logs what pip
+    would be asked: a second run with the same requirements asks nothing."""
+    import shutil
+    import subprocess
+
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "setup.sh", tmp_path / "scripts" / "setup.sh")
+    (tmp_path / "requirements.txt").write_text("streamlit==1.67.0\n")
+    (tmp_path / "requirements-dev.txt").write_text("pytest\n")
+    log = tmp_path / "pip.log"
+    fake = tmp_path / "python3"  # "python3 -m venv .venv" makes a .venv/bin/python that logs its arguments
+    fake.write_text(f'#!/bin/sh\nmkdir -p .venv/bin\nprintf \'#!/bin/sh\\necho "$@" >> {log}\\n\' > .venv/bin/python\n'
+                    "chmod +x .venv/bin/python\n")
+    fake.chmod(0o755)
+
+    def setup(*args: str) -> list[str]:
+        before = log.read_text().splitlines() if log.exists() else []
+        t0 = time.perf_counter()
+        subprocess.run(["bash", "scripts/setup.sh", *args], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)},
+                       check=True, timeout=60)
+        print(f"setup.sh {' '.join(args)}: {time.perf_counter() - t0:.3f}s")
+        return log.read_text().splitlines()[len(before):]
+
+    assert setup() == ["-m pip install -q --upgrade pip", "-m pip install -q torch==2.13.0",
+                       "-m pip install -q -r requirements.txt"]
+    assert setup() == []  # unchanged: demo.sh goes straight to the app
+    assert setup("-r", "requirements-dev.txt")[-1] == "-m pip install -q -r requirements.txt -r requirements-dev.txt"
+    assert setup() == [] and setup("-r", "requirements-dev.txt") == []  # demo and test runs do not undo each other
+    (tmp_path / "requirements.txt").write_text("streamlit==1.68.0\n")
+    assert len(setup()) == 3  # a changed pin installs again
+    (tmp_path / "requirements-dev.txt").write_text("pytest\nhypothesis\n")
+    assert len(setup("-r", "requirements-dev.txt")) == 3
