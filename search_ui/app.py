@@ -247,9 +247,9 @@ def status_page(svc: SearchService) -> None:
                           f"!{last.get('failed')}" + (f" · {last['message']}" if last.get("message") else "")))
         st.caption(render.md("+ جديد · new · ~ محدّث · updated · - محذوف · deleted · = بلا تغيير · unchanged · "
                              "! فشل · failed"))
-        st.dataframe([{k: r.get(k) or ("" if k == "generation" else r.get(k)) for k in (
-            "started", "mode", "status", "added", "updated", "deleted", "unchanged", "failed", "seconds", "generation")}
-            for r in jobs], hide_index=True)  # generation: only full rebuilds make one
+        columns = ("started", "mode", "status", "added", "updated", "deleted", "unchanged", "failed", "seconds")
+        st.dataframe([{**{k: r.get(k) for k in columns}, "generation": r.get("generation") or ""} for r in jobs],
+                     hide_index=True)  # generation: only a full rebuild makes one
     st.subheader("الأجيال · Generations")
     st.dataframe([{"name": g.name, "active": g.active, "articles": g.articles} for g in store.generations()],
                  hide_index=True)
