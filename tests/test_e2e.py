@@ -147,13 +147,21 @@ def _x(driver: object, css: str, needle: str, offset: int = 0) -> float:
 
 
 def _model_loaded(driver: object, timeout: float = 180) -> float:
-    """Seconds until the app no longer says the model is loading (it reruns with the mode's results)."""
+    """Seconds until the app has stopped saying the model is loading and has drawn the mode's own
+    results (ranked by meaning too) in place of the keyword ones."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
-        if not [e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')  # type: ignore[attr-defined]
-                if "Loading the semantic model" in e.text]:
+        try:
+            loading = [e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')  # type: ignore[attr-defined]
+                       if "Loading the semantic model" in e.text]
+            ranked = [e for e in driver.find_elements(By.CSS_SELECTOR, ".results")  # type: ignore[attr-defined]
+                      if "semantic rank #" in (e.get_attribute("innerHTML") or "")]
+        except StaleElementReferenceException:  # the page is being redrawn
+            loading, ranked = [True], []
+        if not loading and ranked:
             return time.perf_counter() - t0
         time.sleep(0.1)
     raise AssertionError("the model did not load")
@@ -169,7 +177,6 @@ def test_search_highlight_permalink_in_a_real_browser(app_url: str, browser: obj
     assert "همدان" in marks and "قاعدة" in marks
     assert d.find_element(By.CSS_SELECTOR, ".results").get_attribute("dir") == "rtl"  # type: ignore[attr-defined]
     hybrid = first + _model_loaded(d)
-    _wait(d, ".results .result")
     warm = sorted(_search(d, q) for q in ("الجيش السوري", "روسيا ايران", "سليماني موسكو", "قاعدة همدان"))
     d.save_screenshot(str(ARTIFACTS / "search.png"))  # type: ignore[attr-defined]
     assert "q=" in d.current_url  # type: ignore[attr-defined]  # the URL follows the query
