@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from archive.embeddings import Embedder
 from archive.jobs import JobRunner, config_from_paths
+from archive.model import Article
 from archive.search import SearchService
 from archive.store import open_store
 from search_ui.export import file_name, safe_cell, to_csv, to_jsonl
@@ -240,3 +241,17 @@ def test_export_is_safe_in_spreadsheets(service: SearchService) -> None:
     assert all(not r[k].startswith(("=", "+", "-", "@")) for r in rows for k in r)
     lines = to_jsonl(hits).decode().splitlines()
     assert [json.loads(x)["rank"] for x in lines] == list(range(1, len(hits) + 1))
+
+
+def test_shown_article_text_is_escaped_and_cannot_reorder_the_page() -> None:
+    from archive.highlight import escape, highlight_all
+    from archive.query import parse
+    from search_ui.render import help_html, landing_html
+
+    text = 'خبر <b>"عاجل"</b> \u202eevil\u202c \u2067عكس\u2069 \u200fعلامة'
+    assert escape(text) == "خبر &lt;b&gt;&quot;عاجل&quot;&lt;/b&gt; evil عكس \u200fعلامة"  # marks (RLM) stay
+    assert highlight_all(text, parse("عاجل")) == "خبر &lt;b&gt;&quot;<mark>عاجل</mark>&quot;&lt;/b&gt; evil عكس \u200fعلامة"
+    a = Article.make("x", "\u202eevil <i>", "نص", None, "\u202eReuters")
+    html = landing_html(1, None, {"\u202eReuters": 1}, [a], ["\u202eq"])
+    assert "\u202e" not in html and "<i>" not in html and "<bdi>evil &lt;i&gt;</bdi>" in html
+    assert '<code dir="rtl">-داعش</code>' in help_html() and '<code dir="ltr">from:2015-01-01 to:2015-12-31</code>' in help_html()
