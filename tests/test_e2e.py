@@ -278,6 +278,8 @@ def test_captions_search_box_and_pager_read_right_to_left(app_url: str, browser:
     d = browser
     d.get(f"{app_url}/?q={quote('-داعش سوريا')}&mode=keyword")  # type: ignore[attr-defined]
     _wait(d, ".results .result")
+    _wait(d, ".st-key-next button p")  # the page is drawn down to the pager
+    time.sleep(0.5)
     # "5 نتيجة · results · 12 ms · صفحة 1 من 1": the count first, on the right; the page last, on the left
     cap = '[data-testid="stCaptionContainer"]'
     assert _x(d, cap, "نتيجة") > _x(d, cap, "ms") > _x(d, cap, "صفحة")
