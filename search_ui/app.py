@@ -1,7 +1,8 @@
-"""The Streamlit search app: one query box, mode and weight, facets, sort, pages, right-to-left
-results with the matched words highlighted in the original text, an article view with similar
-articles, CSV/JSONL export and an index status page. Every view is a permalink (the whole state
-lives in the URL).
+"""The Streamlit search app: a landing page with the archive at a glance, one query box, mode
+and weight, facets, sort, pages, right-to-left results with the matched words highlighted in
+the original text, an article view with similar articles, CSV/JSONL export and an index status
+page. Every view is a permalink (the whole state lives in the URL). The embedding model loads in
+the background from the first page view on; until it is ready, searches answer by keyword.
 
 Talks only to ``archive.search.SearchService`` over a store opened read-only: the app never
 writes. All article text reaches HTML through ``archive.highlight`` or ``search_ui.render``,
@@ -12,6 +13,7 @@ is set).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 from dataclasses import replace
@@ -27,32 +29,26 @@ from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
 from archive.search import MODES, SearchResult, SearchService  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
 from search_ui import export, render  # noqa: E402
+from search_ui.loading import BackgroundLoad  # noqa: E402
+from search_ui.overview import Overview, overview  # noqa: E402
 from search_ui.state import PAGE_SIZE, ViewState  # noqa: E402
 
 MODE_LABELS = {"hybrid": "هجين · Hybrid", "keyword": "كلمات · Keyword", "semantic": "دلالي · Semantic"}
 SORT_LABELS = {"relevance": "الأكثر صلة · Relevance", "newest": "الأحدث · Newest"}
 EXPORT_LIMIT = 1000
-HELP = """
-**صيغة البحث · Query syntax**
 
-| اكتب · type | المعنى · meaning |
-|---|---|
-| `الجيش السوري` | كلمات بأي تصريف، مع التشكيل أو بدونه · words, any inflection, with or without diacritics |
-| `"قاعدة همدان"` `«حزب الله»` | عبارة مطابقة (مطلوبة) · exact phrase (required) |
-| `روسيا OR إيران` | أحدهما · either |
-| `+حلب` | كلمة مطلوبة · required word |
-| `-داعش` | استبعاد (للنتائج الدلالية أيضا) · exclude (semantic hits too) |
-| `سوري*` | بادئة · prefix |
-| `source:العربية` | مصدر واحد · one source |
-| `from:2015-01-01 to:2015-12-31` | نطاق التاريخ · date range |
 
-English queries find Arabic articles by meaning (semantic and hybrid modes).
-"""
+def _warm_embedder(model: str, data_dir: str) -> Embedder:
+    """The model with one query encoded: the first encoding also takes seconds."""
+    embedder = Embedder(model, data_dir=Path(data_dir))
+    embedder.queries(["warm up"])
+    return embedder
 
 
 @st.cache_resource(show_spinner=False)
-def _embedder(model: str, data_dir: str) -> Embedder:
-    return Embedder(model, data_dir=Path(data_dir))
+def _model(model: str, data_dir: str) -> BackgroundLoad[Embedder]:
+    """The model, loading in the background from the first page view of this server process."""
+    return BackgroundLoad(lambda: _warm_embedder(model, data_dir))
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,13 +56,13 @@ def _service(data_dir: str, model: str, backend: str, es_target: str) -> SearchS
     """One read-only store and one model per server process and index (an error is not cached: a
     later rerun retries, so the app recovers by itself when the backend comes back)."""
     store = open_store(Path(data_dir), read_only=True, backend=backend)
-    return SearchService(store, lambda: _embedder(model, data_dir))
+    return SearchService(store, lambda: _model(model, data_dir).get())
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _sources(_svc: SearchService, key: str) -> dict[str, int]:
-    """Articles per source in the whole index (refreshed every minute)."""
-    return _svc.store.info().sources
+def _overview(_svc: SearchService, key: str) -> Overview:
+    """The archive at a glance: sources, dates, latest articles (refreshed every minute)."""
+    return overview(_svc)
 
 
 def _url_state() -> ViewState:
@@ -88,19 +84,24 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
     top[0].text_input("ابحث · Search", key="q", max_chars=1000,
                       placeholder='الجيش السوري · "حزب الله" -داعش · Russia Iran')
     with top[1].popover("؟ Help"):
-        st.markdown(HELP)
+        st.markdown(render.help_html(), unsafe_allow_html=True)
     cols = st.columns([2, 1])
     mode = cols[0].radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key="mode")
     cols[1].slider("وزن المعنى · Semantic weight", 0.0, 1.0, step=0.1, key="weight", disabled=mode != "hybrid")
     with st.sidebar:
         st.markdown(render.app_link("?view=status", "حالة الفهرس · Index status"), unsafe_allow_html=True)
         st.header("تصفية · Filters")
-        known = _sources(svc, key)
+        archive = _overview(svc, key)
+        known = archive.sources
         options = list(dict.fromkeys([*known, *st.session_state.get("sources", [])]))
         st.multiselect("المصدر · Source", options, key="sources",
                        format_func=lambda s: f"{s or '(بدون مصدر · none)'} ({known.get(s, 0)})")
-        st.date_input("من · From", key="date_from", format="YYYY-MM-DD")
-        st.date_input("إلى · To", key="date_to", format="YYYY-MM-DD")
+        lo, hi = archive.date_range(dt.date.today())  # the archive's own dates, never the future
+        for k in ("date_from", "date_to"):  # a permalink's date outside them: the nearest one
+            if st.session_state.get(k) is not None:
+                st.session_state[k] = min(max(st.session_state[k], lo), hi)
+        st.date_input("من · From", key="date_from", format="YYYY-MM-DD", min_value=lo, max_value=hi)
+        st.date_input("إلى · To", key="date_to", format="YYYY-MM-DD", min_value=lo, max_value=hi)
         st.radio("الترتيب · Sort", list(SORT_LABELS), format_func=SORT_LABELS.get, key="sort")
     ss = st.session_state
     state = ViewState(ss.q.strip(), ss.mode, float(ss.weight), tuple(ss.sources), ss.date_from, ss.date_to, ss.sort,
@@ -122,50 +123,89 @@ def _go(page: int) -> None:
     st.session_state.page = page
 
 
-def search_page(svc: SearchService, key: str) -> None:
+@st.fragment(run_every=1.0)
+def _model_progress(model: BackgroundLoad[Embedder], mode: str) -> None:
+    """Says the model is loading (and for how long), and reruns the page once it is ready, so
+    the keyword results shown meanwhile give way to the mode's own."""
+    if model.ready():
+        st.rerun()
+    st.info(f"جار تحميل نموذج المعنى ({model.seconds():.0f} ث) · Loading the semantic model ({model.seconds():.0f} s): "
+            f"keyword results meanwhile; the {mode} results replace them when it is ready.")
+
+
+def _no_results_hint(state: ViewState) -> str:
+    """What to try, for the mode and filters in use (hybrid mode is not offered to itself)."""
+    if state.sources or state.date_from or state.date_to:
+        return "جرّب إزالة عوامل التصفية · Try removing the source or date filters."
+    if state.mode == "keyword":
+        return "جرّب كلمات أقل أو وضع البحث الهجين · Try fewer words, or hybrid mode (it also finds by meaning)."
+    return "جرّب كلمات أقل أو كلمات أخرى · Try fewer or other words."
+
+
+def landing_page(archive: Overview) -> None:
+    today = dt.date.today()
+    span = (archive.oldest, archive.newest or today) if archive.oldest else None
+    st.markdown(render.caption_html("اكتب كلمات بالعربية أو بالإنجليزية، أو اختر مصدرا أو تاريخا",
+                                    "Type Arabic or English words, or pick a source or dates"), unsafe_allow_html=True)
+    st.markdown(render.landing_html(archive.articles, span, archive.sources, archive.latest, archive.examples),
+                unsafe_allow_html=True)
+
+
+def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -> None:
     state = _widgets(svc, key)
     st.query_params.from_dict(state.to_params())
     if not state.q and not state.sources and not state.date_from and not state.date_to:
-        st.caption("اكتب كلمات بالعربية أو بالإنجليزية، أو اختر مصدرا أو تاريخا. "
-                   "Type Arabic or English words, or pick a source or dates.")
+        landing_page(_overview(svc, key))
         return
+    loading = state.mode != "keyword" and bool(state.q) and not model.ready()
+    asked = replace(state, mode="keyword") if loading else state
     try:
-        with st.spinner("جار البحث… · Searching… (the first semantic search also loads the model)"):
-            res = _search(svc, state)
+        with st.spinner("جار البحث… · Searching…"):
+            res = _search(svc, asked)
             if res.total and not res.hits:  # a link to a page past the end: show the last one
                 st.session_state.page = math.ceil(res.total / PAGE_SIZE)
                 state = replace(state, page=st.session_state.page)
+                asked = replace(asked, page=state.page)
                 st.query_params.from_dict(state.to_params())
-                res = _search(svc, state)
+                res = _search(svc, asked)
     except ModelUnavailable as exc:
+        _model.clear()  # the next search tries to load it again
         st.error(f"نموذج التضمين غير متاح · The embedding model is not available: {render.md(exc)}. Keyword mode still works.")
         return
     except StoreError as exc:
         st.error(f"تعذر البحث · Search failed: {render.md(exc)}. The app retries on your next search.")
         return
+    if loading:
+        _model_progress(model, state.mode)
     for w in res.warnings:
         st.warning(render.md(w))
     pages = max(1, math.ceil(res.total / PAGE_SIZE))
-    st.caption(f"{res.total} نتيجة · results · {res.took_ms:.0f} ms · صفحة {res.page} من {pages}")
+    st.caption(render.caption_html(f"{res.total} نتيجة · results", f"{res.took_ms:.0f} ms",
+                                   f"صفحة {res.page} من {pages} · page {res.page} of {pages}"), unsafe_allow_html=True)
     if res.mode == "hybrid" and res.weights[0] < 1.0 - state.weight - 1e-9:
-        st.caption(f"وزن الكلمات · keyword weight {res.weights[0]:.2f} of {1.0 - state.weight:.2f}: "
-                   "some query words never occur in the archive, so keyword matches count for less")
+        st.caption(render.caption_html(f"وزن الكلمات · keyword weight {res.weights[0]:.2f} of {1.0 - state.weight:.2f}",
+                                       "some query words never occur in the archive, so keyword matches count for less"),
+                   unsafe_allow_html=True)
     if not res.hits:
-        st.info("لا نتائج · No results. جرّب كلمات أقل أو وضع البحث الهجين · Try fewer words or hybrid mode.")
+        if not loading:  # while loading, the mode's own results are still to come
+            st.info(f"لا نتائج · No results. {_no_results_hint(state)}")
         return
     if res.sources:
         st.markdown(render.facets_html(res.sources, res.years), unsafe_allow_html=True)
     st.markdown(render.results_html(res.hits, (res.page - 1) * res.page_size + 1, state), unsafe_allow_html=True)
-    nav = st.columns([1, 1, 4, 2, 2])
-    nav[0].button("→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev")
-    nav[1].button("التالي · Next ←", disabled=res.page >= pages, on_click=_go, args=(res.page + 1,), key="next")
+    nav = st.columns([2, 2, 3, 1, 1])
+    nav[0].button("→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev",
+                  use_container_width=True)
+    nav[1].button("التالي · Next ←", disabled=res.page >= pages, on_click=_go, args=(res.page + 1,), key="next",
+                  use_container_width=True)
 
     def everything() -> list:
-        return _search(svc, replace(state, page=1), page_size=EXPORT_LIMIT).hits
+        return _search(svc, replace(asked, page=1), page_size=EXPORT_LIMIT).hits
 
-    nav[3].download_button("CSV", data=lambda: export.to_csv(everything()), file_name="results.csv",
+    name = export.file_name(state.q, dt.date.today())
+    nav[3].download_button("CSV", data=lambda: export.to_csv(everything()), file_name=f"{name}.csv",
                            mime="text/csv", on_click="ignore", key="csv")
-    nav[4].download_button("JSONL", data=lambda: export.to_jsonl(everything()), file_name="results.jsonl",
+    nav[4].download_button("JSONL", data=lambda: export.to_jsonl(everything()), file_name=f"{name}.jsonl",
                            mime="application/jsonl", on_click="ignore", key="jsonl")
 
 
@@ -190,7 +230,7 @@ def status_page(svc: SearchService) -> None:
     cols = st.columns(4)
     cols[0].metric("المقالات · Articles", info.articles)
     cols[1].metric("المقاطع · Passages", info.passages)
-    cols[2].metric("المصادر · Sources", len(info.sources))
+    cols[2].metric("المصادر · Sources", len([s for s in info.sources if s]))  # articles without one are no source
     cols[3].metric("الخلفية · Backend", info.backend)
     st.caption(render.md(f"{info.location} · model {info.model} ({info.dim}-d) · analysis v{info.analysis_version} · "
                          f"schema v{info.schema_version}"))
@@ -205,14 +245,17 @@ def status_page(svc: SearchService) -> None:
         outcome(render.md(f"{last.get('mode')} · {last.get('status')} · started {last.get('started')} · "
                           f"+{last.get('added')} ~{last.get('updated')} -{last.get('deleted')} ={last.get('unchanged')} "
                           f"!{last.get('failed')}" + (f" · {last['message']}" if last.get("message") else "")))
-        st.dataframe([{k: r.get(k) for k in ("started", "mode", "status", "added", "updated", "deleted",
-                                              "unchanged", "failed", "seconds", "generation")} for r in jobs],
-                     hide_index=True)
+        st.caption(render.md("+ جديد · new · ~ محدّث · updated · - محذوف · deleted · = بلا تغيير · unchanged · "
+                             "! فشل · failed"))
+        columns = ("started", "mode", "status", "added", "updated", "deleted", "unchanged", "failed", "seconds")
+        st.dataframe([{**{k: r.get(k) for k in columns}, "generation": r.get("generation") or ""} for r in jobs],
+                     hide_index=True)  # generation: only a full rebuild makes one
     st.subheader("الأجيال · Generations")
     st.dataframe([{"name": g.name, "active": g.active, "articles": g.articles} for g in store.generations()],
                  hide_index=True)
     st.subheader("حسب المصدر · Per source")
-    st.dataframe([{"source": s or "(none)", "articles": n} for s, n in info.sources.items()], hide_index=True)
+    st.dataframe([{"source": s or "بدون مصدر · no source", "articles": n} for s, n in info.sources.items()],
+                 hide_index=True)
 
 
 def main() -> None:
@@ -223,6 +266,7 @@ def main() -> None:
     for note in url.notes:
         st.warning(f"رابط غير صالح جزئيا · Part of the link was ignored: {render.md(note)}")
     data_dir, model = str(config.data_dir()), config.model_name()
+    loader = _model(model, data_dir)  # starts loading now, whatever this page is
     try:
         backend = config.backend()
         es = ESSettings.from_env()
@@ -237,7 +281,7 @@ def main() -> None:
             article_page(svc, url)
         else:
             _seed(url)
-            search_page(svc, f"{backend}:{data_dir}")
+            search_page(svc, f"{backend}:{data_dir}", loader)
     except StoreError as exc:
         st.error(f"تعذر الوصول إلى الفهرس · The index could not be reached: {render.md(exc)}. Reload to retry.")
 

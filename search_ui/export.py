@@ -4,8 +4,10 @@ with = + - @ (or a tab / carriage return) is prefixed with ' so it is never run 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 from typing import Sequence
 
 from archive.highlight import to_plain
@@ -14,6 +16,13 @@ from archive.search import Hit
 FIELDS = ("rank", "id", "title", "source", "published_at", "url", "path", "match", "keyword_rank",
           "semantic_rank", "fused_score", "semantic_score", "snippet")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def file_name(query: str, day: dt.date) -> str:
+    """An export's file name (without extension) after its query and the day: letters and digits
+    of any script kept, everything else a dash (``الجيش-السوري_2026-12-02``)."""
+    words = "-".join(re.findall(r"[^\W_]+", query))[:60].strip("-")
+    return f"{words or 'results'}_{day.isoformat()}"
 
 
 def rows(hits: Sequence[Hit], first_rank: int = 1) -> list[dict]:

@@ -1,18 +1,20 @@
-"""HTML for the app's results, article view and similar-articles list.
+"""HTML for the app's results, article view, similar-articles list, landing page, captions
+and query help.
 
 Every piece of article text arrives here either as highlighter output (escaped, then marked)
-or is escaped here; links only ever point at this app (permalinks) or at http(s) URLs. Text
-from articles sits in ``<bdi>`` / ``dir="auto"`` so right-to-left text, or a stray bidi
-override, cannot reorder the page around it.
+or is escaped here by the highlighter's ``escape`` (which also drops bidi overrides); links
+only ever point at this app (permalinks) or at http(s) URLs. Text from articles sits in
+``<bdi>`` / ``dir="auto"`` so right-to-left text cannot reorder the page around it.
 """
 
 from __future__ import annotations
 
-import html
+import datetime as dt
 import re
 from typing import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+from archive.highlight import escape
 from archive.model import Article
 from archive.search import Hit
 from search_ui.state import ViewState
@@ -33,12 +35,24 @@ CSS = """
 .passage { background: #f6f8fa; border-right: 3px solid #1a56db; padding: .3rem .6rem; margin-top: .3rem; }
 .article .body { white-space: pre-wrap; line-height: 2; font-size: 1.05rem; }
 .article .title { font-size: 1.5rem; font-weight: 700; line-height: 1.6; margin-bottom: .3rem; }
+.caption { color: rgba(49, 51, 63, .6); font-size: .875rem; text-align: right; margin: .2rem 0; }
+.help td, .help th { text-align: right; padding: .15rem .5rem; }
+.help code { white-space: nowrap; }
+.landing { direction: rtl; text-align: right; }
+.landing .facts { display: flex; gap: 2.5rem; flex-wrap: wrap; margin: .3rem 0 .8rem; }
+.landing .facts b { display: block; font-size: 1.6rem; }
+.landing ul { margin: .2rem 1.2rem .8rem 0; padding: 0; }
+.landing .examples a { display: inline-block; margin: 0 0 .4rem .6rem; padding: .1rem .6rem;
+  border: 1px solid #c9d6f5; border-radius: 1rem; text-decoration: none; }
+/* the query box: right-to-left for Arabic, and each query laid out by its own first letter */
+div[data-testid="stTextInput"] input { direction: rtl; unicode-bidi: plaintext; text-align: right; }
+div[data-testid="stButton"] button p, div[data-testid="stDownloadButton"] button p { white-space: nowrap; }
 </style>
 """
 
 
 def _e(text: object) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    return escape("" if text is None else str(text))
 
 
 def external_link(url: str, label: str) -> str:
@@ -61,8 +75,71 @@ def facets_html(sources: dict[str, int], years: dict[int, int]) -> str:
     """Counts in the current result set, by source and by year."""
     src = " · ".join(f"<bdi>{_e(s or '—')}</bdi> ({n})" for s, n in sources.items())
     yrs = " · ".join(f"{y} ({n})" for y, n in years.items())
-    return (f'<div class="meta" dir="rtl">المصادر · Sources: {src}'
-            + (f" &nbsp;|&nbsp; السنوات · Years: {yrs}" if yrs else "") + "</div>")
+    return (f'<div class="meta" dir="rtl"><bdi>المصادر · Sources</bdi> &nbsp; {src}'
+            + (f" &nbsp;|&nbsp; <bdi>السنوات · Years</bdi> &nbsp; {yrs}" if yrs else "") + "</div>")
+
+
+def caption_html(*parts: str) -> str:
+    """A caption line read right to left, each part isolated so Arabic, English and numbers
+    keep their own order inside it (``5 نتيجة · results`` · ``10 ms`` · ``صفحة 1 من 1``)."""
+    return '<div class="caption" dir="rtl">' + " · ".join(f"<bdi>{_e(p)}</bdi>" for p in parts if p) + "</div>"
+
+
+# (examples, meaning): each example in its own direction, so an operator stays where it is typed
+# (-داعش reads minus first, right to left; from:2015-01-01 reads left to right)
+_HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("الجيش السوري",), "كلمات بأي تصريف، مع التشكيل أو بدونه · words, any inflection, with or without diacritics"),
+    (('"قاعدة همدان"', "«حزب الله»"), "عبارة مطابقة (مطلوبة) · exact phrase (required)"),
+    (("روسيا OR إيران",), "أحدهما · either"),
+    (("+حلب",), "كلمة مطلوبة · required word"),
+    (("-داعش",), "استبعاد (للنتائج الدلالية أيضا) · exclude (semantic hits too)"),
+    (("سوري*",), "بادئة · prefix"),
+    (("source:العربية",), "مصدر واحد · one source"),
+    (("from:2015-01-01 to:2015-12-31",), "نطاق التاريخ · date range"),
+)
+
+
+def _direction(text: str) -> str:
+    """The direction of ``text``'s first strong letter."""
+    for ch in text:
+        if ch.isalpha():
+            return "rtl" if "\u0590" <= ch <= "\u08ff" or "\ufb1d" <= ch <= "\ufefc" else "ltr"
+    return "ltr"
+
+
+def help_html() -> str:
+    """The query syntax in both languages, right to left, examples as they are typed."""
+    rows = "".join(
+        "<tr><td>" + " ".join(f'<code dir="{_direction(x)}">{_e(x)}</code>' for x in examples) + "</td><td>"
+        + " · ".join(f"<bdi>{_e(part)}</bdi>" for part in meaning.split(" · ")) + "</td></tr>"
+        for examples, meaning in _HELP_ROWS)
+    return ('<div class="help" dir="rtl"><p><b>صيغة البحث · Query syntax</b></p><table>'
+            "<tr><th>اكتب · type</th><th>المعنى · meaning</th></tr>" + rows + "</table>"
+            '<p dir="ltr">English queries find Arabic articles by meaning (semantic and hybrid modes).</p></div>')
+
+
+def landing_html(articles: int, span: tuple[dt.date, dt.date] | None, sources: dict[str, int],
+                 latest: Sequence[Article], examples: Sequence[str]) -> str:
+    """The archive at a glance before any search: how many articles, from when to when, from
+    which sources (each a link to its articles), the latest ones, and example queries that
+    find something in it (links)."""
+    when = f"{span[0]:%Y-%m-%d} – {span[1]:%Y-%m-%d}" if span else "—"
+    named = {s: n for s, n in sources.items() if s}
+    facts = (f"<div><b>{articles}</b>مقالة · articles</div><div><b><bdi>{when}</bdi></b>الفترة · dates</div>"
+             f"<div><b>{len(named)}</b>مصدر · sources</div>")
+    src = " · ".join(f'<a href="?{_e(urlencode({"source": s}))}" target="_self"><bdi>{_e(s)}</bdi></a> ({n})'
+                     for s, n in list(named.items())[:12])
+    items = "".join(
+        f'<li><a href="?{_e(urlencode({"article": a.id}))}" target="_self"><bdi>{_e(a.title or a.id)}</bdi></a>'
+        f' <span class="meta">{_meta(a)}</span></li>' for a in latest)
+    chips = "".join(f'<a href="?{_e(urlencode({"q": q}))}" target="_self"><bdi>{_e(q)}</bdi></a>' for q in examples)
+    return (
+        f'<div class="landing" dir="rtl"><div class="facts">{facts}</div>'
+        + (f'<div class="meta"><bdi>المصادر · Sources</bdi> &nbsp; {src}</div>' if src else "")
+        + (f'<h4>جرّب · Try</h4><div class="examples">{chips}</div>' if chips else "")
+        + (f"<h4>أحدث المقالات · Latest articles</h4><ul>{items}</ul>" if items else "")
+        + "</div>"
+    )
 
 
 def app_link(href: str, label: str) -> str:

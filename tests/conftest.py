@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
@@ -21,6 +21,9 @@ from archive.pipeline import Indexer
 from archive.search import SearchService
 from archive.store import open_store
 from archive.store.elastic import ElasticStore
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -58,6 +61,30 @@ def seed_store_dir(data_dir: Path, embedder: Embedder) -> Path:
 @pytest.fixture(scope="session")
 def service(seed_store_dir: Path, embedder: Embedder) -> SearchService:
     return SearchService(open_store(seed_store_dir, read_only=True), embedder)
+
+
+def model_loading(at: "AppTest") -> bool:
+    """The app says the model is still loading (its results meanwhile are keyword results)."""
+    return any("Loading the semantic model" in i.value for i in at.info)
+
+
+def open_app(data: Path, monkeypatch: pytest.MonkeyPatch, wait_for_model: bool = True, **params: str | list[str]) -> "AppTest":
+    """The Streamlit app (AppTest) on ``data`` at a URL with ``params``; by default rerun until the
+    model that loads in the background is ready, so a hybrid or semantic view shows its own
+    mode's results."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(data))
+    at = AppTest.from_file(str(ROOT / "search_ui" / "app.py"), default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    deadline = time.monotonic() + 180
+    while wait_for_model and model_loading(at) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

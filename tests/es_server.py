@@ -1,5 +1,5 @@
 """A local Elasticsearch-compatible server for tests: noida-db (PyPI) on a free port, its data in
-a temp dir (DESIGN.md decision 7). With $ES_URL set, tests use that cluster instead."""
+a temp dir (docs/architecture.md decision 7). With $ES_URL set, tests use that cluster instead."""
 
 from __future__ import annotations
 

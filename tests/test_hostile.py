@@ -69,7 +69,8 @@ def build(root: Path) -> tuple[dict[str, str], dict[str, str]]:
         json.dumps({"id": "dup", "body": "نسخة أولى"}, ensure_ascii=False),
     ]) + "\n")
     fail.update({"feed.jsonl:2": "invalid JSON", "feed.jsonl:3": "must be a JSON object", "feed.jsonl:4": "missing field 'body'",
-                 "feed.jsonl:5": "in the future", "feed.jsonl:6": "is not a date"})
+                 "feed.jsonl:6": "is not a date"})
+    note["feed.jsonl:5"] = "in the future: indexed without a date"  # a typo in the year loses no article
     put("nocol.csv", "title,text\nا,ب\n", "no 'body' column")
     put("rows.csv", "id,title,body\nc1,عنوان,نص عن مدينة المهدية\nc2,فارغ,\n")
     fail["rows.csv:3"] = "missing field 'body'"
@@ -117,7 +118,8 @@ def test_hostile_inputs_are_reported_and_the_rest_is_indexed(tmp_path: Path, emb
     stored = {a.path.split("/")[-1] for a in store.get(list(store.hashes())).values()}
     assert stored == {"legacy.txt", "utf16bom.txt", "utf16le.txt", "utf16be.txt", "page.html", "feed.jsonl",
                       "rows.csv", "formula.csv", "good.txt"}
-    assert rec.added == store.info().articles == 11  # feed.jsonl holds 3 good lines
+    assert rec.added == store.info().articles == 12  # feed.jsonl holds 4 good lines, one of them undated
+    assert store.get(["future"], text=False)["future"].published_at is None
     svc = SearchService(store, embedder)
     page = svc.search("بنزرت", mode="keyword").hits[0].article
     assert page.title == "عنوان الصفحة عن مدينة بنزرت" and "سكربت" not in page.body and "xss" not in page.body

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.ingest import IngestError, iter_articles, parse_arabic_date, passages
+from archive.ingest import IngestError, Notice, iter_articles, parse_arabic_date, parse_text, passages
 from archive.model import Article
 
 from .conftest import SEEDS
@@ -100,3 +100,41 @@ def test_passages_cover_the_body_with_overlap() -> None:
         assert q.start < p.end  # overlap
         assert a.body[p.start : p.end] == p.text
     assert all(len(p.text.split()) <= 200 for p in ps)
+
+
+@pytest.mark.parametrize("last,source", [
+    ("هسبريس", "هسبريس"), ("الشروق", "الشروق"), ("الرياض", "الرياض"), ("اليوم السابع", "اليوم السابع"),
+    ("السومرية", "السومرية"), ("الوكالة الوطنية للإعلام", "الوكالة الوطنية للإعلام"), ("رويترز", "رويترز"),
+    ("المصدر: موقع المدن", "موقع المدن"),
+    # sentences, closers and places stay in the text
+    ("وتستمر المعارك", ""), ("انتهى", ""), ("في حلب", ""), ("قتل 5 أشخاص", ""), ("هذا ما حدث.", ""),
+])
+def test_a_trailing_name_line_is_the_source(last: str, source: str) -> None:
+    parsed = parse_text(f"عنوان الخبر\n\nنص الخبر عن حلب وما جرى فيها أمس.\n\n{last}\n")
+    assert parsed.source == source
+    assert parsed.body.endswith(last) == (source == "")
+
+
+def test_a_publisher_names_the_rest_and_is_not_guessed_over() -> None:
+    text = "عنوان الخبر\n\nنص الخبر عن حلب.\n\nسطر أخير\n"
+    assert parse_text(text).source == "سطر أخير"
+    given = parse_text(text, publisher="هسبريس")
+    assert given.source == "هسبريس" and given.body.endswith("سطر أخير")
+    assert parse_text(text.replace("سطر أخير", "هسبريس"), publisher="هسبريس").body == "نص الخبر عن حلب."
+
+
+def test_dates_a_newcomer_gets_wrong_are_said(tmp_path: Path) -> None:
+    (tmp_path / "future.txt").write_text("عنوان\n21/12/2035\n\nنص الخبر.", encoding="utf-8")
+    (tmp_path / "feb30.txt").write_text("عنوان\nالثلاثاء 30/فبراير/2016\n\nنص الخبر.", encoding="utf-8")
+    (tmp_path / "feed.jsonl").write_text(
+        json.dumps({"id": "f", "body": "نص", "published_at": "2035-01-01"}) + "\n"
+        + json.dumps({"id": "n", "body": "نص", "published_at": "-0001-11-30"}) + "\n", encoding="utf-8")
+    items = list(iter_articles([tmp_path]))
+    arts = {a.path.split("/")[-1] if a.path.endswith(".txt") else a.id: a for a in items if isinstance(a, Article)}
+    notes = [str(n) for n in items if isinstance(n, Notice)]
+    errors = [str(e) for e in items if isinstance(e, IngestError)]
+    assert set(arts) == {"future.txt", "feb30.txt", "f"} and all(a.published_at is None for a in arts.values())
+    assert sum("is in the future: indexed without a date" in n for n in notes) == 2
+    assert any("feb30.txt: header date" in n and "no day of the calendar" in n for n in notes)
+    assert errors == [f"{tmp_path / 'feed.jsonl'}:2: field 'published_at' is not a date: '-0001-11-30'"]
+    assert parse_arabic_date("-0001-11-30") is None and parse_arabic_date("نشر في 2015-12-21") == dt.datetime(2015, 12, 21)

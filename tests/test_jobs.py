@@ -315,3 +315,20 @@ def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, t
     assert "last job" in res.stdout and "incremental" in res.stdout
     res = run_cli("reindex", "--config", cfg, str(corpus), data_dir=cli_data)
     assert res.returncode == 2 and "either --config" in res.stderr
+
+
+def test_a_job_file_source_names_the_publisher_of_its_articles(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    (corpus / "feed.jsonl").write_text(json.dumps({"id": "own", "body": "نص بلا مصدر"}, ensure_ascii=False) + "\n"
+                                       + json.dumps({"id": "wire", "body": "نص", "source": "رويترز"}, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    job = tmp_path / "job.toml"
+    job.write_text(f'[[sources]]\nname = "mine"\npath = "{corpus}"\npublisher = "هسبريس"\n', encoding="utf-8")
+    cfg = load_config(job)
+    assert cfg.sources[0].publisher == "هسبريس"
+    store = open_store(tmp_path / "data", backend="lancedb")
+    assert JobRunner(store, embedder).run(cfg).status == "ok"
+    got = store.get(["own", "wire"], text=False)
+    assert got["own"].source == "هسبريس" and got["wire"].source == "رويترز"  # the record's own source wins
+    job.write_text(f'[[sources]]\npath = "{corpus}"\npublisher = 3\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources\[1\]\.publisher: expected a string"):
+        load_config(job)

@@ -1,4 +1,4 @@
-"""Elasticsearch: the scale-out store (DESIGN.md decisions 2, 3, 6, 7).
+"""Elasticsearch: the scale-out store (docs/architecture.md decisions 2, 3, 6, 7).
 
 One document per article, passages as ``nested`` objects with their vectors, so an article's
 text and vectors are written (and replaced) together in one atomic document write. Readers and

@@ -1,4 +1,4 @@
-"""LanceDB: the embedded default store (DESIGN.md decision 4).
+"""LanceDB: the embedded default store (docs/architecture.md decision 4).
 
 Layout in ``<data-dir>/lancedb``:
   CURRENT      {"generation": "g0002"}: the generation readers use, replaced atomically
