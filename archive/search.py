@@ -110,7 +110,7 @@ class SearchResult:
     total_exact: bool = True
     keyword_total: int = 0  # exact number of keyword matches
     semantic_total: int = 0  # semantic matches above the floor (a lower bound if not total_exact)
-    weaker: int = 0  # semantic hits below the floor, listed after the matches when asked for
+    weaker: int = 0  # semantic hits below the floor (not counted), listed after the matches when asked for
 
     @property
     def total_text(self) -> str:
@@ -218,8 +218,7 @@ class SearchService:
         if browsing and len(fused) >= depth:  # a listing stops at the depth too: count the rest
             total = self.store.count(query, filters) if not query.excluded else total
             listing_exact = not query.excluded
-        weak_ids = [h.article_id for h in weak if h.article_id not in fused] if weaker else []
-        weak_ids = list(self._constrain(query, filters, dict.fromkeys(weak_ids, 0.0)))
+        weak_ids = list(self._constrain(query, filters, dict.fromkeys((h.article_id for h in weak if h.article_id not in fused), 0.0)))
 
         kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
         sem_rank = {h.article_id: (i, h) for i, h in enumerate(sorted(sem + weak, key=lambda h: -h.score), 1)}
@@ -242,7 +241,7 @@ class SearchService:
             if a.published_at:
                 years[a.published_at.year] = years.get(a.published_at.year, 0) + 1
 
-        listing = ordered + weak_ids
+        listing = ordered + (weak_ids if weaker else [])
         page_ids = listing[(page - 1) * page_size : page * page_size]
         full = self.store.get(page_ids)
         weak_set = set(weak_ids)

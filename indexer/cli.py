@@ -240,7 +240,8 @@ def _plain(snippet_html: str, tty: bool) -> str:
 
 def _result_json(res: SearchResult) -> dict:
     return {
-        "query": res.query.raw, "mode": res.mode, "total": res.total, "page": res.page,
+        "query": res.query.raw, "mode": res.mode, "total": res.total, "total_exact": res.total_exact,
+        "keyword_total": res.keyword_total, "semantic_total": res.semantic_total, "weaker": res.weaker, "page": res.page,
         "took_ms": res.took_ms, "warnings": res.warnings, "sources": res.sources,
         "weights": {"keyword": res.weights[0], "semantic": res.weights[1]},
         "years": {str(k): v for k, v in res.years.items()},
@@ -252,7 +253,7 @@ def _result_json(res: SearchResult) -> dict:
                 "fused_score": h.fused_score, "keyword_rank": h.keyword_rank, "keyword_score": h.keyword_score,
                 "semantic_rank": h.semantic_rank, "semantic_score": h.semantic_score,
                 "best_passage": {"n": h.passage.n, "start": h.passage.start, "end": h.passage.end} if h.passage else None,
-                "snippet_html": h.snippet_html, "snippet": _plain(h.snippet_html, False),
+                "snippet_html": h.snippet_html, "snippet": _plain(h.snippet_html, False), "weak": h.weak,
             }
             for h in res.hits
         ],
@@ -264,6 +265,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     res = svc.search(
         args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
         date_from=args.date_from, date_to=args.date_to, sort=args.sort, page=args.page, page_size=args.limit,
+        weaker=args.weaker,
     )
     if args.json:
         print(json.dumps(_result_json(res), ensure_ascii=False, indent=2))
@@ -271,13 +273,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     tty = sys.stdout.isatty()
     for w in res.warnings:
         print(f"note: {w}", file=sys.stderr)
-    print(f"{res.total} results ({res.mode}, {res.took_ms:.0f} ms)")
+    print(f"{res.total_text} results ({res.mode}, {res.took_ms:.0f} ms)")
+    if res.weaker:
+        print(f"{res.weaker} weaker semantic matches below the relevance floor, not counted"
+              + (": listed after the results" if args.weaker else " (--weaker lists them)"))
     for i, h in enumerate(res.hits, (res.page - 1) * res.page_size + 1):
         a = h.article
         when = a.published_at.date().isoformat() if a.published_at else "-"
         why = f"keyword #{h.keyword_rank or '-'}, semantic #{h.semantic_rank or '-'}, fused {h.fused_score:.4f}"
         print(f"\n{i}. {_isolated(_plain(h.title_html, tty) or a.id, tty)}")
-        print(f"   {when} · {_isolated(a.source or '-', tty)} · {why}" + (" · semantic match" if h.match == "semantic" else ""))
+        print(f"   {when} · {_isolated(a.source or '-', tty)} · {why}" + (" · weaker match" if h.weak else " · semantic match" if h.match == "semantic" else ""))
         print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
         print(f"   id {a.id} · {a.path or a.url}")
     return EXIT_OK
@@ -367,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--page", type=int, default=1)
     se.add_argument("--limit", type=int, default=10, help="results per page")
     se.add_argument("--json", action="store_true", help="machine-readable output")
+    se.add_argument("--weaker", action="store_true",
+                    help="also list the semantic hits below the relevance floor, after the results (marked, not counted)")
     se.set_defaults(func=cmd_search)
 
     st = sub.add_parser("status", parents=[common], help="what the index holds")

@@ -76,7 +76,7 @@ def _seed(state: ViewState) -> None:
         return
     st.session_state.update(q=state.q, mode=state.mode, weight=state.weight, sources=list(state.sources),
                             date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                            page=state.page, last_key=None, seeded=True)
+                            page=state.page, weaker=state.weaker, last_key=None, seeded=True)
 
 
 def _widgets(svc: SearchService, key: str) -> ViewState:
@@ -103,9 +103,11 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
         st.date_input("من · From", key="date_from", format="YYYY-MM-DD", min_value=lo, max_value=hi)
         st.date_input("إلى · To", key="date_to", format="YYYY-MM-DD", min_value=lo, max_value=hi)
         st.radio("الترتيب · Sort", list(SORT_LABELS), format_func=SORT_LABELS.get, key="sort")
+        st.checkbox("التطابقات الأضعف · Weaker matches", key="weaker",
+                    help="List the semantic hits below the relevance floor after the matches (marked, never counted)")
     ss = st.session_state
     state = ViewState(ss.q.strip(), ss.mode, float(ss.weight), tuple(ss.sources), ss.date_from, ss.date_to, ss.sort,
-                      int(ss.page))
+                      int(ss.page), weaker=bool(ss.get("weaker")))
     if ss.last_key is not None and state.search_key() != ss.last_key:
         ss.page = 1  # a new query or filter starts at its first page
         state = replace(state, page=1)
@@ -116,7 +118,7 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
 def _search(svc: SearchService, state: ViewState, page_size: int = PAGE_SIZE) -> SearchResult:
     return svc.search(state.q, mode=state.mode, semantic_weight=state.weight, sources=state.sources,
                       date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                      page=state.page, page_size=page_size)
+                      page=state.page, page_size=page_size, weaker=state.weaker)
 
 
 def _go(page: int) -> None:
@@ -179,9 +181,16 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
         _model_progress(model, state.mode)
     for w in res.warnings:
         st.warning(render.md(w))
-    pages = max(1, math.ceil(res.total / PAGE_SIZE))
-    st.caption(render.caption_html(f"{res.total} نتيجة · results", f"{res.took_ms:.0f} ms",
+    listed = res.total + (res.weaker if state.weaker else 0)
+    pages = max(1, math.ceil(listed / PAGE_SIZE))
+    more = "أكثر من " if not res.total_exact else ""
+    st.caption(render.caption_html(f"{more}{res.total:,} نتيجة · {res.total_text} results", f"{res.took_ms:.0f} ms",
                                    f"صفحة {res.page} من {pages} · page {res.page} of {pages}"), unsafe_allow_html=True)
+    if res.weaker:
+        st.caption(render.caption_html(f"{res.weaker} تطابقا أضعف · {res.weaker} weaker semantic matches",
+                                       "below the relevance floor, not counted" + (
+                                           ", listed after the matches" if state.weaker else
+                                           ": tick “Weaker matches” to list them")), unsafe_allow_html=True)
     if res.mode == "hybrid" and res.weights[0] < 1.0 - state.weight - 1e-9:
         st.caption(render.caption_html(f"وزن الكلمات · keyword weight {res.weights[0]:.2f} of {1.0 - state.weight:.2f}",
                                        "some query words never occur in the archive, so keyword matches count for less"),

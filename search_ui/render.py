@@ -163,6 +163,8 @@ def result_html(rank: int, hit: Hit, state: ViewState) -> str:
     title = hit.title_html or _e(a.id)
     badge = {"semantic": '<span class="badge">تطابق دلالي · semantic match</span>',
              "both": '<span class="badge">كلمات + معنى · keyword + semantic</span>'}.get(hit.match, "")
+    if hit.weak:
+        badge = '<span class="badge weak">تطابق أضعف · weaker match (below the relevance floor)</span>'
     label = ('<div class="meta">أفضل مقطع · best-matching passage</div>' if hit.match == "semantic" else "")
     why = ["<li>" + (f"ترتيب الكلمات · keyword rank #{hit.keyword_rank} (BM25 {hit.keyword_score})"
                      if hit.keyword_rank else "ترتيب الكلمات · keyword: no match") + "</li>",

@@ -31,6 +31,7 @@ class ViewState:
     page: int = 1
     article: str = ""
     view: str = "search"
+    weaker: bool = False  # list the semantic hits below the relevance floor after the matches
     notes: tuple[str, ...] = field(default=(), compare=False)  # what was wrong in the URL
 
     @staticmethod
@@ -77,7 +78,8 @@ class ViewState:
         if view not in VIEWS or (view == "article" and not article):
             notes.append(f"unknown view {view!r}: showing the search")
             view = "search"
-        return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, tuple(notes))
+        weaker = one("weaker") in ("1", "true", "yes")
+        return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, weaker, tuple(notes))
 
     def to_params(self) -> dict[str, str | list[str]]:
         """Only what differs from the defaults, so links stay short."""
@@ -99,6 +101,8 @@ class ViewState:
             out["sort"] = self.sort
         if self.page != 1:
             out["page"] = str(self.page)
+        if self.weaker:
+            out["weaker"] = "1"
         if self.view == "article" and self.article:
             out["article"] = self.article
         elif self.view == "status":
@@ -112,4 +116,4 @@ class ViewState:
     def search_key(self) -> tuple:
         """What a result set depends on (a change sends the user back to page 1)."""
         return (self.q, self.mode, self.weight if self.mode == "hybrid" else None, self.sources,
-                self.date_from, self.date_to, self.sort)
+                self.date_from, self.date_to, self.sort, self.weaker)

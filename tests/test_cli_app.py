@@ -99,8 +99,15 @@ def test_app_search_shows_highlighted_rtl_results(seed_store_dir: Path, monkeypa
     while model_loading(at):
         time.sleep(0.5)
         at.run()
+    # two words of a raid report are under the semantic relevance floor: no match, weaker ones counted
+    assert "semantic match" not in "".join(m.value for m in at.markdown)
+    assert any("weaker semantic matches" in c.value for c in at.caption)
+    at.checkbox(key="weaker").check().run()
+    assert "weaker match" in "".join(m.value for m in at.markdown)  # listed, marked, on request
+    at.checkbox(key="weaker").uncheck().run()
+    at.text_input(key="q").input("الجيش السوري يتقدم بغطاء روسي").run()
     html = "".join(m.value for m in at.markdown)
-    assert "semantic match" in html
+    assert "semantic match" in html and "weaker match" not in html
 
 
 def test_app_empty_index_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
