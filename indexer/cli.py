@@ -119,6 +119,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if missing and code == EXIT_OK else code
 
 
+def _has_index(args: argparse.Namespace) -> bool:
+    """Whether something has been indexed at the configured location (read-only: creates nothing)."""
+    try:
+        return _store(args, read_only=True).info().articles > 0
+    except StoreError:
+        return False
+
+
 def _job_config(args: argparse.Namespace) -> "JobConfig":
     """The job file (``--config``) or the paths given; the file's [store] fills unset flags."""
     from archive.jobs import ConfigError, config_from_paths, load_config
@@ -143,9 +151,16 @@ def _job_config(args: argparse.Namespace) -> "JobConfig":
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
+    """Bring the index in step with its sources. A source that vanished keeps its articles (a
+    disk not mounted is no reason to delete an archive); but when no source exists and there is
+    no index yet, the paths are a mistake: refused before an empty index is created."""
     from archive.jobs import JobRunner
 
     config = _job_config(args)
+    if not any(s.path.exists() for s in config.sources) and not _has_index(args):
+        for s in config.sources:
+            print(f"error: {s.path}: no such file or directory", file=sys.stderr)
+        return EXIT_FAILED
     runner = JobRunner(_store(args), _embedder(args), _progress(args))
     return _report(runner.run(config, full=args.full, dry_run=args.dry_run, only=args.source or ()), args.json)
 

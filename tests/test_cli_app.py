@@ -48,6 +48,9 @@ def test_cli_errors_have_exit_codes(cli_data: Path, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     res = run_cli("index", str(tmp_path / "empty"), "--quiet", data_dir=cli_data)
     assert res.returncode == 3 and "nothing to index" in res.stderr and not (cli_data / "lancedb").exists()
+    res = run_cli("reindex", str(tmp_path / "missing"), "--quiet", data_dir=cli_data)  # no index, no source
+    assert res.returncode == 3 and "no such file" in res.stderr and "kept" not in res.stderr
+    assert not (cli_data / "lancedb").exists()
     res = run_cli("index", "--help", data_dir=cli_data)
     assert ".html" in res.stdout and "python -m indexer index" in res.stdout
     res = run_cli("search", "x", "--mode", "bogus", data_dir=cli_data)
