@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from archive.config import ESSettings
 from archive.embeddings import Embedder
 from archive.jobs import JobRunner, config_from_paths
+from archive.store.base import StoreError
 from archive.store.elastic import ElasticStore
 
 from .conftest import ROOT, record_reliability, run_cli
@@ -97,3 +98,24 @@ def test_credentials_never_appear_in_output_errors_or_job_records(es_url: str, e
         assert secret_key not in text and secret_pw not in text
     record_reliability("secrets", "API key and password through env and a URL, with 403 and 'index missing' failures",
                        "absent from stdout, stderr, error messages, job records and repr")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://indexer:pw-SECRET-77@es.example:9200/", "http://es.example:9200/"),
+    ("https://indexer:pw-SECRET-77@[2001:db8::1]:9243", "https://[2001:db8::1]:9243"),
+    ("http://indexer:pw-SECRET-77@es.example:70000", "http://es.example:70000"),
+    ("http://indexer:pw@SECRET-77@es.example:9200?x=pw-SECRET-77", "http://es.example:9200"),  # a raw @ in it
+])
+def test_the_url_password_never_shows_and_any_url_can_be_shown(url: str, shown: str) -> None:
+    """``repr`` printed the password inside ``url``; ``safe_url`` dropped IPv6 brackets and raised
+    ValueError for a port above 65535 (so the message about a bad URL was itself a traceback)."""
+    settings = ESSettings(url=url)
+    assert settings.safe_url == shown
+    assert "SECRET" not in repr(settings) and shown in repr(settings)
+    assert any("SECRET-77" in s for s in settings.secrets())
+
+
+def test_a_port_out_of_range_gets_one_message_without_the_password() -> None:
+    with pytest.raises(StoreError, match=r"cannot configure the Elasticsearch client for http://127\.0\.0\.1:70000") as err:
+        ElasticStore(ESSettings(url="http://indexer:pw-SECRET-77@127.0.0.1:70000"))
+    assert "SECRET" not in str(err.value)
