@@ -24,6 +24,7 @@ Sort = Literal["relevance", "newest"]
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
 RRF_K = 60
 MAX_PAGE_SIZE = 1000  # an export takes the whole result set in one call
+MAX_DEPTH = 10_000  # candidates asked of each channel: Elasticsearch's result window (a deeper page is empty)
 
 
 def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int = RRF_K) -> dict[str, float]:
@@ -136,7 +137,7 @@ class SearchService:
         page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
         weight = min(1.0, max(0.0, float(semantic_weight)))
         filters = Filters.of(query, sources, date_from, date_to)
-        depth = max(100, page * page_size * 2)
+        depth = min(MAX_DEPTH, max(100, page * page_size * 2))
 
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
         weights = (0.5, 0.5)

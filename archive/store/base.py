@@ -64,6 +64,13 @@ class Filters:
         )
 
 
+def day_after(day: dt.date) -> dt.date:
+    """The exclusive upper bound of a ``to:`` day (both backends compare ``published_at <`` it).
+    The calendar's last day has none (``to:9999-12-31`` overflowed): it stands in for itself,
+    exactly, since ingest refuses articles dated in the future."""
+    return day + dt.timedelta(days=1) if day < dt.date.max else day
+
+
 STEM_MARK = "\x1f"  # vocabulary entries for stems: no analyzed term contains a control character
 
 

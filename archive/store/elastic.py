@@ -47,6 +47,7 @@ from archive.store.base import (
     StoreError,
     StoreInfo,
     StoreLocked,
+    day_after,
 )
 
 MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
@@ -112,7 +113,7 @@ def filter_clauses(filters: Filters) -> list[dict]:
         if filters.date_from:
             rng["gte"] = _date(filters.date_from)
         if filters.date_to:
-            rng["lt"] = _date(filters.date_to + dt.timedelta(days=1))
+            rng["lt"] = _date(day_after(filters.date_to))
         out.append({"range": {"published_at": rng}})
     return out
 

@@ -50,6 +50,7 @@ from archive.store.base import (
     StoreError,
     StoreInfo,
     StoreLocked,
+    day_after,
 )
 
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
@@ -74,7 +75,7 @@ def _where(filters: Filters) -> str | None:
     if filters.date_from:
         parts.append(f"published_at >= TIMESTAMP '{filters.date_from.isoformat()} 00:00:00'")
     if filters.date_to:
-        parts.append(f"published_at < TIMESTAMP '{(filters.date_to + timedelta(days=1)).isoformat()} 00:00:00'")
+        parts.append(f"published_at < TIMESTAMP '{day_after(filters.date_to).isoformat()} 00:00:00'")
     return " AND ".join(parts) or None
 
 
