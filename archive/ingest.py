@@ -408,6 +408,16 @@ def _record(rec: dict, where: str, rel: str, line: int) -> Article | IngestError
     ), where)
 
 
+def _first_time(item: Article | IngestError, first: dict[str, int], where: str, line: int) -> Article | IngestError:
+    """``item``, or an error naming both lines when its id came earlier in the same file (the
+    first one wins, as across files)."""
+    if isinstance(item, Article):
+        if item.id in first:
+            return IngestError(f"{where}:{line}", f"duplicate article id {item.id!r} (first at line {first[item.id]}); skipped")
+        first[item.id] = line
+    return item
+
+
 def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
     """The path an article of ``path`` is stored under: relative to its source directory ``root``
     and led by the source's name, so it is the same from any working directory or machine."""
@@ -449,6 +459,7 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterato
             return
         yield _checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
     elif suffix == ".jsonl":
+        first: dict[str, int] = {}
         for no, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -460,15 +471,16 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "") -> Iterato
             if not isinstance(rec, dict):
                 yield IngestError(f"{where}:{no}", "a line must be a JSON object")
                 continue
-            yield _record(rec, f"{where}:{no}", rel, no)
+            yield _first_time(_record(rec, f"{where}:{no}", rel, no), first, where, no)
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "body" not in [f.strip() for f in reader.fieldnames]:
             yield IngestError(where, f"CSV has no 'body' column (columns: {reader.fieldnames})")
             return
+        first = {}
         for no, row in enumerate(reader, 2):
             rec = {(k or "").strip(): v for k, v in row.items()}
-            yield _record(rec, f"{where}:{no}", rel, no)
+            yield _first_time(_record(rec, f"{where}:{no}", rel, no), first, where, no)
     else:
         yield IngestError(where, f"unsupported file type {suffix!r} (expected {', '.join(SUFFIXES)})")
 

@@ -100,3 +100,17 @@ def test_passages_cover_the_body_with_overlap() -> None:
         assert q.start < p.end  # overlap
         assert a.body[p.start : p.end] == p.text
     assert all(len(p.text.split()) <= 200 for p in ps)
+
+
+def test_a_repeated_id_in_one_file_names_both_lines(tmp_path: Path) -> None:
+    """The second record with an id already seen in the same JSONL/CSV file is refused with both
+    line numbers (the message named the file only, so the user had to search for them)."""
+    rec = lambda i, body: json.dumps({"id": i, "body": body}, ensure_ascii=False)  # noqa: E731
+    (tmp_path / "feed.jsonl").write_text("\n".join([rec("a", "أول"), rec("b", "ثان"), "", rec("a", "مكرر")]) + "\n",
+                                         encoding="utf-8")
+    (tmp_path / "rows.csv").write_text("id,body\nc,أول\nc,مكرر\n", encoding="utf-8")
+    items = list(iter_articles([tmp_path]))
+    assert sorted(a.body for a in items if isinstance(a, Article)) == sorted(["أول", "ثان", "أول"])  # the first wins
+    errs = sorted(str(e) for e in items if isinstance(e, IngestError))
+    assert errs == [f"{tmp_path / 'feed.jsonl'}:4: duplicate article id 'a' (first at line 1); skipped",
+                    f"{tmp_path / 'rows.csv'}:3: duplicate article id 'c' (first at line 2); skipped"]
