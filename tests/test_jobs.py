@@ -164,6 +164,39 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     assert [g.name for g in store.generations()] == [gens[1].name, rec2.generation]
 
 
+def test_a_killed_rebuild_is_never_rolled_back_to_and_is_pruned_first(make_store: Callable[..., Store], corpus: Path,
+                                                                      tmp_path: Path, embedder: Embedder) -> None:
+    """A full rebuild killed half-way left the newest inactive generation with a few articles:
+    pruning kept it, dropping the complete ones, and ``rollback`` switched readers to it."""
+    from archive.analysis import ANALYSIS_VERSION
+    from archive.pipeline import Indexer
+
+    write_feed(corpus / "feed.jsonl", range(15))
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = make_store()
+    runner = JobRunner(store, embedder)
+    runner.run(cfg)
+    first = store.generations()[0].name
+    done = runner.run(cfg, full=True)
+    # what a kill -9 in the middle of the next full rebuild leaves: a new generation, 2 articles in
+    killed = store.new_generation(embedder.name, embedder.dim, ANALYSIS_VERSION)
+    two = [a for a in iter_articles([corpus / "feed.jsonl"]) if isinstance(a, Article) and a.id in ("gen-1", "gen-2")]
+    Indexer(killed, embedder, progress=False).run_items(two)
+    if store.backend == "lancedb":  # and a directory named like a generation that is not one
+        (store.root / "g0009").mkdir()
+        (store.root / "g0009" / "notes.txt").write_text("not an index", encoding="utf-8")
+    rec = runner.run(cfg, full=True)
+    assert rec.switched and rec.pruned == [first, killed.target]  # retention 1: the newest complete one stays
+    assert [g.name for g in store.generations()] == [done.generation, rec.generation]
+    back = rollback(store)
+    assert back.status == "ok" and back.generation == done.generation and store.info().articles == 20
+    if store.backend == "lancedb":
+        assert (store.root / "g0009" / "notes.txt").exists() and rec.generation == "g0010"  # untouched, never reused
+    store.activate(rec.generation)
+    runner.run(cfg, full=True)
+    assert rollback(store).generation == rec.generation  # a generation readers used stays a rollback target
+
+
 def test_an_analysis_version_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     cfg = load_config(job_file(tmp_path, corpus))
     store = open_store(tmp_path / "data", backend="lancedb")

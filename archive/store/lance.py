@@ -39,6 +39,7 @@ from archive.query import Clause, ParsedQuery
 from archive.store.base import (
     PREFIX_EXPANSIONS,
     SCHEMA_VERSION,
+    SWITCHED,
     TITLE_BOOST,
     Filters,
     Generation,
@@ -51,6 +52,7 @@ from archive.store.base import (
     StoreInfo,
     StoreLocked,
     day_after,
+    switched_meta,
 )
 
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
@@ -159,23 +161,28 @@ class LanceStore:
         tmp.write_text(json.dumps(meta, indent=2))
         os.replace(tmp, d / "meta.json")
 
-    def generations(self) -> list[Generation]:
+    def _numbered(self) -> dict[str, int]:
+        """Directories named like a generation, with their numbers (stray ones included)."""
         if not self.root.exists():
-            return []
+            return {}
+        return {d.name: int(m.group(1)) for d in self.root.iterdir() if (m := _GENERATION.fullmatch(d.name)) and d.is_dir()}
+
+    def generations(self) -> list[Generation]:
+        """The generations: directories with a ``meta.json`` (``new_generation`` writes it first;
+        a stray ``gNNNN`` directory is not one, so it is never rolled back to or deleted)."""
         active = self._current()
         out = []
-        for d in sorted(self.root.iterdir()):
-            m = _GENERATION.fullmatch(d.name)
-            if not m or not d.is_dir():
+        for name, number in self._numbered().items():
+            store = LanceStore(self.root, target=name, read_only=True)
+            meta = store.meta()
+            if not meta:
                 continue
-            store = LanceStore(self.root, target=d.name, read_only=True)
             articles = store._table("articles")  # noqa: SLF001 - same class
-            out.append(Generation(d.name, int(m.group(1)), d.name == active,
-                                  articles.count_rows() if articles is not None else 0, store.meta()))
+            out.append(Generation(name, number, name == active, articles.count_rows() if articles is not None else 0, meta))
         return sorted(out, key=lambda g: g.number)
 
     def _next_name(self) -> str:
-        return f"g{max((g.number for g in self.generations()), default=0) + 1:04d}"
+        return f"g{max(self._numbered().values(), default=0) + 1:04d}"
 
     def new_generation(self, model: str, dim: int, analysis_version: str) -> "LanceStore":
         if self.read_only:
@@ -190,7 +197,15 @@ class LanceStore:
             raise StoreError("this store was opened read-only")
         if not (self.root / name / "meta.json").exists():
             raise StoreError(f"no generation {name!r} in {self.root}")
+        for gen in filter(None, (name, self._current())):  # the outgoing one too: readers saw it whole
+            self._mark_switched(gen)
         self._write_pointer(name)
+
+    def _mark_switched(self, name: str) -> None:
+        """Record in ``name``'s meta that readers are switched to it (once)."""
+        meta = LanceStore(self.root, target=name, read_only=True).meta()
+        if meta and SWITCHED not in meta:
+            self._write_meta(name, dict(meta, **switched_meta()))
 
 
     def drop(self, name: str) -> None:
@@ -298,7 +313,7 @@ class LanceStore:
             if self.read_only:
                 raise StoreEmpty(f"no index at {self.root}: run the indexer first")
             name = self.target or self._next_name()
-            self._write_meta(name, wanted)
+            self._write_meta(name, wanted if self.target else dict(wanted, **switched_meta()))
             if not self.target:
                 self._write_pointer(name)
             self._bind()
