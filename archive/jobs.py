@@ -33,6 +33,7 @@ from archive.store.base import rollback as switch_back
 
 MAX_RECORDED_ERRORS = 200
 DELETE_CHUNK = 500
+DEAD_SCAN = 100  # newest job records looked through for runs that died
 
 
 class ConfigError(ValueError):
@@ -243,6 +244,7 @@ class JobRunner:
                 self._dry_run(sources, full, rec)
             else:
                 with self.store.lock(rec.id):
+                    close_dead_jobs(self.store, rec.id)
                     self.store.record_job(rec.as_dict())
                     self._run(config, sources, full, rec)
         except StoreLocked as exc:
@@ -375,11 +377,23 @@ class JobRunner:
         rec.errors = rec.errors[:MAX_RECORDED_ERRORS]
 
 
+def close_dead_jobs(store: Store, holder: str) -> None:
+    """Record every job still 'running' as interrupted, with why. Called by the lock's
+    holder: no other job can be running, so their processes died (kill -9, a crash, a reboot)
+    before they could say so, and the history said 'running' for ever."""
+    dead = [r for r in store.jobs(DEAD_SCAN) if r.get("status") == "running" and r.get("id") != holder]
+    for r in dead:
+        why = (f"the process (pid {r.get('pid')} on {r.get('host')}) ended without finishing (killed, crashed or its "
+               f"machine stopped); found by job {holder} at {_now()}")
+        store.record_job(dict(r, status="interrupted", message=f"{r['message']}; {why}" if r.get("message") else why))
+
+
 def rollback(store: Store) -> JobRecord:
     """Switch readers back to the previous generation, under the job lock, recorded like a job."""
     rec = JobRecord(uuid.uuid4().hex[:12], "rollback", [], _now())
     try:
         with store.lock(rec.id):
+            close_dead_jobs(store, rec.id)
             rec.generation = switch_back(store)
             rec.switched, rec.status = True, "ok"
             rec.message = f"readers now use {rec.generation}"

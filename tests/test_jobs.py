@@ -245,6 +245,26 @@ def test_a_second_job_is_locked_out(make_store: Callable[..., Store], corpus: Pa
     assert [r["status"] for r in store.jobs(5)] == ["ok", "locked"]
 
 
+def test_the_next_job_records_why_a_killed_one_stopped(make_store: Callable[..., Store], corpus: Path, tmp_path: Path,
+                                                       embedder: Embedder) -> None:
+    """A killed job's record said 'running' in the history for ever (read back as 'interrupted'
+    only while nobody held the lock), with no reason; the next job to take the lock records it."""
+    from archive.jobs import JobRecord, _now
+
+    store = make_store()
+    for n, step in enumerate((lambda: JobRunner(store, embedder).run(load_config(job_file(tmp_path, corpus))),
+                              lambda: rollback(store))):
+        dead = JobRecord(f"killed-{n}", "full", ["news"], _now(), message="full rebuild forced: x")
+        store.record_job(dead.as_dict())  # what a job killed with -9 leaves: its 'running' record, no lock
+        step()
+        with store.lock("reader"):  # the stored records, as another job sees them
+            stored = {r["id"]: r for r in store.jobs(10)}
+        assert stored[dead.id]["status"] == "interrupted"
+        assert stored[dead.id]["message"].startswith("full rebuild forced: x; the process (pid ")
+        assert "ended without finishing" in stored[dead.id]["message"]
+        assert [r["status"] for r in stored.values()].count("running") == 0
+
+
 def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[[sources]]\nname = \"a\"\n", encoding="utf-8")
@@ -320,6 +340,8 @@ def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
     rec = json.loads(res.stdout)
     assert rec["added"] + rec["unchanged"] + rec["updated"] == 85 and rec["unchanged"] >= partial - 4
     assert_store_equals(probe(), expected(corpus))
+    killed = [r for r in probe().jobs(5) if r["id"] != rec["id"]]
+    assert killed[0]["status"] == "interrupted" and "ended without finishing" in killed[0]["message"]  # recorded, with why
     record_reliability(f"kill -9 ({backend})", "SIGKILL in the middle of a reindex of 85 articles, then the same command again",
                        f"{partial} committed before the kill, {rec['unchanged']} unchanged and {rec['added'] + rec['updated']} "
                        "written by the re-run; store = sources (0 lost, 0 duplicated)")
