@@ -281,6 +281,15 @@ class JobRunner:
         if report.failed > MAX_RECORDED_ERRORS:
             rec.errors.append(f"… and {report.failed - MAX_RECORDED_ERRORS} more")
 
+    def _index(self, store: Store, config: JobConfig, scan: _Scan, rec: JobRecord) -> IndexReport:
+        """Index what the scan reads into ``store``; the record counts what was written even when
+        a store failure (a full disk, a cluster refusing writes) ends the run half-way."""
+        report = IndexReport()
+        try:
+            return Indexer(store, self.embedder, config.batch_size, self.progress).run_items(scan.items(), report)
+        finally:
+            self._absorb(rec, report)
+
     def _run(self, config: JobConfig, sources: Sequence[Source], full: bool, rec: JobRecord) -> None:
         if not full:
             try:
@@ -299,8 +308,7 @@ class JobRunner:
     def _incremental(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
         known = self.store.hashes()
         scan = _Scan(sources)
-        report = Indexer(self.store, self.embedder, config.batch_size, self.progress).run_items(scan.items())
-        self._absorb(rec, report)
+        report = self._index(self.store, config, scan, rec)
         if rec.mode == "index":
             return
         doomed, kept = [], 0
@@ -322,8 +330,7 @@ class JobRunner:
         rec.generation = getattr(gen, "target", None)
         self.store.record_job(rec.as_dict())
         scan = _Scan(sources)
-        report = Indexer(gen, self.embedder, config.batch_size, self.progress).run_items(scan.items())
-        self._absorb(rec, report)
+        report = self._index(gen, config, scan, rec)
         rec.deleted = sum(1 for aid, (_, p) in known.items() if aid not in report.seen and scan.in_scope(p)
                           and not scan.protected(p))
         would_lose = sorted({p for aid, (_, p) in known.items() if aid not in report.seen and scan.protected(p)})

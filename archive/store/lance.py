@@ -82,6 +82,14 @@ def _where(filters: Filters) -> str | None:
 
 
 _GENERATION = re.compile(r"g(\d{4,})")
+_LANCE_NOISE = re.compile(r"^(lance error: )?(LanceError\(\w+\): )?|,?\s*/\S+\.rs:\d+:\d+")  # wrappers, Rust source
+
+
+def _reason(exc: Exception) -> str:
+    """A LanceDB/OS error as one line a user can act on (e.g. 'No space left on device (os error
+    28)'): LanceDB's messages carry error wrappers and the Rust source location."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return _LANCE_NOISE.sub("", text.strip().splitlines()[0] if text.strip() else type(exc).__name__)
 
 
 class LanceStore:
@@ -252,11 +260,12 @@ class LanceStore:
     def record_job(self, record: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-        fd = os.open(self.root / "jobs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)  # one O_APPEND write per record: concurrent writers never interleave
-        finally:
-            os.close(fd)
+        with self._writing():
+            fd = os.open(self.root / "jobs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)  # one O_APPEND write per record: concurrent writers never interleave
+            finally:
+                os.close(fd)
 
     def jobs(self, limit: int) -> list[dict]:
         try:
@@ -367,11 +376,26 @@ class LanceStore:
         self._ready = True
 
     # ------------------------------------------------------------------ writes
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """LanceDB write failures as one-line ``StoreError``s: a full disk raises RuntimeError
+        (not OSError) from inside LanceDB, which ended jobs with a raw traceback."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"writing to {self.path} failed: {_reason(exc)}") from exc
+
     def upsert(self, batch: Sequence[IndexedArticle]) -> None:
         if self.read_only:
             raise StoreError("this store was opened read-only")
         if not batch:
             return
+        with self._writing():
+            self._upsert(batch)
+
+    def _upsert(self, batch: Sequence[IndexedArticle]) -> None:
         dim = int(batch[0].vectors.shape[1])
         self._ensure_tables(dim)
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -397,47 +421,46 @@ class LanceStore:
             terms.update(item.vocabulary())
         schemas = self._schemas(dim)
         passages, articles, vocab = self._tables["passages"], self._tables["articles"], self._tables["vocab"]
-        try:
-            # 0. new terms for prefix*, before the articles using them (a crash leaves unused terms)
-            if terms:
-                (vocab.merge_insert("term").when_not_matched_insert_all()
-                 .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
-            # 1. new passages (keyed by content hash: the live article still points to the old ones)
-            (passages.merge_insert("pid").when_matched_update_all().when_not_matched_insert_all()
-             .execute(pa.Table.from_pylist(prow, schema=schemas["passages"])))
-            # 2. the commit point: one atomic write of every article row of the batch
-            (articles.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-             .execute(pa.Table.from_pylist(arow, schema=schemas["articles"])))
-            # 3. passages of the previous versions
-            keep = " OR ".join(
-                f"(article_id = {_sql(i.article.id)} AND content_hash <> {_sql(i.article.content_hash)})" for i in batch
-            )
-            passages.delete(keep)
-        except OSError as exc:
-            raise StoreError(f"writing to {self.path} failed: {exc}") from exc
+        # 0. new terms for prefix*, before the articles using them (a crash leaves unused terms)
+        if terms:
+            (vocab.merge_insert("term").when_not_matched_insert_all()
+             .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
+        # 1. new passages (keyed by content hash: the live article still points to the old ones)
+        (passages.merge_insert("pid").when_matched_update_all().when_not_matched_insert_all()
+         .execute(pa.Table.from_pylist(prow, schema=schemas["passages"])))
+        # 2. the commit point: one atomic write of every article row of the batch
+        (articles.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+         .execute(pa.Table.from_pylist(arow, schema=schemas["articles"])))
+        # 3. passages of the previous versions
+        keep = " OR ".join(
+            f"(article_id = {_sql(i.article.id)} AND content_hash <> {_sql(i.article.content_hash)})" for i in batch
+        )
+        passages.delete(keep)
 
     def delete(self, ids: Sequence[str]) -> int:
         articles = self._table("articles")
         if articles is None or not ids:
             return 0
-        n = articles.count_rows(_in("id", ids))
-        articles.delete(_in("id", ids))  # commit point; passages follow
-        self._require("passages").delete(_in("article_id", ids))
+        with self._writing():
+            n = articles.count_rows(_in("id", ids))
+            articles.delete(_in("id", ids))  # commit point; passages follow
+            self._require("passages").delete(_in("article_id", ids))
         return n
 
     def optimize(self) -> None:
         """Sweep passages no live article points to, compact, fold new rows into the FTS
         indices, and build the ANN index once it pays."""
-        if not self.read_only:
-            self._sweep()
-        for name in ("articles", "passages", "vocab"):
-            table = self._table(name)
-            if table is not None:
-                table.optimize()
-        passages = self._table("passages")
-        if passages is not None and passages.count_rows() >= ANN_MIN_ROWS:
-            if "vector_idx" not in {i.name for i in passages.list_indices()}:
-                passages.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+        with self._writing():
+            if not self.read_only:
+                self._sweep()
+            for name in ("articles", "passages", "vocab"):
+                table = self._table(name)
+                if table is not None:
+                    table.optimize()
+            passages = self._table("passages")
+            if passages is not None and passages.count_rows() >= ANN_MIN_ROWS:
+                if "vector_idx" not in {i.name for i in passages.list_indices()}:
+                    passages.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
 
     def _sweep(self) -> int:
         """Delete passages of versions that are not live: those a killed write left behind
