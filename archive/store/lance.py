@@ -260,7 +260,7 @@ class LanceStore:
     def record_job(self, record: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-        with self._writing():
+        with self._writing(self.root / "jobs.jsonl"):
             fd = os.open(self.root / "jobs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, line)  # one O_APPEND write per record: concurrent writers never interleave
@@ -377,15 +377,16 @@ class LanceStore:
 
     # ------------------------------------------------------------------ writes
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """LanceDB write failures as one-line ``StoreError``s: a full disk raises RuntimeError
-        (not OSError) from inside LanceDB, which ended jobs with a raw traceback."""
+    def _writing(self, where: Path | None = None) -> Iterator[None]:
+        """Write failures as one-line ``StoreError``s naming ``where`` (default: the generation):
+        a full disk raises RuntimeError (not OSError) from inside LanceDB, which ended jobs with
+        a raw traceback."""
         try:
             yield
         except StoreError:
             raise
         except (OSError, RuntimeError) as exc:
-            raise StoreError(f"writing to {self.path} failed: {_reason(exc)}") from exc
+            raise StoreError(f"writing to {where or self.path} failed: {_reason(exc)}") from exc
 
     def upsert(self, batch: Sequence[IndexedArticle]) -> None:
         if self.read_only:
