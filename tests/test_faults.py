@@ -116,6 +116,8 @@ def test_the_url_password_never_shows_and_any_url_can_be_shown(url: str, shown: 
     assert settings.safe_url == shown
     assert "SECRET" not in repr(settings) and shown in repr(settings)
     assert any("SECRET-77" in s for s in settings.secrets())
+    record_reliability("secrets in the ES URL", "user:password@ in URLs with IPv6, a port over 65535, a raw @ in the password",
+                       "repr and messages show the URL without the password, brackets kept; no ValueError")
 
 
 def test_a_port_out_of_range_gets_one_message_without_the_password() -> None:

@@ -90,3 +90,6 @@ def test_extreme_dates_and_pages_answer_from_the_cli(backend: str, seed_store_di
     assert search("to:9999-12-31")["total"] == search("to:2100-01-01")["total"] > 0  # a filter alone lists
     far = search("روسيا", "--page", "1000000000")
     assert far["total"] == every and far["hits"] == []
+    record_reliability(f"extreme dates and pages ({backend})", "CLI search with to:/from: 9999-12-31, --from 0001-01-01, "
+                       "--page 1000000000", f"exit 0 each, no traceback; {dated} dated hits up to the last day, 0 from it, "
+                       "an empty far page")

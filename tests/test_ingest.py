@@ -11,7 +11,7 @@ import pytest
 from archive.ingest import IngestError, iter_articles, parse_arabic_date, passages
 from archive.model import Article
 
-from .conftest import SEEDS
+from .conftest import SEEDS, record_reliability
 
 
 def by_name() -> dict[str, Article]:
@@ -114,3 +114,5 @@ def test_a_repeated_id_in_one_file_names_both_lines(tmp_path: Path) -> None:
     errs = sorted(str(e) for e in items if isinstance(e, IngestError))
     assert errs == [f"{tmp_path / 'feed.jsonl'}:4: duplicate article id 'a' (first at line 1); skipped",
                     f"{tmp_path / 'rows.csv'}:3: duplicate article id 'c' (first at line 2); skipped"]
+    record_reliability("repeated id in one file", "the same id twice in one JSONL and in one CSV",
+                       "each refused with both line numbers; the first kept")

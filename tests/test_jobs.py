@@ -189,12 +189,18 @@ def test_a_killed_rebuild_is_never_rolled_back_to_and_is_pruned_first(make_store
     assert rec.switched and rec.pruned == [first, killed.target]  # retention 1: the newest complete one stays
     assert [g.name for g in store.generations()] == [done.generation, rec.generation]
     back = rollback(store)
-    assert back.status == "ok" and back.generation == done.generation and store.info().articles == 20
+    served = store.info().articles
+    assert back.status == "ok" and back.generation == done.generation and served == 20
     if store.backend == "lancedb":
         assert (store.root / "g0009" / "notes.txt").exists() and rec.generation == "g0010"  # untouched, never reused
     store.activate(rec.generation)
     runner.run(cfg, full=True)
     assert rollback(store).generation == rec.generation  # a generation readers used stays a rollback target
+    record_reliability(f"rollback after a killed rebuild ({store.backend})",
+                       "a full rebuild killed after 2 of 20 articles"
+                       + (" and a stray g0009 directory" if store.backend == "lancedb" else "") + ", a full rebuild, rollback",
+                       f"pruned {', '.join(rec.pruned)} (the killed one too); rollback to {back.generation}: {served} of 20 "
+                       "articles" + ("; the stray directory untouched" if store.backend == "lancedb" else ""))
 
 
 def test_an_analysis_version_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
@@ -263,6 +269,8 @@ def test_the_next_job_records_why_a_killed_one_stopped(make_store: Callable[...,
         assert stored[dead.id]["message"].startswith("full rebuild forced: x; the process (pid ")
         assert "ended without finishing" in stored[dead.id]["message"]
         assert [r["status"] for r in stored.values()].count("running") == 0
+    record_reliability(f"killed job's record ({store.backend})", "a job's 'running' record left by kill -9, then a reindex; "
+                       "again, then a rollback", "each recorded as interrupted, with pid, host and the job that found it")
 
 
 def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
