@@ -4,9 +4,10 @@ environment, then defaults. Credentials come from the environment only (never fl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from archive.embeddings import DEFAULT_MODEL
 
@@ -36,6 +37,16 @@ def backend(flag: str | None = None) -> str:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# scheme://, userinfo@ (up to the authority's last @: a password may hold a raw one), host:port, path
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?:(?P<userinfo>[^/?#]*)@)?(?P<host>[^/?#]*)(?P<path>[^?#]*)")
+
+
+def _url_parts(url: str) -> dict[str, str]:
+    """scheme, userinfo, host and path of a URL, as written (every part optional: any string splits)."""
+    m = _URL.match(url)
+    return {k: v or "" for k, v in m.groupdict().items()} if m else {}
 
 
 @dataclass(frozen=True)
@@ -74,15 +85,20 @@ class ESSettings:
         )
         return replace(s, **{k: v for k, v in flags.items() if v is not None})
 
+    def __repr__(self) -> str:
+        """The fields with ``url`` as ``safe_url``: a password in the URL is a secret too."""
+        shown = ", ".join(f"{f.name}={self.safe_url if f.name == 'url' else getattr(self, f.name)!r}"
+                          for f in fields(self) if f.repr)
+        return f"ESSettings({shown})"
+
     @property
     def safe_url(self) -> str:
-        """The URL without any user:password@ part, fit for messages."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        """The URL without any user:password@ part or query, host and port as written (IPv6
+        brackets kept; an impossible port is the client's to refuse, not a crash here)."""
+        parts = _url_parts(self.url)
+        return parts["scheme"] + parts["host"] + parts["path"]
 
     def secrets(self) -> list[str]:
-        """Every secret value, so messages can be scrubbed of them."""
-        parts = urlsplit(self.url)
-        return [s for s in (self.api_key, self.password, parts.password) if s]
+        """Every secret value, so messages can be scrubbed of them (a URL password also as decoded)."""
+        url_password = _url_parts(self.url)["userinfo"].partition(":")[2]
+        return [s for s in dict.fromkeys((self.api_key, self.password, url_password, unquote(url_password))) if s]

@@ -65,49 +65,60 @@ def mark(text: str, spans: Sequence[Span], start: int = 0, end: int | None = Non
     return "".join(out)
 
 
+_WORD = re.compile(r"\S+")
+_WORD_END = re.compile(r"\S+\Z")
+SNIPPET_SCAN_CHARS = 100_000  # a snippet looks no further: an article near the 1 M limit costs as much as this
+
+
 def best_window(text: str, spans: Sequence[Span], words: int = 40) -> Span:
-    """The ~``words``-word window of ``text`` holding the most matches (ties: earliest)."""
-    bounds: list[Span] = []
-    i, n = 0, len(text)
-    while i < n:
-        while i < n and text[i].isspace():
-            i += 1
-        j = i
-        while j < n and not text[j].isspace():
-            j += 1
-        if j > i:
-            bounds.append((i, j))
-        i = j
+    """The ~``words``-word window of ``text`` holding the most matches (ties: earliest). Linear
+    in words + matches: both ends of the window only move forward (a count per window made a
+    900k-character article take minutes)."""
+    bounds = [m.span() for m in _WORD.finditer(text)]
     if not bounds:
-        return (0, n)
+        return (0, len(text))
+    last = len(bounds) - 1
+
+    def window(w: int) -> Span:
+        return (bounds[w][0], bounds[min(w + words - 1, last)][1])
+
     if not spans:
-        return (bounds[0][0], bounds[min(words, len(bounds)) - 1][1])
-    best, best_count, k = 0, -1, 0
+        return window(0)
     starts = [s for s, _ in spans]
-    for w in range(len(bounds)):
-        lo, hi = bounds[w][0], bounds[min(w + words, len(bounds)) - 1][1]
-        while k < len(starts) and starts[k] < lo:
-            k += 1
-        count = sum(1 for s in starts[k:] if s < hi)
-        if count > best_count:
-            best, best_count = w, count
-        if w + words >= len(bounds):
-            break
+    best, best_count, lo_k, hi_k = 0, -1, 0, 0  # starts[lo_k:hi_k] lie inside the window
+    for w in range(max(1, len(bounds) - words + 1)):
+        lo, hi = window(w)
+        while lo_k < len(starts) and starts[lo_k] < lo:
+            lo_k += 1
+        hi_k = max(hi_k, lo_k)
+        while hi_k < len(starts) and starts[hi_k] < hi:
+            hi_k += 1
+        if hi_k - lo_k > best_count:
+            best, best_count, first_k = w, hi_k - lo_k, lo_k
     if best_count <= 0:
-        return (bounds[best][0], bounds[min(best + words, len(bounds)) - 1][1])
+        return window(best)
     # some context before the first match, without losing the last one; full-length at the end
     word_starts = [b[0] for b in bounds]
-    inside = [bisect_right(word_starts, s) - 1 for s in starts
-              if bounds[best][0] <= s < bounds[min(best + words, len(bounds)) - 1][1]]
-    first = max(0, inside[0] - 5, inside[-1] - words + 1)
-    first = max(0, min(first, len(bounds) - words))
-    return (bounds[first][0], bounds[min(first + words, len(bounds)) - 1][1])
+    first_word = bisect_right(word_starts, starts[first_k]) - 1
+    last_word = bisect_right(word_starts, starts[first_k + best_count - 1]) - 1
+    first = max(0, first_word - 5, last_word - words + 1)
+    return window(max(0, min(first, len(bounds) - words)))
+
+
+def _scanned(text: str) -> str:
+    """The head of ``text`` a snippet looks at: at most ``SNIPPET_SCAN_CHARS``, cut between words."""
+    if len(text) <= SNIPPET_SCAN_CHARS:
+        return text
+    head = text[:SNIPPET_SCAN_CHARS]
+    return head if text[SNIPPET_SCAN_CHARS].isspace() else _WORD_END.sub("", head)
 
 
 def snippet(text: str, query: ParsedQuery, words: int = 40, analyzer: Analyzer | None = None) -> tuple[str, int]:
-    """(HTML snippet, number of matches in the whole text) for ``text`` under ``query``."""
-    spans = match_spans((analyzer or default_analyzer()).analyze(text), query)
-    s, e = best_window(text, spans, words)
+    """(HTML snippet, number of matches) for ``text`` under ``query``; both from the text's first
+    ``SNIPPET_SCAN_CHARS`` characters, so one huge article cannot stall a page of results."""
+    head = _scanned(text)
+    spans = match_spans((analyzer or default_analyzer()).analyze(head), query)
+    s, e = best_window(head, spans, words)
     body = mark(text, spans, s, e)
     return ("… " if s > 0 else "") + body + (" …" if e < len(text) else ""), len(spans)
 

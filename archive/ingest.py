@@ -474,6 +474,16 @@ def _record(rec: dict, where: str, rel: str, line: int, publisher: str = "") -> 
     ), where)
 
 
+def _first_time(item: Article | IngestError | Notice, first: dict[str, int], where: str, line: int) -> Article | IngestError | Notice:
+    """``item``, or an error naming both lines when its id came earlier in the same file (the
+    first one wins, as across files)."""
+    if isinstance(item, Article):
+        if item.id in first:
+            return IngestError(f"{where}:{line}", f"duplicate article id {item.id!r} (first at line {first[item.id]}); skipped")
+        first[item.id] = line
+    return item
+
+
 def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
     """The path an article of ``path`` is stored under: relative to its source directory ``root``
     and led by the source's name, so it is the same from any working directory or machine."""
@@ -517,6 +527,7 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "", publisher:
         yield from (Notice(where, n) for n in notes)
         yield from _checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
     elif suffix == ".jsonl":
+        first: dict[str, int] = {}
         for no, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -528,15 +539,16 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "", publisher:
             if not isinstance(rec, dict):
                 yield IngestError(f"{where}:{no}", "a line must be a JSON object")
                 continue
-            yield from _record(rec, f"{where}:{no}", rel, no, publisher)
+            yield from (_first_time(item, first, where, no) for item in _record(rec, f"{where}:{no}", rel, no, publisher))
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or "body" not in [f.strip() for f in reader.fieldnames]:
             yield IngestError(where, f"CSV has no 'body' column (columns: {reader.fieldnames})")
             return
+        first = {}
         for no, row in enumerate(reader, 2):
             rec = {(k or "").strip(): v for k, v in row.items()}
-            yield from _record(rec, f"{where}:{no}", rel, no, publisher)
+            yield from (_first_time(item, first, where, no) for item in _record(rec, f"{where}:{no}", rel, no, publisher))
     else:
         yield IngestError(where, f"unsupported file type {suffix!r} (expected {', '.join(SUFFIXES)})")
 

@@ -33,6 +33,7 @@ from archive.store.base import rollback as switch_back
 
 MAX_RECORDED_ERRORS = 200
 DELETE_CHUNK = 500
+DEAD_SCAN = 100  # newest job records looked through for runs that died
 
 
 class ConfigError(ValueError):
@@ -249,6 +250,7 @@ class JobRunner:
                 self._dry_run(sources, full, rec)
             else:
                 with self.store.lock(rec.id):
+                    close_dead_jobs(self.store, rec.id)
                     self.store.record_job(rec.as_dict())
                     self._run(config, sources, full, rec)
         except StoreLocked as exc:
@@ -285,6 +287,15 @@ class JobRunner:
         if report.failed > MAX_RECORDED_ERRORS:
             rec.errors.append(f"… and {report.failed - MAX_RECORDED_ERRORS} more")
 
+    def _index(self, store: Store, config: JobConfig, scan: _Scan, rec: JobRecord) -> IndexReport:
+        """Index what the scan reads into ``store``; the record counts what was written even when
+        a store failure (a full disk, a cluster refusing writes) ends the run half-way."""
+        report = IndexReport()
+        try:
+            return Indexer(store, self.embedder, config.batch_size, self.progress).run_items(scan.items(), report)
+        finally:
+            self._absorb(rec, report)
+
     def _run(self, config: JobConfig, sources: Sequence[Source], full: bool, rec: JobRecord) -> None:
         if not full:
             try:
@@ -303,8 +314,7 @@ class JobRunner:
     def _incremental(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
         known = self.store.hashes()
         scan = _Scan(sources)
-        report = Indexer(self.store, self.embedder, config.batch_size, self.progress).run_items(scan.items())
-        self._absorb(rec, report)
+        report = self._index(self.store, config, scan, rec)
         if rec.mode == "index":
             return
         doomed, kept = [], 0
@@ -326,8 +336,7 @@ class JobRunner:
         rec.generation = getattr(gen, "target", None)
         self.store.record_job(rec.as_dict())
         scan = _Scan(sources)
-        report = Indexer(gen, self.embedder, config.batch_size, self.progress).run_items(scan.items())
-        self._absorb(rec, report)
+        report = self._index(gen, config, scan, rec)
         rec.deleted = sum(1 for aid, (_, p) in known.items() if aid not in report.seen and scan.in_scope(p)
                           and not scan.protected(p))
         would_lose = sorted({p for aid, (_, p) in known.items() if aid not in report.seen and scan.protected(p)})
@@ -381,11 +390,23 @@ class JobRunner:
         rec.errors = rec.errors[:MAX_RECORDED_ERRORS]
 
 
+def close_dead_jobs(store: Store, holder: str) -> None:
+    """Record every job still 'running' as interrupted, with why. Called by the lock's
+    holder: no other job can be running, so their processes died (kill -9, a crash, a reboot)
+    before they could say so, and the history said 'running' for ever."""
+    dead = [r for r in store.jobs(DEAD_SCAN) if r.get("status") == "running" and r.get("id") != holder]
+    for r in dead:
+        why = (f"the process (pid {r.get('pid')} on {r.get('host')}) ended without finishing (killed, crashed or its "
+               f"machine stopped); found by job {holder} at {_now()}")
+        store.record_job(dict(r, status="interrupted", message=f"{r['message']}; {why}" if r.get("message") else why))
+
+
 def rollback(store: Store) -> JobRecord:
     """Switch readers back to the previous generation, under the job lock, recorded like a job."""
     rec = JobRecord(uuid.uuid4().hex[:12], "rollback", [], _now())
     try:
         with store.lock(rec.id):
+            close_dead_jobs(store, rec.id)
             rec.generation = switch_back(store)
             rec.switched, rec.status = True, "ok"
             rec.message = f"readers now use {rec.generation}"

@@ -103,10 +103,11 @@ class Indexer:
         """Index files and directories (see ``ingest.iter_articles``)."""
         return self.run_items(iter_articles(paths))
 
-    def run_items(self, items: Iterable[Article | IngestError | Notice]) -> IndexReport:
-        """Index a stream of articles; errors in it are reported, never fatal."""
+    def run_items(self, items: Iterable[Article | IngestError | Notice], report: IndexReport | None = None) -> IndexReport:
+        """Index a stream of articles; errors in it are reported, never fatal. A store failure
+        ends the run: ``report``, when given, then holds what was written before it."""
         t0 = time.perf_counter()
-        report = IndexReport()
+        report = IndexReport() if report is None else report
         self.store.check_compatible(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
         known = self.store.hashes()
         seen: dict[str, str] = {}

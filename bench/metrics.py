@@ -52,16 +52,23 @@ class BM25:
         self.matrix = sparse.csc_matrix((weights, (coo.row, coo.col)), shape=tf.shape)
 
     def search(self, terms: Sequence[str], k: int = 100) -> list[int]:
-        ids = [self.vocab[t] for t in terms if t in self.vocab]
-        if not ids:
-            return []
-        counts = Counter(ids)
+        return self.search_scored(terms, k)[0]
+
+    def search_scored(self, terms: Sequence[str], k: int = 100, weights: Sequence[float] | None = None) -> tuple[list[int], list[float]]:
+        """(top ``k`` doc ids, their scores); ``weights``: one per term (default 1 per occurrence)."""
+        counts: Counter = Counter()
+        for i, t in enumerate(terms):
+            if t in self.vocab:
+                counts[self.vocab[t]] += 1.0 if weights is None else weights[i]
+        if not counts:
+            return [], []
         cols = list(counts)
         scores = self.matrix[:, cols] @ np.array([counts[c] for c in cols], dtype=np.float64)
         scores = np.asarray(scores).ravel()
         top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
         top = top[scores[top] > 0]
-        return top[np.argsort(-scores[top], kind="stable")].tolist()
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return top.tolist(), scores[top].tolist()
 
 
 def write_report(path: str, report: dict) -> None:

@@ -37,6 +37,7 @@ from analysis_quality import systems  # noqa: E402
 from hadith import load  # noqa: E402
 from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
 
+from archive import relevance  # noqa: E402
 from archive.analysis import ANALYSIS_VERSION  # noqa: E402
 from archive.embeddings import Embedder  # noqa: E402
 from archive.model import Article  # noqa: E402
@@ -77,15 +78,59 @@ def embed_cached(embedder: Embedder, texts: Sequence[str], kind: str, chunk: int
     return out
 
 
-def dense_top(doc_vecs: np.ndarray, query_vecs: np.ndarray, k: int = DEPTH) -> list[list[int]]:
-    """Exact cosine top-k per query (vectors are unit length)."""
+def dense_top(doc_vecs: np.ndarray, query_vecs: np.ndarray, k: int = DEPTH) -> list[tuple[list[int], list[float]]]:
+    """Exact cosine top-k per query (vectors are unit length): (ids, cosines)."""
     out = []
     for i in range(0, len(query_vecs), 256):
         scores = query_vecs[i : i + 256] @ doc_vecs.T
         top = np.argpartition(-scores, k, axis=1)[:, :k]
         for row, cand in zip(scores, top):
-            out.append(cand[np.argsort(-row[cand], kind="stable")].tolist())
+            ranked = cand[np.argsort(-row[cand], kind="stable")]
+            out.append((ranked.tolist(), row[ranked].tolist()))
     return out
+
+
+def floored(hits: tuple[list[int], list[float]], qvec: np.ndarray, text: str, floor: relevance.Floor) -> list[int]:
+    """The dense hits the product counts: those above its relevance floor."""
+    ids, scores = hits
+    keep = floor.mask(qvec, scores, text) if ids else []
+    return [d for d, k in zip(ids, keep) if k]
+
+
+def convex(bm25: tuple[list[int], list[float]], dense: tuple[list[int], list[float]], alpha: float) -> list[int]:
+    """Convex combination of min-max normalized scores (Bruch et al. 2023): alpha * keyword +
+    (1 - alpha) * semantic, a channel that did not return a document giving it 0."""
+    def norm(ids: list[int], scores: list[float]) -> dict[int, float]:
+        if not ids:
+            return {}
+        lo, hi = min(scores), max(scores)
+        return {d: (s - lo) / (hi - lo) if hi > lo else 1.0 for d, s in zip(ids, scores)}
+
+    kw, de = norm(*bm25), norm(*dense)
+    fused = {d: alpha * kw.get(d, 0.0) + (1 - alpha) * de.get(d, 0.0) for d in set(kw) | set(de)}
+    return sorted(fused, key=lambda d: (-fused[d], d))[:DEPTH]
+
+
+def rm3_terms(query: list[str], feedback: list[int], doc_terms: list[list[str]], index: BM25, n_terms: int = 10,
+              original: float = 0.5) -> tuple[list[str], list[float]]:
+    """RM3-style expansion: the query's terms (weight ``original``) plus the ``n_terms`` terms most
+    probable in the feedback documents (relevance model: term frequency share per document, idf
+    against the collection), weighted by that probability."""
+    from collections import Counter
+
+    model: Counter = Counter()
+    for d in feedback:
+        counts = Counter(doc_terms[d])
+        total = sum(counts.values()) or 1
+        for t, c in counts.items():
+            model[t] += c / total
+    scored = {t: p * index.idf[index.vocab[t]] for t, p in model.items() if t in index.vocab}
+    top = sorted(scored, key=lambda t: -scored[t])[:n_terms]
+    mass = sum(scored[t] for t in top) or 1.0
+    q = Counter(query)
+    terms = list(q) + top
+    weights = [original * q[t] / len(query) for t in q] + [(1 - original) * scored[t] / mass for t in top]
+    return terms, weights
 
 
 def fuse(bm25: Sequence[int], dense: Sequence[int], weights: tuple[float, float]) -> list[int]:
@@ -145,14 +190,37 @@ def main() -> None:
     t1_topics = sorted(topics)
     t1_splits = {"tuning": sorted(order[t] for t in topics[:half]), "reporting": sorted(order[t] for t in topics[half:])}
     qrels1 = [data.queries[t] for t in t1_topics]
+    floor = relevance.default_floor(embedder)
+    ours_index, ours_terms = bm25["ours"]
+    doc_terms = [ours_terms(d) for d in docs]
+
     def all_runs(texts: list[str]) -> dict[str, list[list[int]]]:
-        """Every system's top-100 for each query text."""
+        """Every system's top-100 for each query text: the product's hybrid (weighted RRF over
+        the floored dense channel), and the fusion alternatives of the issue: RRF without the
+        floor, convex combination of normalized scores, RM3 on the keyword channel, Rocchio on
+        the vector channel."""
         runs = {f"bm25_{n}": [idx.search(fn(t), k=DEPTH) for t in texts] for n, (idx, fn) in bm25.items()}
-        runs["dense"] = dense_top(doc_vecs, embed_cached(embedder, texts, "queries"))
+        qvecs = embed_cached(embedder, texts, "queries")
+        dense = dense_top(doc_vecs, qvecs)
+        runs["dense"] = [ids for ids, _ in dense]
+        runs["dense_floored"] = [floored(h, v, t, floor) for h, v, t in zip(dense, qvecs, texts, strict=True)]
+        scored = [ours_index.search_scored(ours_terms(t), k=DEPTH) for t in texts]
+        expanded = [rm3_terms(ours_terms(t), ids[:10], doc_terms, ours_index) if ids else ([], [])
+                    for t, (ids, _) in zip(texts, scored, strict=True)]
+        runs["bm25_rm3"] = [ours_index.search_scored(terms, k=DEPTH, weights=w)[0] if terms else []
+                            for terms, w in expanded]
+        rocchio = np.asarray([v + 0.5 * doc_vecs[ids[:5]].mean(axis=0) for v, (ids, _) in zip(qvecs, dense, strict=True)])
+        rocchio /= np.linalg.norm(rocchio, axis=1, keepdims=True)
+        runs["dense_rocchio"] = [ids for ids, _ in dense_top(doc_vecs, rocchio)]
         words = [query_words(parse(t)) for t in texts]
         for w in WEIGHTS:
-            runs[f"hybrid_w{w}"] = [fuse(b, d, hybrid_weights(w, qw, known))
-                                    for b, d, qw in zip(runs["bm25_ours"], runs["dense"], words, strict=True)]
+            hw = [hybrid_weights(w, qw, known) for qw in words]
+            runs[f"hybrid_w{w}"] = [fuse(b, d, x) for b, d, x in zip(runs["bm25_ours"], runs["dense_floored"], hw, strict=True)]
+            runs[f"rrf_nofloor_w{w}"] = [fuse(b, d, x) for b, d, x in zip(runs["bm25_ours"], runs["dense"], hw, strict=True)]
+            runs[f"rrf_rm3_rocchio_w{w}"] = [fuse(b, d, x) for b, d, x in
+                                             zip(runs["bm25_rm3"], runs["dense_rocchio"], hw, strict=True)]
+            runs[f"convex_a{round(1 - w, 1)}"] = [convex(b, d, x[0])  # alpha: the keyword weight
+                                                  for b, d, x in zip(scored, dense, hw, strict=True)]
         return runs
 
     runs1 = all_runs(t1_topics)

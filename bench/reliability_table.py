@@ -21,6 +21,16 @@ WHERE = {
     "kill -9 stress (lancedb)": "tests/stress/crash_stress.py", "kill -9 stress (elasticsearch)": "tests/stress/crash_stress.py",
     "full rebuild under load (lancedb)": "tests/test_jobs.py", "full rebuild under load (elasticsearch)": "tests/test_jobs.py",
     "output safety in a browser": "tests/test_e2e.py",
+    "kill -9 rebuild stress (lancedb)": "tests/stress/crash_stress.py",
+    "kill -9 rebuild stress (elasticsearch)": "tests/stress/crash_stress.py",
+    "rollback after a killed rebuild (lancedb)": "tests/test_jobs.py",
+    "rollback after a killed rebuild (elasticsearch)": "tests/test_jobs.py",
+    "huge article highlighting": "tests/test_search.py",
+    "extreme dates and pages (lancedb)": "tests/test_fuzz.py", "extreme dates and pages (elasticsearch)": "tests/test_fuzz.py",
+    "store fails mid-job (lancedb)": "tests/test_faults.py", "store fails mid-job (elasticsearch)": "tests/test_faults.py",
+    "secrets in the ES URL": "tests/test_faults.py",
+    "repeated id in one file": "tests/test_ingest.py",
+    "killed job's record (lancedb)": "tests/test_jobs.py", "killed job's record (elasticsearch)": "tests/test_jobs.py",
 }
 
 

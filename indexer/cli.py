@@ -316,7 +316,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for source, n in info.sources.items():
         print(f"  {_isolated(source or '(no source)', sys.stdout.isatty())}: {n}")
     for gen in store.generations():
-        print(f"generation {gen.name}: {gen.articles} articles" + ("  ← active" if gen.active else ""))
+        print(f"generation {gen.name}: {gen.articles} articles"
+              + ("  ← active" if gen.active else "" if gen.complete else "  (incomplete: never switched to)"))
     print(f"last job  {_job_line(last[0])}" if last else "last job  none recorded")
     return EXIT_OK
 

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 
@@ -102,31 +102,37 @@ def cli_data(tmp_path: Path, data_dir: Path, embedder: object) -> Path:
     return d
 
 
-class Searching:
-    """Searches in a background thread until the ``with`` block ends, keeping every answer's
-    total and every error: a store that stops answering, or answers half-built, shows here."""
+class Reading:
+    """Calls ``read`` in a background thread until the ``with`` block ends (``pause`` seconds
+    apart), keeping every answer and every error: a store that stops answering, or answers
+    half-built, shows here."""
 
-    def __init__(self, service: SearchService, query: str) -> None:
-        self.service, self.query = service, query
+    def __init__(self, read: Callable[[], int], pause: float = 0.0) -> None:
+        self.read, self.pause = read, pause
         self.totals: list[int] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.wait(self.pause):
             try:
-                self.totals.append(self.service.search(self.query, mode="keyword").total)
+                self.totals.append(self.read())
             except Exception as exc:  # noqa: BLE001 - every failure is what the tests count
                 self.errors.append(repr(exc))
 
-    def __enter__(self) -> "Searching":
+    def __enter__(self) -> "Reading":
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def Searching(service: SearchService, query: str) -> Reading:  # noqa: N802 - used like the class it was
+    """Keyword searches for ``query`` all through a ``with`` block: every answer's total."""
+    return Reading(lambda: service.search(query, mode="keyword").total)
 
 
 @pytest.fixture

@@ -100,6 +100,15 @@ def test_filters_and_facets(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert "2 نتيجة" in " ".join(c.value for c in at.caption)  # w01 and w03
 
 
+def test_the_calendars_last_day_and_a_far_page_are_no_traceback(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``to:9999-12-31`` in the query or the URL overflowed the day-after bound (issue 21.3)."""
+    for params in ({"q": "خبر عاجل to:9999-12-31"}, {"q": "خبر عاجل", "to": "9999-12-31"}):
+        at = app(app_data, monkeypatch, mode="keyword", **params)  # app() fails on any exception
+        assert "22 نتيجة" in " ".join(c.value for c in at.caption) and not at.error
+    at = app(app_data, monkeypatch, q="خبر عاجل", mode="keyword", page="1000000000")
+    assert not at.error
+
+
 def test_article_view_marks_the_query_and_lists_similar_articles(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 

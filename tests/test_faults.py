@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
+import subprocess
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from archive.config import ESSettings
 from archive.embeddings import Embedder
 from archive.jobs import JobRunner, config_from_paths
+from archive.store import Store, open_store
 from archive.store.base import StoreError
 from archive.store.elastic import ElasticStore
 
@@ -150,3 +154,98 @@ def test_an_outage_mid_job_ends_with_one_line_and_exit_3(es_url: str, es_setting
     assert res.stderr.startswith("error: cannot reach Elasticsearch") and proxy.url.split("//")[1] in res.stderr
     record_reliability("ES outage mid-job", "every connection dropped from the job's first bulk write on",
                        "one line naming the unreachable cluster, exit 3, no traceback")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://indexer:pw-SECRET-77@es.example:9200/", "http://es.example:9200/"),
+    ("https://indexer:pw-SECRET-77@[2001:db8::1]:9243", "https://[2001:db8::1]:9243"),
+    ("http://indexer:pw-SECRET-77@es.example:70000", "http://es.example:70000"),
+    ("http://indexer:pw@SECRET-77@es.example:9200?x=pw-SECRET-77", "http://es.example:9200"),  # a raw @ in it
+])
+def test_the_url_password_never_shows_and_any_url_can_be_shown(url: str, shown: str) -> None:
+    """``repr`` printed the password inside ``url``; ``safe_url`` dropped IPv6 brackets and raised
+    ValueError for a port above 65535 (so the message about a bad URL was itself a traceback)."""
+    settings = ESSettings(url=url)
+    assert settings.safe_url == shown
+    assert "SECRET" not in repr(settings) and shown in repr(settings)
+    assert any("SECRET-77" in s for s in settings.secrets())
+    record_reliability("secrets in the ES URL", "user:password@ in URLs with IPv6, a port over 65535, a raw @ in the password",
+                       "repr and messages show the URL without the password, brackets kept; no ValueError")
+
+
+def test_a_port_out_of_range_gets_one_message_without_the_password() -> None:
+    with pytest.raises(StoreError, match=r"cannot configure the Elasticsearch client for http://127\.0\.0\.1:70000") as err:
+        ElasticStore(ESSettings(url="http://indexer:pw-SECRET-77@127.0.0.1:70000"))
+    assert "SECRET" not in str(err.value)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], None]]:
+    """A directory on a tmpfs of 400 KiB (a disk that fills mid-job); calling the fixture's value
+    with a size grows it (space freed). Mounting needs root, as CI runs."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)], capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield lambda size: subprocess.run(["mount", "-o", f"remount,size={size}", str(disk)], check=True)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("backend", ["lancedb", "elasticsearch"])
+def test_a_store_that_fails_mid_job_exits_3_with_one_line_and_true_counts(
+        backend: str, tmp_path: Path, cli_data: Path, request: pytest.FixtureRequest) -> None:
+    """LanceDB on a full disk raised RuntimeError (not OSError): a raw traceback, exit 1, and a
+    job record of 'failed +0' although a dozen articles of the run were committed. Elasticsearch
+    refusing writes mid-job recorded +0 the same way. After the fault, the store stays readable
+    and the same command again converges."""
+    src = tmp_path / "wire"
+    src.mkdir()
+    write_feed(src / "feed.jsonl", range(60), words=150)
+    if backend == "lancedb":
+        grow = request.getfixturevalue("small_disk")
+        data = tmp_path / "disk" / "data"
+        data.mkdir()
+        (data / "models").symlink_to(cli_data / "models", target_is_directory=True)
+        where: list[str] = []
+        probe: Callable[[], Store] = lambda: open_store(data, backend="lancedb")  # noqa: E731
+        heal = lambda: grow("64m")  # noqa: E731
+        cause = "No space left on device"
+    else:
+        es: ESSettings = request.getfixturevalue("es_settings")
+        data, bulks, down = cli_data, [0], {"on": True}
+
+        def policy(method: str, path: str) -> str | None:
+            if "_bulk" in path:
+                bulks[0] += 1
+                return "close" if down["on"] and bulks[0] > 10 else None
+            return None
+
+        proxy = FaultProxy(es.url, policy)
+        request.addfinalizer(proxy.close)
+        where = ["--backend", "elasticsearch", "--es-url", proxy.url, "--es-index", es.index]
+        probe = lambda: ElasticStore(es)  # noqa: E731
+        heal = lambda: down.update(on=False)  # noqa: E731
+        cause = "cannot reach Elasticsearch"
+    res = run_cli("index", str(src), "--batch-size", "4", "--quiet", *where, data_dir=data, env={"ES_TIMEOUT": "5"})
+    assert res.returncode == 3, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error: ") and cause in res.stderr, res.stderr
+    store = probe()
+    if backend == "elasticsearch":
+        store.optimize()  # make the committed writes visible (the failed run never got to it)
+    committed = len(store.hashes())
+    rec = store.jobs(1)[0]
+    assert rec["status"] == "failed" and cause in rec["message"]
+    assert 0 < committed < 60 and rec["added"] == committed  # the record says what the run really wrote
+    heal()
+    res = run_cli("index", str(src), "--batch-size", "4", "--quiet", "--json", *where, data_dir=data)
+    assert res.returncode == 0, res.stderr
+    again = json.loads(res.stdout)
+    assert (again["added"], again["unchanged"]) == (60 - committed, committed)
+    assert_store_equals(probe(), _by_dir(src))
+    record_reliability(f"store fails mid-job ({backend})",
+                       "a 400 KiB disk filling mid-index" if backend == "lancedb" else "bulk writes refused after 10 requests",
+                       f"exit 3, one line ({cause}); job record +{rec['added']} = the {committed} articles committed; "
+                       f"re-run after the fault: +{again['added']}, store = sources")

@@ -11,7 +11,7 @@ import pytest
 from archive.ingest import IngestError, Notice, iter_articles, parse_arabic_date, parse_text, passages
 from archive.model import Article
 
-from .conftest import SEEDS
+from .conftest import SEEDS, record_reliability
 
 
 def by_name() -> dict[str, Article]:
@@ -138,3 +138,19 @@ def test_dates_a_newcomer_gets_wrong_are_said(tmp_path: Path) -> None:
     assert any("feb30.txt: header date" in n and "no day of the calendar" in n for n in notes)
     assert errors == [f"{tmp_path / 'feed.jsonl'}:2: field 'published_at' is not a date: '-0001-11-30'"]
     assert parse_arabic_date("-0001-11-30") is None and parse_arabic_date("نشر في 2015-12-21") == dt.datetime(2015, 12, 21)
+
+
+def test_a_repeated_id_in_one_file_names_both_lines(tmp_path: Path) -> None:
+    """The second record with an id already seen in the same JSONL/CSV file is refused with both
+    line numbers (the message named the file only, so the user had to search for them)."""
+    rec = lambda i, body: json.dumps({"id": i, "body": body}, ensure_ascii=False)  # noqa: E731
+    (tmp_path / "feed.jsonl").write_text("\n".join([rec("a", "أول"), rec("b", "ثان"), "", rec("a", "مكرر")]) + "\n",
+                                         encoding="utf-8")
+    (tmp_path / "rows.csv").write_text("id,body\nc,أول\nc,مكرر\n", encoding="utf-8")
+    items = list(iter_articles([tmp_path]))
+    assert sorted(a.body for a in items if isinstance(a, Article)) == sorted(["أول", "ثان", "أول"])  # the first wins
+    errs = sorted(str(e) for e in items if isinstance(e, IngestError))
+    assert errs == [f"{tmp_path / 'feed.jsonl'}:4: duplicate article id 'a' (first at line 1); skipped",
+                    f"{tmp_path / 'rows.csv'}:3: duplicate article id 'c' (first at line 2); skipped"]
+    record_reliability("repeated id in one file", "the same id twice in one JSONL and in one CSV",
+                       "each refused with both line numbers; the first kept")

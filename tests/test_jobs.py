@@ -164,6 +164,45 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     assert [g.name for g in store.generations()] == [gens[1].name, rec2.generation]
 
 
+def test_a_killed_rebuild_is_never_rolled_back_to_and_is_pruned_first(make_store: Callable[..., Store], corpus: Path,
+                                                                      tmp_path: Path, embedder: Embedder) -> None:
+    """A full rebuild killed half-way left the newest inactive generation with a few articles:
+    pruning kept it, dropping the complete ones, and ``rollback`` switched readers to it."""
+    from archive.analysis import ANALYSIS_VERSION
+    from archive.pipeline import Indexer
+
+    write_feed(corpus / "feed.jsonl", range(15))
+    cfg = load_config(job_file(tmp_path, corpus))
+    store = make_store()
+    runner = JobRunner(store, embedder)
+    runner.run(cfg)
+    first = store.generations()[0].name
+    done = runner.run(cfg, full=True)
+    # what a kill -9 in the middle of the next full rebuild leaves: a new generation, 2 articles in
+    killed = store.new_generation(embedder.name, embedder.dim, ANALYSIS_VERSION)
+    two = [a for a in iter_articles([corpus / "feed.jsonl"]) if isinstance(a, Article) and a.id in ("gen-1", "gen-2")]
+    Indexer(killed, embedder, progress=False).run_items(two)
+    if store.backend == "lancedb":  # and a directory named like a generation that is not one
+        (store.root / "g0009").mkdir()
+        (store.root / "g0009" / "notes.txt").write_text("not an index", encoding="utf-8")
+    rec = runner.run(cfg, full=True)
+    assert rec.switched and rec.pruned == [first, killed.target]  # retention 1: the newest complete one stays
+    assert [g.name for g in store.generations()] == [done.generation, rec.generation]
+    back = rollback(store)
+    served = store.info().articles
+    assert back.status == "ok" and back.generation == done.generation and served == 20
+    if store.backend == "lancedb":
+        assert (store.root / "g0009" / "notes.txt").exists() and rec.generation == "g0010"  # untouched, never reused
+    store.activate(rec.generation)
+    runner.run(cfg, full=True)
+    assert rollback(store).generation == rec.generation  # a generation readers used stays a rollback target
+    record_reliability(f"rollback after a killed rebuild ({store.backend})",
+                       "a full rebuild killed after 2 of 20 articles"
+                       + (" and a stray g0009 directory" if store.backend == "lancedb" else "") + ", a full rebuild, rollback",
+                       f"pruned {', '.join(rec.pruned)} (the killed one too); rollback to {back.generation}: {served} of 20 "
+                       "articles" + ("; the stray directory untouched" if store.backend == "lancedb" else ""))
+
+
 def test_an_analysis_version_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     cfg = load_config(job_file(tmp_path, corpus))
     store = open_store(tmp_path / "data", backend="lancedb")
@@ -210,6 +249,28 @@ def test_a_second_job_is_locked_out(make_store: Callable[..., Store], corpus: Pa
                 pass
     assert JobRunner(store, embedder).run(cfg).status == "ok"  # released on exit
     assert [r["status"] for r in store.jobs(5)] == ["ok", "locked"]
+
+
+def test_the_next_job_records_why_a_killed_one_stopped(make_store: Callable[..., Store], corpus: Path, tmp_path: Path,
+                                                       embedder: Embedder) -> None:
+    """A killed job's record said 'running' in the history for ever (read back as 'interrupted'
+    only while nobody held the lock), with no reason; the next job to take the lock records it."""
+    from archive.jobs import JobRecord, _now
+
+    store = make_store()
+    for n, step in enumerate((lambda: JobRunner(store, embedder).run(load_config(job_file(tmp_path, corpus))),
+                              lambda: rollback(store))):
+        dead = JobRecord(f"killed-{n}", "full", ["news"], _now(), message="full rebuild forced: x")
+        store.record_job(dead.as_dict())  # what a job killed with -9 leaves: its 'running' record, no lock
+        step()
+        with store.lock("reader"):  # the stored records, as another job sees them
+            stored = {r["id"]: r for r in store.jobs(10)}
+        assert stored[dead.id]["status"] == "interrupted"
+        assert stored[dead.id]["message"].startswith("full rebuild forced: x; the process (pid ")
+        assert "ended without finishing" in stored[dead.id]["message"]
+        assert [r["status"] for r in stored.values()].count("running") == 0
+    record_reliability(f"killed job's record ({store.backend})", "a job's 'running' record left by kill -9, then a reindex; "
+                       "again, then a rollback", "each recorded as interrupted, with pid, host and the job that found it")
 
 
 def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
@@ -287,6 +348,8 @@ def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
     rec = json.loads(res.stdout)
     assert rec["added"] + rec["unchanged"] + rec["updated"] == 85 and rec["unchanged"] >= partial - 4
     assert_store_equals(probe(), expected(corpus))
+    killed = [r for r in probe().jobs(5) if r["id"] != rec["id"]]
+    assert killed[0]["status"] == "interrupted" and "ended without finishing" in killed[0]["message"]  # recorded, with why
     record_reliability(f"kill -9 ({backend})", "SIGKILL in the middle of a reindex of 85 articles, then the same command again",
                        f"{partial} committed before the kill, {rec['unchanged']} unchanged and {rec['added'] + rec['updated']} "
                        "written by the re-run; store = sources (0 lost, 0 duplicated)")

@@ -64,6 +64,13 @@ class Filters:
         )
 
 
+def day_after(day: dt.date) -> dt.date:
+    """The exclusive upper bound of a ``to:`` day (both backends compare ``published_at <`` it).
+    The calendar's last day has none (``to:9999-12-31`` overflowed): it stands in for itself,
+    exactly, since ingest refuses articles dated in the future."""
+    return day + dt.timedelta(days=1) if day < dt.date.max else day
+
+
 STEM_MARK = "\x1f"  # vocabulary entries for stems: no analyzed term contains a control character
 
 
@@ -106,6 +113,14 @@ class SemanticHit:
     end: int
 
 
+SWITCHED = "switched_at"  # meta key: when readers were first switched to a generation (it was complete)
+
+
+def switched_meta() -> dict[str, str]:
+    """The meta entry a store records on a generation as it first becomes active."""
+    return {SWITCHED: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
 @dataclass(frozen=True)
 class Generation:
     """One generation of the index (a full rebuild makes a new one; readers see the active one)."""
@@ -115,6 +130,12 @@ class Generation:
     active: bool
     articles: int
     meta: dict
+
+    @property
+    def complete(self) -> bool:
+        """Whether readers were ever switched to it: only a finished build is switched to, so a
+        rebuild killed half-way, or one refused because it would lose articles, never is."""
+        return self.active or SWITCHED in self.meta
 
 
 @dataclass
@@ -195,22 +216,25 @@ class Store(Protocol):
 
 
 def rollback(store: Store) -> str:
-    """Re-activate the newest generation older than the active one; its name."""
+    """Re-activate the newest complete generation older than the active one; its name."""
     gens = store.generations()
     active = [g for g in gens if g.active]
     if not active:
         raise StoreError("the index has no active generation")
-    older = [g for g in gens if g.number < active[-1].number]
+    older = [g for g in gens if g.number < active[-1].number and g.complete]
     if not older:
-        raise StoreError(f"{active[-1].name} is the oldest generation: nothing to roll back to")
+        raise StoreError(f"no complete generation older than {active[-1].name}: nothing to roll back to")
     store.activate(older[-1].name)
     return older[-1].name
 
 
 def prune(store: Store, keep: int) -> list[str]:
-    """Delete the inactive generations beyond the ``keep`` newest; their names."""
-    inactive = [g.name for g in store.generations() if not g.active]
-    doomed = inactive[: max(0, len(inactive) - keep)]
+    """Delete every incomplete inactive generation, then the complete ones beyond the ``keep``
+    newest; their names, oldest first."""
+    inactive = [g for g in store.generations() if not g.active]
+    complete = [g for g in inactive if g.complete]
+    kept = {g.name for g in complete[max(0, len(complete) - keep):]}
+    doomed = [g.name for g in inactive if g.name not in kept]
     for name in doomed:
         store.drop(name)
     return doomed

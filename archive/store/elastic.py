@@ -37,6 +37,7 @@ from archive.query import Clause, ParsedQuery
 from archive.store.base import (
     PREFIX_EXPANSIONS,
     SCHEMA_VERSION,
+    SWITCHED,
     TITLE_BOOST,
     Filters,
     Generation,
@@ -49,6 +50,8 @@ from archive.store.base import (
     StoreError,
     StoreInfo,
     StoreLocked,
+    day_after,
+    switched_meta,
 )
 
 MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
@@ -115,7 +118,7 @@ def filter_clauses(filters: Filters) -> list[dict]:
         if filters.date_from:
             rng["gte"] = _date(filters.date_from)
         if filters.date_to:
-            rng["lt"] = _date(filters.date_to + dt.timedelta(days=1))
+            rng["lt"] = _date(day_after(filters.date_to))
         out.append({"range": {"published_at": rng}})
     return out
 
@@ -299,6 +302,8 @@ class ElasticStore:
 
     def _create(self, name: str, model: str, dim: int, analysis_version: str, bulk: bool, alias: bool) -> None:
         body = load_mapping(model, dim, analysis_version)
+        if alias:  # readers use it from the start
+            body["mappings"]["_meta"] = dict(body["mappings"].get("_meta", {}), **switched_meta())
         settings = dict(body["settings"], **(BULK_SETTINGS if bulk else {}))
         with self._errors(f"create index {name}"):
             self.es.indices.create(index=name + VOCAB, settings={"number_of_shards": 1}, mappings=VOCAB_MAPPING)
@@ -345,10 +350,18 @@ class ElasticStore:
             })
             self.es.indices.refresh(index=[name, name + VOCAB])
             current = [i for i in self._alias_indices() if i != name]
+            for index in [name, *current]:  # the outgoing ones too: readers saw them whole
+                self._mark_switched(index)
             actions: list[dict] = [{"remove": {"index": i, "alias": self.alias, "must_exist": True}} for i in current]
             actions.append({"add": {"index": name, "alias": self.alias, "is_write_index": True}})
             self.es.indices.update_aliases(actions=actions)
 
+
+    def _mark_switched(self, index: str) -> None:
+        """Record in ``index``'s mapping ``_meta`` that readers are switched to it (once)."""
+        meta = self._meta_of(index)
+        if SWITCHED not in meta:
+            self.es.indices.put_mapping(index=index, meta=dict(meta, **switched_meta()))
 
     def drop(self, name: str) -> None:
         """Delete one inactive generation."""

@@ -39,6 +39,7 @@ from archive.query import Clause, ParsedQuery
 from archive.store.base import (
     PREFIX_EXPANSIONS,
     SCHEMA_VERSION,
+    SWITCHED,
     TITLE_BOOST,
     Filters,
     Generation,
@@ -50,6 +51,8 @@ from archive.store.base import (
     StoreError,
     StoreInfo,
     StoreLocked,
+    day_after,
+    switched_meta,
 )
 
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
@@ -74,11 +77,19 @@ def _where(filters: Filters) -> str | None:
     if filters.date_from:
         parts.append(f"published_at >= TIMESTAMP '{filters.date_from.isoformat()} 00:00:00'")
     if filters.date_to:
-        parts.append(f"published_at < TIMESTAMP '{(filters.date_to + timedelta(days=1)).isoformat()} 00:00:00'")
+        parts.append(f"published_at < TIMESTAMP '{day_after(filters.date_to).isoformat()} 00:00:00'")
     return " AND ".join(parts) or None
 
 
 _GENERATION = re.compile(r"g(\d{4,})")
+_LANCE_NOISE = re.compile(r"^(lance error: )?(LanceError\(\w+\): )?|,?\s*/\S+\.rs:\d+:\d+")  # wrappers, Rust source
+
+
+def _reason(exc: Exception) -> str:
+    """A LanceDB/OS error as one line a user can act on (e.g. 'No space left on device (os error
+    28)'): LanceDB's messages carry error wrappers and the Rust source location."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return _LANCE_NOISE.sub("", text.strip().splitlines()[0] if text.strip() else type(exc).__name__)
 
 
 class LanceStore:
@@ -158,23 +169,28 @@ class LanceStore:
         tmp.write_text(json.dumps(meta, indent=2))
         os.replace(tmp, d / "meta.json")
 
-    def generations(self) -> list[Generation]:
+    def _numbered(self) -> dict[str, int]:
+        """Directories named like a generation, with their numbers (stray ones included)."""
         if not self.root.exists():
-            return []
+            return {}
+        return {d.name: int(m.group(1)) for d in self.root.iterdir() if (m := _GENERATION.fullmatch(d.name)) and d.is_dir()}
+
+    def generations(self) -> list[Generation]:
+        """The generations: directories with a ``meta.json`` (``new_generation`` writes it first;
+        a stray ``gNNNN`` directory is not one, so it is never rolled back to or deleted)."""
         active = self._current()
         out = []
-        for d in sorted(self.root.iterdir()):
-            m = _GENERATION.fullmatch(d.name)
-            if not m or not d.is_dir():
+        for name, number in self._numbered().items():
+            store = LanceStore(self.root, target=name, read_only=True)
+            meta = store.meta()
+            if not meta:
                 continue
-            store = LanceStore(self.root, target=d.name, read_only=True)
             articles = store._table("articles")  # noqa: SLF001 - same class
-            out.append(Generation(d.name, int(m.group(1)), d.name == active,
-                                  articles.count_rows() if articles is not None else 0, store.meta()))
+            out.append(Generation(name, number, name == active, articles.count_rows() if articles is not None else 0, meta))
         return sorted(out, key=lambda g: g.number)
 
     def _next_name(self) -> str:
-        return f"g{max((g.number for g in self.generations()), default=0) + 1:04d}"
+        return f"g{max(self._numbered().values(), default=0) + 1:04d}"
 
     def new_generation(self, model: str, dim: int, analysis_version: str) -> "LanceStore":
         if self.read_only:
@@ -189,7 +205,15 @@ class LanceStore:
             raise StoreError("this store was opened read-only")
         if not (self.root / name / "meta.json").exists():
             raise StoreError(f"no generation {name!r} in {self.root}")
+        for gen in filter(None, (name, self._current())):  # the outgoing one too: readers saw it whole
+            self._mark_switched(gen)
         self._write_pointer(name)
+
+    def _mark_switched(self, name: str) -> None:
+        """Record in ``name``'s meta that readers are switched to it (once)."""
+        meta = LanceStore(self.root, target=name, read_only=True).meta()
+        if meta and SWITCHED not in meta:
+            self._write_meta(name, dict(meta, **switched_meta()))
 
 
     def drop(self, name: str) -> None:
@@ -236,11 +260,12 @@ class LanceStore:
     def record_job(self, record: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-        fd = os.open(self.root / "jobs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)  # one O_APPEND write per record: concurrent writers never interleave
-        finally:
-            os.close(fd)
+        with self._writing(self.root / "jobs.jsonl"):
+            fd = os.open(self.root / "jobs.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)  # one O_APPEND write per record: concurrent writers never interleave
+            finally:
+                os.close(fd)
 
     def jobs(self, limit: int) -> list[dict]:
         try:
@@ -297,7 +322,7 @@ class LanceStore:
             if self.read_only:
                 raise StoreEmpty(f"no index at {self.root}: run the indexer first")
             name = self.target or self._next_name()
-            self._write_meta(name, wanted)
+            self._write_meta(name, wanted if self.target else dict(wanted, **switched_meta()))
             if not self.target:
                 self._write_pointer(name)
             self._bind()
@@ -351,11 +376,27 @@ class LanceStore:
         self._ready = True
 
     # ------------------------------------------------------------------ writes
+    @contextmanager
+    def _writing(self, where: Path | None = None) -> Iterator[None]:
+        """Write failures as one-line ``StoreError``s naming ``where`` (default: the generation):
+        a full disk raises RuntimeError (not OSError) from inside LanceDB, which ended jobs with
+        a raw traceback."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"writing to {where or self.path} failed: {_reason(exc)}") from exc
+
     def upsert(self, batch: Sequence[IndexedArticle]) -> None:
         if self.read_only:
             raise StoreError("this store was opened read-only")
         if not batch:
             return
+        with self._writing():
+            self._upsert(batch)
+
+    def _upsert(self, batch: Sequence[IndexedArticle]) -> None:
         dim = int(batch[0].vectors.shape[1])
         self._ensure_tables(dim)
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -381,47 +422,46 @@ class LanceStore:
             terms.update(item.vocabulary())
         schemas = self._schemas(dim)
         passages, articles, vocab = self._tables["passages"], self._tables["articles"], self._tables["vocab"]
-        try:
-            # 0. new terms for prefix*, before the articles using them (a crash leaves unused terms)
-            if terms:
-                (vocab.merge_insert("term").when_not_matched_insert_all()
-                 .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
-            # 1. new passages (keyed by content hash: the live article still points to the old ones)
-            (passages.merge_insert("pid").when_matched_update_all().when_not_matched_insert_all()
-             .execute(pa.Table.from_pylist(prow, schema=schemas["passages"])))
-            # 2. the commit point: one atomic write of every article row of the batch
-            (articles.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-             .execute(pa.Table.from_pylist(arow, schema=schemas["articles"])))
-            # 3. passages of the previous versions
-            keep = " OR ".join(
-                f"(article_id = {_sql(i.article.id)} AND content_hash <> {_sql(i.article.content_hash)})" for i in batch
-            )
-            passages.delete(keep)
-        except OSError as exc:
-            raise StoreError(f"writing to {self.path} failed: {exc}") from exc
+        # 0. new terms for prefix*, before the articles using them (a crash leaves unused terms)
+        if terms:
+            (vocab.merge_insert("term").when_not_matched_insert_all()
+             .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
+        # 1. new passages (keyed by content hash: the live article still points to the old ones)
+        (passages.merge_insert("pid").when_matched_update_all().when_not_matched_insert_all()
+         .execute(pa.Table.from_pylist(prow, schema=schemas["passages"])))
+        # 2. the commit point: one atomic write of every article row of the batch
+        (articles.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+         .execute(pa.Table.from_pylist(arow, schema=schemas["articles"])))
+        # 3. passages of the previous versions
+        keep = " OR ".join(
+            f"(article_id = {_sql(i.article.id)} AND content_hash <> {_sql(i.article.content_hash)})" for i in batch
+        )
+        passages.delete(keep)
 
     def delete(self, ids: Sequence[str]) -> int:
         articles = self._table("articles")
         if articles is None or not ids:
             return 0
-        n = articles.count_rows(_in("id", ids))
-        articles.delete(_in("id", ids))  # commit point; passages follow
-        self._require("passages").delete(_in("article_id", ids))
+        with self._writing():
+            n = articles.count_rows(_in("id", ids))
+            articles.delete(_in("id", ids))  # commit point; passages follow
+            self._require("passages").delete(_in("article_id", ids))
         return n
 
     def optimize(self) -> None:
         """Sweep passages no live article points to, compact, fold new rows into the FTS
         indices, and build the ANN index once it pays."""
-        if not self.read_only:
-            self._sweep()
-        for name in ("articles", "passages", "vocab"):
-            table = self._table(name)
-            if table is not None:
-                table.optimize()
-        passages = self._table("passages")
-        if passages is not None and passages.count_rows() >= ANN_MIN_ROWS:
-            if "vector_idx" not in {i.name for i in passages.list_indices()}:
-                passages.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+        with self._writing():
+            if not self.read_only:
+                self._sweep()
+            for name in ("articles", "passages", "vocab"):
+                table = self._table(name)
+                if table is not None:
+                    table.optimize()
+            passages = self._table("passages")
+            if passages is not None and passages.count_rows() >= ANN_MIN_ROWS:
+                if "vector_idx" not in {i.name for i in passages.list_indices()}:
+                    passages.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
 
     def _sweep(self) -> int:
         """Delete passages of versions that are not live: those a killed write left behind
