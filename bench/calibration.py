@@ -29,7 +29,6 @@ chosen on tuning, the reporting half is what is quoted. Vectors are cached under
 from __future__ import annotations
 
 import argparse
-import itertools
 import platform
 import random
 import sys

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 import subprocess
 from pathlib import Path
 from typing import Callable, Iterator
