@@ -294,6 +294,8 @@ _OUR_PREFIXES: tuple[tuple[str, int], ...] = tuple(
     )
 )
 _BARE_PREPOSITIONS = frozenset("بكل")
+_MAX_CLITICS = 3  # unattested clitics peeled off one word
+_LONGEST_WORD = 30  # letters: longer runs (a repeated letter, a glued string) are kept as written
 _PRONOUN_KEEP = 3  # letters a pronoun strip must leave (measured)
 _INFLECTION_KEEP = 2  # letters an inflection strip must leave (Lucene's guard; measured)
 _PRONOUNS = ("هما", "كما", "هم", "هن", "كم", "ها", "نا", "ه")
@@ -418,8 +420,10 @@ class Stemmer:
             self._memo[(word, teh)] = memo
         return memo
 
-    def _stem(self, word: str, teh: bool) -> str:
-        if len(word) <= 2:
+    def _stem(self, word: str, teh: bool, clitics: int = 0) -> str:
+        """``clitics``: how many unattested clitics were already taken off (at most three stand
+        before a word: و/ف, ب/ك/ل, ال; a run of clitic letters is no word to peel further)."""
+        if len(word) <= 2 or len(word) > _LONGEST_WORD:
             return word
         for p in _PROTECT_PROCLITICS:
             rest = word[len(p):]
@@ -434,9 +438,9 @@ class Stemmer:
             if self.attested(rest, teh):
                 return self.suffix_stem(rest, teh)
         for p, rest in options:  # no reading is attested: the longest clitic goes
-            if p in _BARE_PREPOSITIONS and not self.bare_prepositions:
+            if (p in _BARE_PREPOSITIONS and not self.bare_prepositions) or clitics >= _MAX_CLITICS:
                 continue
-            return self.stem(rest, teh)
+            return self._stem(rest, teh, clitics + 1)
         return self.suffix_stem(word, teh)
 
 

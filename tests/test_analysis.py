@@ -253,6 +253,12 @@ def test_names_and_words_survive_stop_words() -> None:
     assert OURS.stem_terms("آلية إمام آن") == ["الي", "امام", "ان"]
 
 
+def test_a_run_of_clitic_letters_is_kept_as_written() -> None:
+    """Hostile input (5,000 و in a row) once recursed per letter; no word has over 3 clitics."""
+    assert OURS.stem_terms("و" * 5000) == ["و" * 5000]
+    assert OURS.stem_terms("وبلافروف") == OURS.stem_terms("لافروف")  # real chains still meet
+
+
 def test_stems_do_not_depend_on_what_else_was_analyzed() -> None:
     """Deterministic: a fresh analyzer and one that has seen a whole text agree word by word."""
     text = "وفرنسا بباريس لبغداد ولافروف فيما المدينة زيارته الفرنسيين علي على"
