@@ -132,7 +132,9 @@ def bench(backend: str, seed: int, work: Path) -> Iterator[Bench]:
                    ensure_ascii=False) + "\n" for i in range(40)), encoding="utf-8")
     data = work / backend / "data"
     data.mkdir(parents=True)
-    (data / "models").symlink_to((ROOT / "data" / "models").resolve(), target_is_directory=True)
+    models = ROOT / "data" / "models"  # one model cache for every run (a fresh clone has none yet)
+    models.mkdir(parents=True, exist_ok=True)
+    (data / "models").symlink_to(models.resolve(), target_is_directory=True)
     server, extra, store_args = None, "", ["--backend", backend]
     if backend == "elasticsearch":
         server = NoidaServer(work / backend)
