@@ -13,7 +13,7 @@ from bisect import bisect_right
 from typing import Sequence
 
 from archive.analysis import Analyzer, Token, default_analyzer
-from archive.query import ParsedQuery
+from archive.query import Fuzzy, ParsedQuery, Phrase, Prefix, Term
 
 Span = tuple[int, int]
 # LRE RLE PDF LRO RLO and LRI RLI FSI PDI: in a page or a terminal, an RLO (U+202E) in an
@@ -27,22 +27,59 @@ def escape(text: str) -> str:
     return html.escape(text.translate(_BIDI_CONTROLS), quote=True)
 
 
-def match_spans(tokens: Sequence[Token], query: ParsedQuery) -> list[Span]:
-    """Offsets of the tokens a query matches: stems of its words, its phrases (exact, in order)
-    and its prefixes. Excluded words are never marked."""
-    stems = query.stem_terms()
-    prefixes = query.prefixes()
-    phrases = [p for p in query.phrases() if p]
+def _occurrences(values: Sequence[str], terms: Sequence[str], slop: int) -> list[int]:
+    """Indexes into ``values`` of every occurrence of a phrase: the terms adjacent in order, or
+    with a ``slop``, each neighbouring pair in order with at most ``slop`` others between (a
+    longer sloppy phrase matches when all its pairs do)."""
+    if slop and len(terms) > 2:
+        pairs = [_occurrences(values, pair, slop) for pair in zip(terms, terms[1:])]
+        return [i for p in pairs for i in p] if all(pairs) else []
+    out: list[int] = []
+    for i, v in enumerate(values):
+        if v != terms[0]:
+            continue
+        if len(terms) == 1:
+            out.append(i)
+        elif slop:
+            near = [k for k in range(i + 1, min(len(values), i + slop + 2)) if values[k] == terms[1]]
+            out.extend([i, *near] if near else [])
+        elif tuple(values[i : i + len(terms)]) == tuple(terms):
+            out.extend(range(i, i + len(terms)))
+    return out
+
+
+def match_spans(tokens: Sequence[Token], query: ParsedQuery, title: bool = False) -> list[Span]:
+    """Offsets of the tokens the query's positive leaves match (never an excluded word): word
+    stems, fuzzy and prefix expansions, phrases in order within their slop. ``title``: the text
+    is an article's title, where ``title:`` leaves mark too."""
+    stems: set[str] = set()
+    exact: set[str] = set()
+    prefixes: list[tuple[str, bool]] = []  # (prefix, on stems), for a tree not expanded over an index
+    phrases: list[Phrase] = []
+    for leaf in query.positive_leaves():
+        if leaf.field == "title" and not title:
+            continue
+        if isinstance(leaf, Term):
+            stems.add(leaf.stem)
+        elif isinstance(leaf, Fuzzy):
+            stems.update(leaf.terms or (leaf.stem,))
+        elif isinstance(leaf, Prefix):
+            if leaf.terms is None:
+                prefixes.append((leaf.prefix, leaf.field == "title"))
+            else:
+                (stems if leaf.field == "title" else exact).update(leaf.terms)
+        else:
+            phrases.append(leaf)
     hit = [False] * len(tokens)
     for i, tok in enumerate(tokens):
-        if (tok.stem and tok.stem in stems) or any(tok.exact.startswith(p) for p in prefixes):
+        if (tok.stem and tok.stem in stems) or tok.exact in exact or any(
+                (tok.stem if on_stem else tok.exact).startswith(p) for p, on_stem in prefixes if not on_stem or tok.stem):
             hit[i] = True
     for phrase in phrases:
-        n = len(phrase)
-        for i in range(len(tokens) - n + 1):
-            if tokens[i].exact == phrase[0] and all(tokens[i + j].exact == phrase[j] for j in range(1, n)):
-                for j in range(n):
-                    hit[i + j] = True
+        where = [i for i, t in enumerate(tokens) if t.stem] if phrase.field == "title" else range(len(tokens))
+        values = [tokens[i].stem if phrase.field == "title" else tokens[i].exact for i in where]
+        for k in _occurrences(values, phrase.terms, phrase.slop):
+            hit[where[k]] = True
     spans: list[Span] = []
     for tok, h in zip(tokens, hit):
         if h and (not spans or spans[-1] != (tok.start, tok.end)):
@@ -123,9 +160,9 @@ def snippet(text: str, query: ParsedQuery, words: int = 40, analyzer: Analyzer |
     return ("… " if s > 0 else "") + body + (" …" if e < len(text) else ""), len(spans)
 
 
-def highlight_all(text: str, query: ParsedQuery, analyzer: Analyzer | None = None) -> str:
-    """The whole of ``text`` as escaped HTML with every match marked (the article view)."""
-    return mark(text, match_spans((analyzer or default_analyzer()).analyze(text), query))
+def highlight_all(text: str, query: ParsedQuery, analyzer: Analyzer | None = None, title: bool = False) -> str:
+    """The whole of ``text`` as escaped HTML with every match marked (the article view, titles)."""
+    return mark(text, match_spans((analyzer or default_analyzer()).analyze(text), query, title))
 
 
 def to_plain(marked_html: str, open_mark: str = "", close_mark: str = "") -> str:

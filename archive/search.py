@@ -18,8 +18,9 @@ from archive.analysis import Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import Article, Passage
-from archive.query import ParsedQuery, parse
+from archive.query import Bool, Node, Operator, ParsedQuery, Phrase, Term, constraint, leaves, parse
 from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Store
+from archive.store.walk import expand
 
 Mode = Literal["hybrid", "keyword", "semantic"]
 Sort = Literal["relevance", "newest"]
@@ -41,11 +42,17 @@ def rrf(rankings: Sequence[tuple[Sequence[str], float]], k: int = RRF_K) -> dict
 
 
 def query_words(query: ParsedQuery) -> list[tuple[str, ...]]:
-    """Per positive word and phrase of a query (prefixes left out), the vocabulary entries the
-    index must hold for the keyword channel to match it: the marked stem of a word, the exact
-    terms of a phrase (``Store.known_terms`` answers)."""
-    return [c.terms if c.kind == "phrase" else (STEM_MARK + c.terms[0],)
-            for group in query.groups for c in group if c.kind in ("phrase", "term")]
+    """Per positive word and phrase of a query (prefixes and fuzzy words left out), the
+    vocabulary entries the index must hold for the keyword channel to match it: the marked stem
+    of a word, the exact terms of a phrase, the marked stems of a title phrase
+    (``Store.known_terms`` answers)."""
+    out: list[tuple[str, ...]] = []
+    for leaf in leaves(query.tree):
+        if isinstance(leaf, Term):
+            out.append((STEM_MARK + leaf.stem,))
+        elif isinstance(leaf, Phrase):
+            out.append(tuple(STEM_MARK + t for t in leaf.terms) if leaf.field == "title" else leaf.terms)
+    return out
 
 
 def hybrid_weights(semantic_weight: float, words: Sequence[tuple[str, ...]], known: set[str]) -> tuple[float, float]:
@@ -164,12 +171,14 @@ class SearchService:
         page: int = 1,
         page_size: int = 10,
         weaker: bool = False,
+        default: Operator = "OR",
     ) -> SearchResult:
         """One page of results. Keyword matches always count; a semantic hit counts only above
         the model's relevance floor (``weaker``: list the hits below it after the matches,
-        marked, never counted)."""
+        marked, never counted) and only if it obeys the query's required and excluded parts.
+        ``default``: the operator between juxtaposed words."""
         t0 = time.perf_counter()
-        query = parse(text, self.analyzer)
+        query = self.parse(text, default)
         warnings = list(query.warnings)
         mode = mode if mode in MODES else "hybrid"
         page = max(1, int(page))
@@ -180,7 +189,7 @@ class SearchService:
 
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
         weights = (0.5, 0.5)
-        kw = self.store.keyword(query, filters, depth) if mode != "semantic" and not server else []
+        kw = self.store.keyword(query.tree, filters, depth) if mode != "semantic" and not server else []
         sem: list[SemanticHit] = []
         vec: np.ndarray | None = None
         if mode == "hybrid":
@@ -188,7 +197,7 @@ class SearchService:
         if mode != "keyword" and query.semantic_text.strip():
             vec = self.embedder.queries([query.semantic_text])[0]
             if server:  # the cluster fuses (equal weights); per-channel ranks are not reported
-                fused = {h.article_id: h.score for h in self.store.hybrid(query, vec, filters, depth, RRF_K)}
+                fused = {h.article_id: h.score for h in self.store.hybrid(query.tree, vec, filters, depth, RRF_K)}
                 if weight != 0.5:
                     warnings.append("server-side fusion (rrf retriever) weighs both channels equally")
             else:
@@ -206,18 +215,19 @@ class SearchService:
                 known = self.store.known_terms(sorted({t for w in words for t in w})) if words else set()
                 weights = hybrid_weights(weight, words, known)
             fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
-        browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and (
-            filters.sources or filters.date_from or filters.date_to
+        browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and bool(
+            filters.sources or filters.date_from or filters.date_to or query.excluded_only
         )
-        if browsing:  # filters alone: list what they select, newest first
-            fused = rrf([(self.store.browse(filters, depth), 1.0)])
-            sort = "newest"
+        listed = 0
+        if browsing:  # filters (and exclusions) alone: list what they select, newest first
+            listing = self.store.browse(filters, depth)
+            fused, listed, sort = rrf([(listing, 1.0)]), len(listing), "newest"
         fused = self._constrain(query, filters, fused)
         total, kw_total = self._totals(query, filters, fused, kw, depth)
-        listing_exact = True
-        if browsing and len(fused) >= depth:  # a listing stops at the depth too: count the rest
-            total = self.store.count(query, filters) if not query.excluded else total
-            listing_exact = not query.excluded
+        if listed >= depth:  # a listing stops at the depth too: count the rest, less the excluded
+            total = self.store.count(None, filters)
+            if isinstance(query.tree, Bool):
+                total -= self.store.count(Bool(should=query.tree.must_not), filters)
         weak_ids = list(self._constrain(query, filters, dict.fromkeys((h.article_id for h in weak if h.article_id not in fused), 0.0)))
 
         kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
@@ -257,7 +267,7 @@ class SearchService:
             round((time.perf_counter() - t0) * 1000, 1),
             dict(sorted(sources_count.items(), key=lambda kv: -kv[1])), dict(sorted(years.items())), warnings,
             (round(weights[0], 4), round(weights[1], 4)),
-            total_exact=listing_exact and not (sem_full and mode != "keyword"), keyword_total=kw_total,
+            total_exact=not (sem_full and mode != "keyword"), keyword_total=kw_total,
             semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
         )
 
@@ -269,6 +279,14 @@ class SearchService:
         keep = floor.mask(vector, [h.score for h in hits], text)
         return [h for h, k in zip(hits, keep) if k], [h for h, k in zip(hits, keep) if not k]
 
+    def parse(self, text: str, default: Operator = "OR") -> ParsedQuery:
+        """The query with its prefix and fuzzy words expanded over this index's vocabulary."""
+        query = parse(text, self.analyzer, default)
+        if query.tree is not None:
+            query.tree, notes = expand(query.tree, self.store)
+            query.warnings.extend(notes)
+        return query
+
     def _totals(self, query: ParsedQuery, filters: Filters, fused: dict[str, float], kw: Sequence[KeywordHit],
                 depth: int) -> tuple[int, int]:
         """(matches, keyword matches), exact. The keyword channel stops at the fetch depth; when it
@@ -278,35 +296,36 @@ class SearchService:
         kw_total = sum(1 for d in fused if d in kw_ids)
         if len(kw) < depth or not query.has_keyword_clauses:
             return len(fused), kw_total
-        kw_total = self.store.count(query, filters)
+        kw_total = self.store.count(query.tree, filters)
         others = tuple(d for d in fused if d not in kw_ids)
-        return kw_total + len(others) - len(self._matching(query, filters, others)), kw_total
+        return kw_total + len(others) - len(self._matching(query.tree, filters, others)), kw_total
 
     def _constrain(self, query: ParsedQuery, filters: Filters, fused: dict[str, float]) -> dict[str, float]:
-        """Apply exclusions and required clauses (+word, "phrase") to every channel's hits, by
-        asking the store which candidates match them: semantic hits obey -word too."""
-        if fused and query.excluded:
-            drop = self._matching(ParsedQuery(raw="", groups=[list(query.excluded)]), filters, tuple(fused))
-            fused = {d: s for d, s in fused.items() if d not in drop}
-        required = [g for g in query.groups if len(g) == 1 and g[0].required]
-        if fused and required:
-            keep = self._matching(ParsedQuery(raw="", groups=required), filters, tuple(fused))
-            fused = {d: s for d, s in fused.items() if d in keep}
-        return fused
+        """Keep the candidates of every channel that obey the query's required parts and
+        exclusions (``query.constraint``), asking the store: an article excluded by NOT never
+        appears, a semantic hit too must hold a required group."""
+        rule = constraint(query.tree)
+        if not fused or rule is None:
+            return fused
+        if rule.must:
+            keep = self._matching(rule, filters, tuple(fused))
+            return {d: s for d, s in fused.items() if d in keep}
+        drop = self._matching(Bool(should=rule.must_not), filters, tuple(fused))
+        return {d: s for d, s in fused.items() if d not in drop}
 
-    def _matching(self, query: ParsedQuery, filters: Filters, ids: tuple[str, ...]) -> set[str]:
-        """The candidates among ``ids`` that ``query`` matches, asked ``MAX_DEPTH`` at a time
+    def _matching(self, tree: Node | None, filters: Filters, ids: tuple[str, ...]) -> set[str]:
+        """The candidates among ``ids`` that ``tree`` matches, asked ``MAX_DEPTH`` at a time
         (two channels' candidates can be twice what one request may return)."""
         out: set[str] = set()
         for i in range(0, len(ids), MAX_DEPTH):
             chunk = ids[i : i + MAX_DEPTH]
             scoped = Filters(filters.sources, filters.date_from, filters.date_to, chunk)
-            out.update(h.article_id for h in self.store.keyword(query, scoped, len(chunk)))
+            out.update(h.article_id for h in self.store.keyword(tree, scoped, len(chunk)))
         return out
 
     def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, SemanticHit] | None,
              query: ParsedQuery, mode: Mode = "hybrid", weak: bool = False) -> Hit:
-        title_html = highlight_all(a.title, query, self.analyzer)
+        title_html = highlight_all(a.title, query, self.analyzer, title=True)
         body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
         passage = Passage(a.id, sem[1].n, sem[1].start, sem[1].end, a.body[sem[1].start : sem[1].end]) if sem else None
         if passage is not None and (mode == "semantic" or weak or matches == 0):
@@ -327,8 +346,8 @@ class SearchService:
         a = self.store.get([article_id]).get(article_id)
         if a is None:
             return None
-        query = parse(text, self.analyzer)
-        return a, highlight_all(a.title, query, self.analyzer), highlight_all(a.body, query, self.analyzer)
+        query = self.parse(text)
+        return a, highlight_all(a.title, query, self.analyzer, title=True), highlight_all(a.body, query, self.analyzer)
 
     def similar(self, article_id: str, limit: int = 5) -> list[tuple[Article, float]]:
         """Vector neighbours of an article (mean of its passage vectors)."""

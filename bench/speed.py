@@ -47,7 +47,6 @@ from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder  # noqa: E402
 from archive.model import Article, Passage  # noqa: E402
 from archive.pipeline import prepare  # noqa: E402
-from archive.query import parse  # noqa: E402
 from archive.search import SearchService  # noqa: E402
 from archive.store.base import IndexedArticle, Store  # noqa: E402
 from archive.store.elastic import ElasticStore  # noqa: E402
@@ -198,7 +197,7 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
         lat.setdefault(name, []).append(time.perf_counter() - t0)
 
     def raw_keyword(q: str) -> None:
-        fts = store.build_fts(parse(q))
+        fts = store.build_fts(svc_fixed.parse(q).tree)
         if fts is not None:
             articles.search(fts, query_type="fts").select(["id", "_score"]).limit(100).to_list()
 

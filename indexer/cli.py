@@ -280,7 +280,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     res = svc.search(
         args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
         date_from=args.date_from, date_to=args.date_to, sort=args.sort, page=args.page, page_size=args.limit,
-        weaker=args.weaker,
+        weaker=args.weaker, default="AND" if args.all_words else "OR",
     )
     if args.json:
         print(json.dumps(_result_json(res), ensure_ascii=False, indent=2))
@@ -377,8 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     ix.set_defaults(func=cmd_index)
 
     se = sub.add_parser("search", parents=[common], help="search the index")
-    se.add_argument("query", help='query: words, "phrases", a OR b, -exclude, prefix*, source:X, from:/to:YYYY-MM-DD '
-                                  '(a query that starts with - is read as the query, not as an option)')
+    se.add_argument("query", help='query: words, "phrases", AND / OR / NOT, (groups), +required, -excluded, '
+                                  '"a b"~5 (within 5 words), word~1 (fuzzy), prefix*, title:word, source:X, '
+                                  'from:/to:YYYY-MM-DD (a query that starts with - is read as the query, not as an option)')
     se.add_argument("--mode", choices=MODES, default="hybrid")
     se.add_argument("--weight", type=float, default=0.5, help="semantic weight in hybrid mode, 0..1 (default 0.5)")
     se.add_argument("--source", action="append", help="only this source (repeatable)")
@@ -388,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--page", type=int, default=1)
     se.add_argument("--limit", type=int, default=10, help="results per page")
     se.add_argument("--json", action="store_true", help="machine-readable output")
+    se.add_argument("--and", dest="all_words", action="store_true",
+                    help="juxtaposed words are all required (default: any of them, ranked)")
     se.add_argument("--weaker", action="store_true",
                     help="also list the semantic hits below the relevance floor, after the results (marked, not counted)")
     se.set_defaults(func=cmd_search)

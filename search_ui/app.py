@@ -76,7 +76,7 @@ def _seed(state: ViewState) -> None:
         return
     st.session_state.update(q=state.q, mode=state.mode, weight=state.weight, sources=list(state.sources),
                             date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                            page=state.page, weaker=state.weaker, last_key=None, seeded=True)
+                            page=state.page, weaker=state.weaker, all_words=state.all_words, last_key=None, seeded=True)
 
 
 def _widgets(svc: SearchService, key: str) -> ViewState:
@@ -85,9 +85,11 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
                       placeholder='الجيش السوري · "حزب الله" -داعش · Russia Iran')
     with top[1].popover("؟ Help"):
         st.markdown(render.help_html(), unsafe_allow_html=True)
-    cols = st.columns([2, 1])
+    cols = st.columns([2, 1, 1])
     mode = cols[0].radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key="mode")
     cols[1].slider("وزن المعنى · Semantic weight", 0.0, 1.0, step=0.1, key="weight", disabled=mode != "hybrid")
+    cols[2].checkbox("كل الكلمات · All words", key="all_words",
+                     help="Juxtaposed words are all required (AND); off: any of them, best first (OR)")
     with st.sidebar:
         st.markdown(render.app_link("?view=status", "حالة الفهرس · Index status"), unsafe_allow_html=True)
         st.header("تصفية · Filters")
@@ -107,7 +109,7 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
                     help="List the semantic hits below the relevance floor after the matches (marked, never counted)")
     ss = st.session_state
     state = ViewState(ss.q.strip(), ss.mode, float(ss.weight), tuple(ss.sources), ss.date_from, ss.date_to, ss.sort,
-                      int(ss.page), weaker=bool(ss.get("weaker")))
+                      int(ss.page), weaker=bool(ss.get("weaker")), all_words=bool(ss.get("all_words")))
     if ss.last_key is not None and state.search_key() != ss.last_key:
         ss.page = 1  # a new query or filter starts at its first page
         state = replace(state, page=1)
@@ -118,7 +120,8 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
 def _search(svc: SearchService, state: ViewState, page_size: int = PAGE_SIZE) -> SearchResult:
     return svc.search(state.q, mode=state.mode, semantic_weight=state.weight, sources=state.sources,
                       date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                      page=state.page, page_size=page_size, weaker=state.weaker)
+                      page=state.page, page_size=page_size, weaker=state.weaker,
+                      default="AND" if state.all_words else "OR")
 
 
 def _go(page: int) -> None:

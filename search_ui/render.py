@@ -88,15 +88,22 @@ def caption_html(*parts: str) -> str:
 # (examples, meaning): each example in its own direction, so an operator stays where it is typed
 # (-داعش reads minus first, right to left; from:2015-01-01 reads left to right)
 _HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("الجيش السوري",), "كلمات بأي تصريف، مع التشكيل أو بدونه · words, any inflection, with or without diacritics"),
+    (("الجيش السوري",), "كلمات بأي تصريف، مع التشكيل أو بدونه، أي منها · words, any inflection, with or without diacritics, any of them"),
     (('"قاعدة همدان"', "«حزب الله»"), "عبارة مطابقة (مطلوبة) · exact phrase (required)"),
-    (("روسيا OR إيران",), "أحدهما · either"),
+    (("روسيا AND إيران",), "كلاهما · both"),
+    (("روسيا OR إيران", "روسيا | إيران"), "أحدهما · either"),
+    (("(روسيا OR إيران) AND حلب",), "أقواس للتجميع · parentheses group"),
     (("+حلب",), "كلمة مطلوبة · required word"),
-    (("-داعش",), "استبعاد (للنتائج الدلالية أيضا) · exclude (semantic hits too)"),
+    (("-داعش", "NOT داعش"), "استبعاد (للنتائج الدلالية أيضا) · exclude (semantic hits too)"),
+    (('"بوتين الأسد"~5',), "الكلمتان بهذا الترتيب وبينهما 5 كلمات على الأكثر · in this order, at most 5 words between"),
+    (("لافروف~1",), "كلمة تقريبية (خطأ إملائي واحد) · fuzzy: one edit away (typos, spellings)"),
     (("سوري*",), "بادئة · prefix"),
+    (("title:روسيا", 'title:"الجيش السوري"'), "في العنوان فقط · in the title only"),
     (("source:العربية",), "مصدر واحد · one source"),
     (("from:2015-01-01 to:2015-12-31",), "نطاق التاريخ · date range"),
 )
+_HELP_NOTES = ("AND / OR / NOT بالأحرف الكبيرة؛ NOT أولا ثم AND ثم OR ثم المسافة · upper-case operators; "
+               "NOT binds first, then AND, then OR, then juxtaposition (\u2018All words\u2019 makes it AND)")
 
 
 def _direction(text: str) -> str:
@@ -115,6 +122,7 @@ def help_html() -> str:
         for examples, meaning in _HELP_ROWS)
     return ('<div class="help" dir="rtl"><p><b>صيغة البحث · Query syntax</b></p><table>'
             "<tr><th>اكتب · type</th><th>المعنى · meaning</th></tr>" + rows + "</table>"
+            f"<p>{_e(_HELP_NOTES)}</p>"
             '<p dir="ltr">English queries find Arabic articles by meaning (semantic and hybrid modes).</p></div>')
 
 

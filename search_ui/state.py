@@ -32,6 +32,7 @@ class ViewState:
     article: str = ""
     view: str = "search"
     weaker: bool = False  # list the semantic hits below the relevance floor after the matches
+    all_words: bool = False  # juxtaposed words are all required (the query's default operator AND)
     notes: tuple[str, ...] = field(default=(), compare=False)  # what was wrong in the URL
 
     @staticmethod
@@ -79,7 +80,9 @@ class ViewState:
             notes.append(f"unknown view {view!r}: showing the search")
             view = "search"
         weaker = one("weaker") in ("1", "true", "yes")
-        return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, weaker, tuple(notes))
+        all_words = one("op").upper() == "AND"
+        return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, weaker,
+                         all_words, tuple(notes))
 
     def to_params(self) -> dict[str, str | list[str]]:
         """Only what differs from the defaults, so links stay short."""
@@ -103,6 +106,8 @@ class ViewState:
             out["page"] = str(self.page)
         if self.weaker:
             out["weaker"] = "1"
+        if self.all_words:
+            out["op"] = "AND"
         if self.view == "article" and self.article:
             out["article"] = self.article
         elif self.view == "status":
@@ -116,4 +121,4 @@ class ViewState:
     def search_key(self) -> tuple:
         """What a result set depends on (a change sends the user back to page 1)."""
         return (self.q, self.mode, self.weight if self.mode == "hybrid" else None, self.sources,
-                self.date_from, self.date_to, self.sort, self.weaker)
+                self.date_from, self.date_to, self.sort, self.weaker, self.all_words)

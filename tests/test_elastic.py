@@ -76,7 +76,7 @@ def test_index_is_created_from_the_mapping_file_behind_an_alias(es_settings: ESS
     meta = dict(mapping["_meta"])
     assert meta.pop("switched_at")  # readers were switched to it: a complete generation
     assert meta == {"model": "intfloat/multilingual-e5-small", "dim": 384, "analysis_version": ANALYSIS_VERSION,
-                    "schema_version": "1", "mapping_digest": mapping_digest()}
+                    "schema_version": "2", "mapping_digest": mapping_digest()}
     wanted = load_mapping("m", 384, ANALYSIS_VERSION)["mappings"]["properties"]
     props = mapping["properties"]
     assert set(props) == set(wanted)
@@ -96,7 +96,7 @@ def test_read_only_store_on_a_missing_index_says_so(es_settings: ESSettings) -> 
     with pytest.raises(StoreEmpty, match=f"no index '{es_settings.index}'.*run the indexer"):
         ElasticStore(es_settings, read_only=True)
     writer = ElasticStore(es_settings)  # before its first write, an empty alias reads as empty
-    assert writer.keyword(parse("روسيا"), Filters(), 10) == [] and writer.hashes() == {} and writer.info().articles == 0
+    assert writer.keyword(parse("روسيا").tree, Filters(), 10) == [] and writer.hashes() == {} and writer.info().articles == 0
     writer.check_compatible("m", 384, ANALYSIS_VERSION)
     reader = ElasticStore(es_settings, read_only=True)
     with pytest.raises(StoreError, match="read-only"):

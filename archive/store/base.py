@@ -14,9 +14,9 @@ from typing import ContextManager, Protocol, Sequence
 import numpy as np
 
 from archive.model import Article, Passage
-from archive.query import ParsedQuery
+from archive.query import Node, ParsedQuery
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: title stems indexed with positions (title:"phrase")
 TITLE_BOOST = 2.0  # a query term in the title counts twice (both backends)
 PREFIX_EXPANSIONS = 50  # prefix* matches at most this many distinct terms (both backends)
 
@@ -173,12 +173,18 @@ class Store(Protocol):
     def hashes(self) -> dict[str, tuple[str, str]]:
         """article id -> (content_hash, path), for incremental indexing."""
 
-    def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]: ...
+    def keyword(self, tree: Node | None, filters: Filters, limit: int) -> list[KeywordHit]:
+        """Articles an expanded query tree (``walk.expand``) matches, best BM25 first."""
 
-    def count(self, query: ParsedQuery, filters: Filters) -> int:
-        """The exact number of articles the keyword query matches (no depth limit): the total a
-        researcher reads must not be the fetch depth. A query with no keyword clauses counts the
-        articles the filters select."""
+    def count(self, tree: Node | None, filters: Filters) -> int:
+        """The exact number of articles the tree matches (no depth limit): the total a
+        researcher reads must not be the fetch depth. No tree: the articles the filters select."""
+
+    def expand(self, prefix: str, limit: int) -> list[str]:
+        """Vocabulary entries beginning with ``prefix``, in code-point order (``walk.Vocabulary``)."""
+
+    def near(self, entry: str, distance: int, limit: int) -> list[str]:
+        """Vocabulary entries that may lie within ``distance`` edits of ``entry`` (a superset)."""
 
     def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
         """Best passage per article version, best first; a version that is no longer live may

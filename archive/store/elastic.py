@@ -27,18 +27,16 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from archive.config import ESSettings
 from archive.model import Article
-from archive.query import Clause, ParsedQuery
+from archive.query import Node
 from archive.store.base import (
-    PREFIX_EXPANSIONS,
     SCHEMA_VERSION,
     SWITCHED,
-    TITLE_BOOST,
     Filters,
     Generation,
     IndexedArticle,
@@ -53,6 +51,7 @@ from archive.store.base import (
     day_after,
     switched_meta,
 )
+from archive.store.walk import build
 
 MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
 ARTICLE_FIELDS = ["id", "title", "body", "published_at", "source", "url", "path", "content_hash"]
@@ -123,45 +122,38 @@ def filter_clauses(filters: Filters) -> list[dict]:
     return out
 
 
-Expand = Callable[[str], list[str]]  # prefix -> the indexed exact terms it stands for
+class _ElasticBuilder:
+    """Elasticsearch query DSL for ``walk.build``, on the pre-analyzed term fields."""
+
+    def match(self, column: str, term: str, boost: float = 1.0) -> dict:
+        return {"term": {column: term if boost == 1.0 else {"value": term, "boost": boost}}}
+
+    def phrase(self, column: str, terms: Sequence[str], slop: int) -> dict:
+        if not slop:
+            return {"match_phrase": {column: " ".join(terms)}}  # the field's own analyzer, as indexed
+        # in order (match_phrase's slop would also let the two swap places)
+        return {"span_near": {"clauses": [{"span_term": {column: t}} for t in terms], "slop": slop, "in_order": True}}
+
+    def boolean(self, must: Sequence[dict], should: Sequence[dict], must_not: Sequence[dict]) -> dict:
+        body: dict[str, Any] = {}
+        for key, part in (("must", must), ("should", should), ("must_not", must_not)):
+            if part:
+                body[key] = list(part)
+        if should:
+            body["minimum_should_match"] = 0 if must else 1
+        return {"bool": body}
 
 
-def _clause(clause: Clause, expand: Expand) -> dict | None:
-    if clause.kind == "term":
-        term = clause.terms[0]
-        return {"bool": {"should": [{"term": {"stem": term}},
-                                    {"term": {"title_stem": {"value": term, "boost": TITLE_BOOST}}}]}}
-    if clause.kind == "phrase":
-        return {"match_phrase": {"exact": " ".join(clause.terms)}}  # the field's own analyzer, as indexed
-    terms = expand(clause.terms[0])  # scored like the embedded store: one BM25 term query each
-    return {"bool": {"should": [{"term": {"exact": t}} for t in terms]}} if terms else None
+_ELASTIC = _ElasticBuilder()
 
 
-def build_query(query: ParsedQuery, filters: Filters, expand: Expand) -> dict | None:
-    """The ES bool query for a parsed query, clause for clause the embedded store's full-text
-    query; None when nothing can match."""
-    must: list[dict] = []
-    should: list[dict] = []
-    for group in query.groups:
-        live = [n for n in (_clause(c, expand) for c in group) if n is not None]
-        if not live:
-            if any(c.required for c in group):
-                return None  # a required clause that matches nothing
-            continue
-        node = live[0] if len(live) == 1 else {"bool": {"should": live}}
-        (must if len(group) == 1 and group[0].required else should).append(node)
-    if not must and not should:
+def build_query(tree: Node | None, filters: Filters) -> dict | None:
+    """The ES query for an expanded query tree under the filters (the same walk as the embedded
+    store's full-text query); None when nothing can match."""
+    q = build(tree, _ELASTIC) if tree is not None else None
+    if q is None:
         return None
-    body: dict[str, Any] = {"filter": filter_clauses(filters)}
-    if must:
-        body["must"] = must
-    if should:
-        body["should"] = should
-        body["minimum_should_match"] = 0 if must else 1
-    excluded = [n for n in (_clause(c, expand) for c in query.excluded) if n is not None]
-    if excluded:
-        body["must_not"] = excluded
-    return {"bool": body}
+    return {"bool": {"filter": filter_clauses(filters), "must": [q]}}
 
 
 class ElasticStore:
@@ -576,12 +568,22 @@ class ElasticStore:
             found = self.es.mget(index=index + VOCAB, ids=ids, source=False)["docs"]
         return {d["_id"] for d in found if d.get("found")}
 
-    def _expand_prefix(self, prefix: str) -> list[str]:
+    def expand(self, prefix: str, limit: int) -> list[str]:
         index = self._physical()
         if not prefix or index is None:
             return []
         res = self._search("expand a prefix", index=index + VOCAB, query={"prefix": {"term": prefix}},
-                           sort=[{"term": "asc"}], size=PREFIX_EXPANSIONS, source=False)
+                           sort=[{"term": "asc"}], size=min(limit, MAX_CANDIDATES), source=False)
+        return [h["_id"] for h in res["hits"]["hits"]]
+
+    def near(self, entry: str, distance: int, limit: int) -> list[str]:
+        """Lucene's own fuzzy expansion over the vocabulary index (Damerau distance <= 2)."""
+        index = self._physical()
+        if not entry or index is None:
+            return []
+        size = min(limit, MAX_CANDIDATES)
+        res = self._search("expand a fuzzy word", index=index + VOCAB, size=size, source=False, query={"fuzzy": {"term": {
+            "value": entry, "fuzziness": min(distance, 2), "transpositions": True, "max_expansions": size}}})
         return [h["_id"] for h in res["hits"]["hits"]]
 
     def delete(self, ids: Sequence[str]) -> int:
@@ -637,17 +639,15 @@ class ElasticStore:
                 out[s["id"]] = (s.get("content_hash") or "", s.get("path") or "")
         return out
 
-    def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]:
-        q = build_query(query, filters, self._expand_prefix)
+    def keyword(self, tree: Node | None, filters: Filters, limit: int) -> list[KeywordHit]:
+        q = build_query(tree, filters)
         if q is None:
             return []
         res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=False)
         return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
 
-    def count(self, query: ParsedQuery, filters: Filters) -> int:
-        q = build_query(query, filters, self._expand_prefix)
-        if q is None and not query.has_keyword_clauses:
-            q = {"bool": {"filter": filter_clauses(filters)}}
+    def count(self, tree: Node | None, filters: Filters) -> int:
+        q = build_query(tree, filters) if tree is not None else {"bool": {"filter": filter_clauses(filters)}}
         if q is None:
             return 0
         res = self._search("count matches", query=q, size=0, track_total_hits=True)
@@ -690,9 +690,9 @@ class ElasticStore:
                            source=["id"], sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}])
         return [h["_source"]["id"] for h in res["hits"]["hits"]]
 
-    def hybrid(self, query: ParsedQuery, vector: np.ndarray, filters: Filters, limit: int, k: int) -> list[KeywordHit]:
+    def hybrid(self, tree: Node | None, vector: np.ndarray, filters: Filters, limit: int, k: int) -> list[KeywordHit]:
         """Server-side fusion with the ``rrf`` retriever (Enterprise licence; Basic answers 403)."""
-        q = build_query(query, filters, self._expand_prefix) or {"match_none": {}}
+        q = build_query(tree, filters) or {"match_none": {}}
         fc = filter_clauses(filters)
         knn = {"field": "passages.vector", "query_vector": [float(x) for x in vector], "k": limit,
                "num_candidates": min(MAX_CANDIDATES, max(100, 2 * limit))}

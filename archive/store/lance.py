@@ -35,12 +35,11 @@ import numpy as np
 import pyarrow as pa
 
 from archive.model import Article
-from archive.query import Clause, ParsedQuery
+from archive.query import Node
 from archive.store.base import (
-    PREFIX_EXPANSIONS,
     SCHEMA_VERSION,
+    STEM_MARK,
     SWITCHED,
-    TITLE_BOOST,
     Filters,
     Generation,
     IndexedArticle,
@@ -54,6 +53,7 @@ from archive.store.base import (
     day_after,
     switched_meta,
 )
+from archive.store.walk import build
 
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
 _FTS = dict(base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False,
@@ -91,6 +91,29 @@ def _reason(exc: Exception) -> str:
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return _LANCE_NOISE.sub("", text.strip().splitlines()[0] if text.strip() else type(exc).__name__)
 
+
+
+class _LanceBuilder:
+    """LanceDB's full-text queries for ``walk.build``."""
+
+    def match(self, column: str, term: str, boost: float = 1.0) -> Any:
+        from lancedb.query import MatchQuery
+
+        return MatchQuery(term, column, boost=boost)
+
+    def phrase(self, column: str, terms: Sequence[str], slop: int) -> Any:
+        from lancedb.query import PhraseQuery
+
+        return PhraseQuery(" ".join(terms), column, slop=slop)
+
+    def boolean(self, must: Sequence[Any], should: Sequence[Any], must_not: Sequence[Any]) -> Any:
+        from lancedb.query import BooleanQuery, Occur
+
+        return BooleanQuery([*((Occur.MUST, q) for q in must), *((Occur.SHOULD, q) for q in should),
+                             *((Occur.MUST_NOT, q) for q in must_not)])
+
+
+_LANCE = _LanceBuilder()
 
 class LanceStore:
     """The embedded store over the generations under ``root``; reads follow ``CURRENT`` (a switch
@@ -365,7 +388,7 @@ class LanceStore:
                 self._tables[name] = self._db.create_table(name, schema=schema, exist_ok=True)
         articles = self._tables["articles"]
         have = {i.name for i in articles.list_indices()}
-        for column, extra in (("stem", {}), ("title_stem", {}), ("exact", {"with_position": True})):
+        for column, extra in (("stem", {}), ("title_stem", {"with_position": True}), ("exact", {"with_position": True})):
             if f"{column}_idx" not in have:
                 from lancedb.index import FTS
 
@@ -508,57 +531,36 @@ class LanceStore:
         rows = vocab.search().where(_in("term", terms)).select(["term"]).limit(len(terms)).to_list()
         return {r["term"] for r in rows}
 
-    def _expand_prefix(self, prefix: str) -> list[str]:
+    def expand(self, prefix: str, limit: int) -> list[str]:
         vocab = self._table("vocab")
         if vocab is None or not prefix:
             return []
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = (vocab.search().where(f"term >= {_sql(prefix)} AND term < {_sql(upper)}")
-                .select(["term"]).limit(PREFIX_EXPANSIONS).to_list())
+                .select(["term"]).limit(limit).to_list())
+        return sorted(r["term"] for r in rows)
+
+    def near(self, entry: str, distance: int, limit: int) -> list[str]:
+        """Entries of the same kind (stem or exact term) whose length is within ``distance``."""
+        vocab = self._table("vocab")
+        if vocab is None or not entry:
+            return []
+        kind = f"term >= {_sql(STEM_MARK)} AND term < {_sql(chr(ord(STEM_MARK) + 1))}" if entry.startswith(STEM_MARK) \
+            else f"term > {_sql(chr(ord(STEM_MARK) + 1))}"
+        n = len(entry)
+        rows = (vocab.search().where(f"{kind} AND char_length(term) BETWEEN {n - distance} AND {n + distance}")
+                .select(["term"]).limit(limit).to_list())
         return [r["term"] for r in rows]
 
-    def _clause(self, clause: Clause) -> Any | None:
-        from lancedb.query import BooleanQuery, MatchQuery, Occur, PhraseQuery
+    def build_fts(self, tree: Node | None) -> Any | None:
+        """The LanceDB full-text query for an expanded query tree; None when nothing can match."""
+        return build(tree, _LANCE) if tree is not None else None
 
-        if clause.kind == "term":
-            term = clause.terms[0]
-            return BooleanQuery([(Occur.SHOULD, MatchQuery(term, "stem")),
-                                 (Occur.SHOULD, MatchQuery(term, "title_stem", boost=TITLE_BOOST))])
-        if clause.kind == "phrase":
-            return PhraseQuery(" ".join(clause.terms), "exact")
-        terms = self._expand_prefix(clause.terms[0])
-        if not terms:
-            return None
-        return BooleanQuery([(Occur.SHOULD, MatchQuery(t, "exact")) for t in terms])
-
-    def build_fts(self, query: ParsedQuery) -> Any | None:
-        """The LanceDB full-text query for a parsed query; None when nothing can match."""
-        from lancedb.query import BooleanQuery, Occur
-
-        parts: list[tuple[Any, Any]] = []
-        for group in query.groups:
-            subs = [(c, self._clause(c)) for c in group]
-            live = [q for _, q in subs if q is not None]
-            if not live:
-                if any(c.required for c in group):
-                    return None  # a required clause that matches nothing
-                continue
-            required = len(group) == 1 and group[0].required
-            node = live[0] if len(live) == 1 else BooleanQuery([(Occur.SHOULD, q) for q in live])
-            parts.append((Occur.MUST if required else Occur.SHOULD, node))
-        if not parts:
-            return None
-        for clause in query.excluded:
-            node = self._clause(clause)
-            if node is not None:
-                parts.append((Occur.MUST_NOT, node))
-        return BooleanQuery(parts)
-
-    def keyword(self, query: ParsedQuery, filters: Filters, limit: int) -> list[KeywordHit]:
+    def keyword(self, tree: Node | None, filters: Filters, limit: int) -> list[KeywordHit]:
         articles = self._table("articles")
         if articles is None:
             return []
-        fts = self.build_fts(query)
+        fts = self.build_fts(tree)
         if fts is None:
             return []
         search = articles.search(fts, query_type="fts").select(["id", "_score"])
@@ -568,14 +570,14 @@ class LanceStore:
         rows = search.limit(limit).to_list()
         return [KeywordHit(r["id"], float(r["_score"])) for r in rows]
 
-    def count(self, query: ParsedQuery, filters: Filters) -> int:
+    def count(self, tree: Node | None, filters: Filters) -> int:
         articles = self._table("articles")
         if articles is None:
             return 0
         where = _where(filters)
-        if not query.has_keyword_clauses:
+        if tree is None:
             return int(articles.count_rows(where)) if where else int(articles.count_rows())
-        fts = self.build_fts(query)
+        fts = self.build_fts(tree)
         if fts is None:
             return 0
         search = articles.search(fts, query_type="fts").select(["id"])
