@@ -178,11 +178,26 @@ class FixedVector(Embedder):
         return self.vector[None, :]
 
 
+def boolean_queries(vocab: list[str], n: int, seed: int) -> list[tuple[str, str]]:
+    """Per query, (a 3-word query, a 32-clause nested boolean one) over frequent words: four
+    groups ``((w OR w OR "w w" OR w*) AND (w | w~1 | w) -w)`` joined by OR, 8 leaves each."""
+    r = random.Random(seed)
+    words = [w for w in vocab[:3000] if len(w) >= 4]
+    out = []
+    for _ in range(n):
+        w = [r.choice(words) for _ in range(40)]
+        groups = [f'(({w[i]} OR {w[i + 1]} OR "{w[i + 2]} {w[i + 3]}" OR {w[i + 4][:3]}*) AND '
+                  f"({w[i + 5]} | {w[i + 6]}~1 | {w[i + 7]}) -{w[i + 8]})" for i in range(0, 36, 9)]
+        out.append((" ".join(w[36:39]), " OR ".join(groups)))
+    return out
+
+
 def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: np.ndarray,
-            all_vecs: np.ndarray) -> tuple[dict[str, list[float]], list[float]]:
+            all_vecs: np.ndarray, boolean: list[tuple[str, str]]) -> tuple[dict[str, list[float]], list[float]]:
     """Per query: raw LanceDB keyword / vector / both, the service per mode with a given vector
-    and with the query embedded, and ANN recall@10 of the semantic mode's first page (as the
-    service asks the store: 100 deep) vs exact search."""
+    and with the query embedded, a 3-word and a 32-clause boolean keyword query, and ANN
+    recall@10 of the semantic mode's first page (as the service asks the store: 100 deep) vs
+    exact search."""
     fixed = FixedVector(embedder.name, embedder.dim)
     svc_fixed, svc = SearchService(store, fixed), SearchService(store, embedder)
     articles = store._require("articles")  # noqa: SLF001
@@ -205,9 +220,11 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
         (passages.search(v, vector_column_name="vector").distance_type("cosine")
          .select(["article_id", "_distance"]).limit(100).to_list())
 
-    def steps(q: str, v: np.ndarray) -> list[tuple[str, Callable[[], object]]]:
+    def steps(q: str, v: np.ndarray, three: str, nested: str) -> list[tuple[str, Callable[[], object]]]:
         modes = ("keyword", "semantic", "hybrid")
         return [
+            ("keyword_3words_service", lambda: svc_fixed.search(three, mode="keyword")),
+            ("keyword_boolean32_service", lambda: svc_fixed.search(nested, mode="keyword")),
             ("keyword_raw", lambda: raw_keyword(q)),
             ("semantic_raw", lambda: raw_vector(v)),
             ("hybrid_raw", lambda: (raw_keyword(q), raw_vector(v))),
@@ -219,9 +236,9 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
     # exact neighbours first: OpenBLAS threads spin after a large product and slowed the next
     # query embedding (torch threads) from 16 to 107 ms when it ran inside the timed loop
     exact = [{f"s{i}" for i in np.argpartition(-(all_vecs @ v), 10)[:10]} for v in q_vecs]
-    for n, (q, v, truth) in enumerate(zip(queries, q_vecs, exact, strict=True)):
+    for n, (q, v, truth, (three, nested)) in enumerate(zip(queries, q_vecs, exact, boolean, strict=True)):
         fixed.vector = v
-        todo = steps(q, v)
+        todo = steps(q, v, three, nested)
         # a query's first call pays for its cold reads: rotate which step goes first
         for name, step in todo[n % len(todo):] + todo[: n % len(todo)]:
             with timed(name):
@@ -231,9 +248,12 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
     return lat, recalls
 
 
-def es_function(batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np.ndarray, model: str) -> dict:
+def es_function(batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np.ndarray, model: str,
+                boolean: list[tuple[str, str]]) -> dict:
     """The first ``n`` passages in the ES backend (noida-db) and in a fresh embedded store; the
-    same queries through the same service on both: errors, and how often the top 10 agree."""
+    same queries through the same service on both: errors, how often the top 10 agree, and for
+    the 3-word and 32-clause boolean queries whether the totals agree and each backend's p95
+    (noida-db is a test server: its times say nothing of a cluster's, only of the walk's shape)."""
     from tests.es_server import NoidaServer
 
     tmp = Path(tempfile.mkdtemp(prefix="speed-es-"))
@@ -266,7 +286,22 @@ def es_function(batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np
                     errors.append(f"{mode} {q!r}: {exc}")
                     continue
                 same[mode].append(len(set(a) & set(b)) / max(1, len(b)) if b else float(not a))
+        times: dict[str, list[float]] = {}
+        totals_agree = []
+        for three, nested in boolean:
+            for kind, q in (("3words", three), ("boolean32", nested)):
+                got = []
+                for name, store in (("elasticsearch", es), ("lancedb", lance)):
+                    t0 = time.perf_counter()
+                    got.append(SearchService(store, fixed).search(q, mode="keyword").total)
+                    times.setdefault(f"{name}_{kind}", []).append(time.perf_counter() - t0)
+                totals_agree.append(got[0] == got[1])
+        p95 = {k: pct(v, 95) for k, v in times.items()}
         return {"passages": n, "queries": len(queries), "es_build_s": round(es_build, 1), "errors": errors[:20],
+                "boolean_totals_agree": round(statistics.mean(totals_agree), 4),
+                "boolean_p95_ms": p95,
+                "boolean32_over_3words_p95": {b: round(p95[f"{b}_boolean32"] / p95[f"{b}_3words"], 2)
+                                              for b in ("elasticsearch", "lancedb")},
                 "error_count": len(errors),
                 "top10_overlap_with_embedded": {m: round(statistics.mean(x), 4) for m, x in same.items() if x}}
     finally:
@@ -308,9 +343,10 @@ def main() -> None:
     store = LanceStore(tmp / "lancedb")
     store.check_compatible(embedder.name, DIM, ANALYSIS_VERSION)
     all_vecs, timings = build(store, make())
+    boolean = boolean_queries(vocabulary(), len(queries), args.seed)
     disk = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
     peak_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lat, recalls = latency(store, embedder, queries, q_vecs, all_vecs)
+    lat, recalls = latency(store, embedder, queries, q_vecs, all_vecs, boolean)
     med = {k: statistics.median(v) for k, v in lat.items()}
     report = {
         "machine": platform.platform(), "corpus": args.corpus, "passages": len(all_vecs), "queries": len(queries),
@@ -319,10 +355,12 @@ def main() -> None:
         "ann_recall@10": round(statistics.mean(recalls), 4),
         "latency_ms": {k: {"p50": pct(v, 50), "p95": pct(v, 95)} for k, v in lat.items()},
         "service_over_raw_p50": {m: round(med[f"{m}_service"] / med[f"{m}_raw"], 2) for m in ("keyword", "semantic", "hybrid")},
+        "boolean32_over_3words_p95": round(pct(lat["keyword_boolean32_service"], 95) / pct(lat["keyword_3words_service"], 95), 2),
     }
     shutil.rmtree(tmp, ignore_errors=True)
     if args.es:
-        report["elasticsearch_function"] = es_function(make(), args.es, queries[:50], q_vecs[:50], embedder.name)
+        report["elasticsearch_function"] = es_function(make(), args.es, queries[:50], q_vecs[:50], embedder.name,
+                                                       boolean[:50])
     for k, v in report["latency_ms"].items():
         print(f"{k:34} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
     print({k: v for k, v in report.items() if k != "latency_ms"})
