@@ -358,11 +358,12 @@ def main() -> None:
         "boolean32_over_3words_p95": round(pct(lat["keyword_boolean32_service"], 95) / pct(lat["keyword_3words_service"], 95), 2),
     }
     shutil.rmtree(tmp, ignore_errors=True)
+    for k, v in report["latency_ms"].items():  # the embedded store's numbers first: the ES pass is slow on noida-db
+        print(f"{k:34} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
+    write_report(out, report)
     if args.es:
         report["elasticsearch_function"] = es_function(make(), args.es, queries[:50], q_vecs[:50], embedder.name,
-                                                       boolean[:50])
-    for k, v in report["latency_ms"].items():
-        print(f"{k:34} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
+                                                       boolean[:5])  # noida-db takes seconds per 32-clause query
     print({k: v for k, v in report.items() if k != "latency_ms"})
     write_report(out, report)
 

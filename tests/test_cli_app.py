@@ -32,7 +32,12 @@ def test_cli_index_partial_failure_then_search(cli_data: Path, corpus: Path) -> 
 
     res = run_cli("search", "-داعش", "--mode", "keyword", "--json", data_dir=cli_data)  # a query led by "-"
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["query"] == "-داعش"
+    out = json.loads(res.stdout)  # exclusions alone: the articles without the word
+    assert out["query"] == "-داعش" and 0 < out["total"] < 6 and "ok1" in [h["id"] for h in out["hits"]]
+
+    totals = [json.loads(run_cli("search", "طاجيكستان الجيش", *extra, "--mode", "keyword", "--json",
+                                 data_dir=cli_data).stdout)["total"] for extra in ([], ["--and"])]
+    assert totals[0] >= 2 and totals[1] == 0  # any word / all words: ok1 has no الجيش
 
     res = run_cli("status", "--json", data_dir=cli_data)
     info = json.loads(res.stdout)

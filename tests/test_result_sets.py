@@ -69,6 +69,15 @@ def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> N
     listing = counted.search("source:آخر")  # filters alone list what they select
     assert listing.total == N // 2 and listing.total_exact
     assert counted.search("", sources=["مولد"], page=8).total == N // 2
+    # exclusions alone list what they leave, counted exactly past the listing's depth
+    rest = counted.search("-البرلمان", page_size=100)
+    assert rest.total == N - 50 and rest.total_exact and len(rest.hits) == 100
+    assert all("البرلمان" not in h.article.body for h in rest.hits)
+    assert counted.search("NOT البرلمان source:آخر").total == N // 2 - 25
+    # the default operator: any word (ranked) or all of them
+    assert counted.search("خبر البرلمان", mode="keyword").total == N
+    assert counted.search("خبر البرلمان", mode="keyword", default="AND").total == 50
+    assert counted.search("(خبر AND البرلمان) OR (البرلمان AND NOT خبر)", mode="keyword").total == 50
 
 
 # --------------------------------------------------------------------------- the relevance floor

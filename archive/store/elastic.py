@@ -62,6 +62,7 @@ SERVER_RRF_VERSION = (8, 15, 0)  # the rrf retriever's rank_window_size (8.14 ca
 MAX_ID_BYTES = 512  # Elasticsearch's _id limit
 BULK_ATTEMPTS = 6  # sends of a bulk request that gets no answer (the client never re-sends a timed-out one)
 MAX_CANDIDATES = 10_000  # Elasticsearch's num_candidates limit
+FUZZY_CANDIDATES = 1_000  # a fuzzy query's max_expansions: each is a clause (max_clause_count is 1,024 at its lowest)
 VOCAB = "-vocab"  # <generation>-vocab: one doc per exact term (prefix* expansion) and marked stem
 VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
 JOBS = "-jobs"  # <alias>-jobs: the write lock (a document with a lease) and the job history
@@ -581,7 +582,7 @@ class ElasticStore:
         index = self._physical()
         if not entry or index is None:
             return []
-        size = min(limit, MAX_CANDIDATES)
+        size = min(limit, FUZZY_CANDIDATES)
         res = self._search("expand a fuzzy word", index=index + VOCAB, size=size, source=False, query={"fuzzy": {"term": {
             "value": entry, "fuzziness": min(distance, 2), "transpositions": True, "max_expansions": size}}})
         return [h["_id"] for h in res["hits"]["hits"]]
