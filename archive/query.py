@@ -309,7 +309,7 @@ class _Parser:
     def __init__(self, toks: list[_Tok], q: ParsedQuery, an: Analyzer) -> None:
         self.toks, self.i, self.q, self.an = toks, 0, q, an
         self.clauses = 0  # leaves so far
-        self.semantic: list[str] = []  # the positive words and phrases as typed
+        self.typed: list[tuple[str, Leaf | None, bool]] = []  # (text, leaf or None for a stop word, negated)
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -426,8 +426,8 @@ class _Parser:
             return None
         full = self.clauses >= MAX_CLAUSES
         leaf = self.leaf(tok, fld)
-        if not neg and not full:  # embedded: what is typed outside exclusions, stop words too
-            self.semantic.append(tok.text.rstrip("*") if tok.kind == "word" else tok.text)
+        if not full:
+            self.typed.append((tok.text.rstrip("*") if tok.kind == "word" else tok.text, leaf, neg))
         return None if leaf is None else (leaf, tok.kind == "phrase")
 
     def leaf(self, tok: _Tok, fld: Field) -> Leaf | None:
@@ -517,7 +517,11 @@ def parse(text: str, analyzer: Analyzer | None = None, default: Operator = "OR")
         text = text[:MAX_QUERY_CHARS]
     parser = _Parser(_lex(text, q), q, an)
     q.tree = parser.sequence(0, "text")
-    q.semantic_text = " ".join(w for w in parser.semantic if w.strip())
+    # embedded: the words and phrases that can match, as typed, with the stop words among them
+    positive = set(leaves(q.tree))
+    if positive:
+        q.semantic_text = " ".join(text for text, leaf, neg in parser.typed
+                                   if text.strip() and (leaf in positive if leaf is not None else not neg))
     if q.date_from and q.date_to and q.date_from > q.date_to:
         q.warnings.append("from: is after to: — the dates were swapped")
         q.date_from, q.date_to = q.date_to, q.date_from
