@@ -119,7 +119,7 @@ def constraint(node: Node | None) -> Bool | None:
     if node is None:
         return None
     if not isinstance(node, Bool):
-        return Bool(must=(node,))
+        return None  # one optional word or phrase: found by meaning without it too
     must = node.must
     if not must and len(node.should) == 1 and isinstance(node.should[0], Bool):
         must = node.should  # an explicit group beside exclusions: (a OR b) AND c NOT d
@@ -498,8 +498,10 @@ def _combine(items: list[Unary]) -> Node | None:
             target.append(node)
     if not must and not should and not must_not:
         return None
-    if len(must) + len(should) == 1 and not must_not:
-        return (must or should)[0]
+    if len(should) == 1 and not must and not must_not:
+        return should[0]  # a lone optional operand (a required one stays marked: meaning must obey it)
+    if len(must) == 1 and not should and not must_not and isinstance(must[0], Bool):
+        return must[0]
     return Bool(tuple(dict.fromkeys(must)), tuple(dict.fromkeys(should)), tuple(dict.fromkeys(must_not)))
 
 
@@ -518,8 +520,9 @@ def parse(text: str, analyzer: Analyzer | None = None, default: Operator = "OR")
     parser = _Parser(_lex(text, q), q, an)
     q.tree = parser.sequence(0, "text")
     # embedded: the words and phrases that can match, as typed, with the stop words among them
+    # (a query of stop words alone still searches by meaning); nothing for exclusions alone
     positive = set(leaves(q.tree))
-    if positive:
+    if not q.excluded_only:
         q.semantic_text = " ".join(text for text, leaf, neg in parser.typed
                                    if text.strip() and (leaf in positive if leaf is not None else not neg))
     if q.date_from and q.date_to and q.date_from > q.date_to:

@@ -206,3 +206,7 @@ def test_meaning_obeys_every_exclusion_and_required_group(archive: tuple[Path, l
                 if q.semantic_text and mode == "semantic":
                     assert got == allowed, (n, backend, text)  # the rest of the archive is offered
     assert constrained >= N_MEANING // 3
+    for backend, svc in services.items():  # optional words only rank: by meaning, every article is offered
+        for text in ("karim", "karim taliban", '"karim taliban" OR hama', "لافروف~1"):
+            assert svc.search(text, mode="semantic", page_size=1000).total == N_DOCS, (backend, text)
+        assert svc.search('"karim taliban"', mode="semantic", page_size=1000).total < N_DOCS  # a phrase is required
