@@ -347,31 +347,26 @@ class _Parser:
         return _combine([(m or ("+" if quoted else ""), n, False) for m, n, quoted in items])
 
     def disjunction(self, depth: int, fld: Field, neg: bool) -> Unary | None:
-        parts = [self.conjunction(depth, fld, neg)]
-        while (tok := self.peek()) is not None and tok.kind == "OR":
-            self.i += 1
-            if not self.starts_operand():
-                self.warn("ignored OR with nothing after it")
-                break
-            parts.append(self.conjunction(depth, fld, neg))
-        live = [p for p in parts if p is not None]
-        if len(parts) == 1 or len(live) <= 1:
-            return live[0] if live else None
-        node = _combine([("-" if m == "-" else "", n, False) for m, n, _ in live])
-        return ("", node, False) if node is not None else None
+        return self.chain("OR", lambda: self.conjunction(depth, fld, neg))
 
     def conjunction(self, depth: int, fld: Field, neg: bool) -> Unary | None:
-        parts = [self.unary(depth, fld, neg)]
-        while (tok := self.peek()) is not None and tok.kind == "AND":
+        return self.chain("AND", lambda: self.unary(depth, fld, neg))
+
+    def chain(self, op: Literal["AND", "OR"], operand: Callable[[], Unary | None]) -> Unary | None:
+        """Operands joined by ``op``: one boolean whose operands are required (AND) or
+        alternatives (OR); an excluded operand stays excluded (``a OR NOT b`` is a without b)."""
+        parts = [operand()]
+        while (tok := self.peek()) is not None and tok.kind == op:
             self.i += 1
             if not self.starts_operand():
-                self.warn("ignored AND with nothing after it")
+                self.warn(f"ignored {op} with nothing after it")
                 break
-            parts.append(self.unary(depth, fld, neg))
+            parts.append(operand())
         live = [p for p in parts if p is not None]
         if len(parts) == 1 or len(live) <= 1:
             return live[0] if live else None
-        node = _combine([("-" if m == "-" else "+", n, False) for m, n, _ in live])
+        joined = "+" if op == "AND" else ""
+        node = _combine([("-" if m == "-" else joined, n, False) for m, n, _ in live])
         return ("", node, False) if node is not None else None
 
     def unary(self, depth: int, fld: Field, neg: bool) -> Unary | None:
