@@ -541,12 +541,11 @@ class LanceStore:
         return sorted(r["term"] for r in rows)
 
     def near(self, entry: str, distance: int, limit: int) -> list[str]:
-        """Entries of the same kind (stem or exact term) whose length is within ``distance``."""
+        """Marked stems (fuzzy words expand over stems only) whose length is within ``distance``."""
         vocab = self._table("vocab")
         if vocab is None or not entry:
             return []
-        kind = f"term >= {_sql(STEM_MARK)} AND term < {_sql(chr(ord(STEM_MARK) + 1))}" if entry.startswith(STEM_MARK) \
-            else f"term > {_sql(chr(ord(STEM_MARK) + 1))}"
+        kind = f"term >= {_sql(STEM_MARK)} AND term < {_sql(chr(ord(STEM_MARK) + 1))}"
         n = len(entry)
         rows = (vocab.search().where(f"{kind} AND char_length(term) BETWEEN {n - distance} AND {n + distance}")
                 .select(["term"]).limit(limit).to_list())
