@@ -189,7 +189,7 @@ class SearchService:
 
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
         weights = (0.5, 0.5)
-        kw = self.store.keyword(query.tree, filters, depth) if mode != "semantic" and not server else []
+        kw, kw_count = self.store.ranked(query.tree, filters, depth) if mode != "semantic" and not server else ([], 0)
         sem: list[SemanticHit] = []
         vec: np.ndarray | None = None
         if mode == "hybrid":
@@ -223,7 +223,7 @@ class SearchService:
             listing = self.store.browse(filters, depth)
             fused, listed, sort = rrf([(listing, 1.0)]), len(listing), "newest"
         fused = self._constrain(query, filters, fused)
-        total, kw_total = self._totals(query, filters, fused, kw, depth)
+        total, kw_total = self._totals(query, filters, fused, kw, kw_count, depth)
         if listed >= depth:  # a listing stops at the depth too: count the rest, less the excluded
             total = self.store.count(None, filters)
             if isinstance(query.tree, Bool):
@@ -288,15 +288,15 @@ class SearchService:
         return query
 
     def _totals(self, query: ParsedQuery, filters: Filters, fused: dict[str, float], kw: Sequence[KeywordHit],
-                depth: int) -> tuple[int, int]:
+                kw_count: int, depth: int) -> tuple[int, int]:
         """(matches, keyword matches), exact. The keyword channel stops at the fetch depth; when it
-        filled it, the store counts the rest, and semantic matches that are also keyword matches
-        past the depth are counted once."""
+        filled it, the store's count of every keyword match (``kw_count``) holds the rest, and
+        semantic matches that are also keyword matches past the depth are counted once."""
         kw_ids = {h.article_id for h in kw}
         kw_total = sum(1 for d in fused if d in kw_ids)
         if len(kw) < depth or not query.has_keyword_clauses:
             return len(fused), kw_total
-        kw_total = self.store.count(query.tree, filters)
+        kw_total = kw_count
         others = tuple(d for d in fused if d not in kw_ids)
         return kw_total + len(others) - len(self._matching(query.tree, filters, others)), kw_total
 

@@ -3,6 +3,7 @@ on both backends (issue: trustworthy result sets)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import uuid
@@ -17,6 +18,7 @@ from archive.highlight import to_plain
 from archive.pipeline import Indexer
 from archive.search import SearchService
 from archive.store import open_store
+from archive.store.base import Filters
 from archive.store.elastic import ElasticStore
 
 from .conftest import _drop_alias_indices
@@ -78,6 +80,21 @@ def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> N
     assert counted.search("خبر البرلمان", mode="keyword").total == N
     assert counted.search("خبر البرلمان", mode="keyword", default="AND").total == 50
     assert counted.search("(خبر AND البرلمان) OR (البرلمان AND NOT خبر)", mode="keyword").total == 50
+
+
+@pytest.mark.parametrize("text", ["خبر", "البرلمان OR الطاقة", "خبر -البرلمان", '"خبر رقم"', "الطاق*", "(رقم AND البرلمان) OR النفط~1"])
+def test_one_pass_ranking_is_the_keyword_ranking_and_the_count(counted: SearchService, text: str) -> None:
+    """``ranked`` (top hits and the exact total from one pass, what a page of many matches
+    needs) must agree with ``keyword`` and ``count``: same scores in the same order, same total."""
+    tree = counted.parse(text).tree
+    for filters in (Filters(), Filters(sources=("مولد",)), Filters(date_from=dt.date(2020, 3, 1), date_to=dt.date(2020, 8, 31))):
+        hits, total = counted.store.ranked(tree, filters, 40)
+        reference = counted.store.keyword(tree, filters, 40)
+        assert total == counted.store.count(tree, filters) > 0
+        assert len(hits) == len(reference) == min(40, total)
+        assert [h.score for h in hits] == pytest.approx([h.score for h in reference], rel=1e-5)
+        scores = {h.article_id: h.score for h in counted.store.keyword(tree, filters, total)}
+        assert all(scores[h.article_id] == pytest.approx(h.score, rel=1e-5) for h in hits)  # each hit its own score
 
 
 # --------------------------------------------------------------------------- the relevance floor

@@ -176,6 +176,11 @@ class Store(Protocol):
     def keyword(self, tree: Node | None, filters: Filters, limit: int) -> list[KeywordHit]:
         """Articles an expanded query tree (``walk.expand``) matches, best BM25 first."""
 
+    def ranked(self, tree: Node | None, filters: Filters, limit: int) -> tuple[list[KeywordHit], int]:
+        """``keyword``'s first ``limit`` hits and the exact number of matches, from one pass:
+        a query with more matches than the fetch depth needs both, and counting them is a
+        second full pass of the same query otherwise (half a 32-clause query's time)."""
+
     def count(self, tree: Node | None, filters: Filters) -> int:
         """The exact number of articles the tree matches (no depth limit): the total a
         researcher reads must not be the fetch depth. No tree: the articles the filters select."""

@@ -647,6 +647,13 @@ class ElasticStore:
         res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=False)
         return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
 
+    def ranked(self, tree: Node | None, filters: Filters, limit: int) -> tuple[list[KeywordHit], int]:
+        q = build_query(tree, filters)
+        if q is None:
+            return [], 0
+        res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=True)
+        return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]], int(res["hits"]["total"]["value"])
+
     def count(self, tree: Node | None, filters: Filters) -> int:
         q = build_query(tree, filters) if tree is not None else {"bool": {"filter": filter_clauses(filters)}}
         if q is None:
