@@ -220,3 +220,28 @@ def test_highlight_marks_exactly_the_positive_leaves() -> None:
     assert highlight_all(text, parse("الجيش NOT (NOT حلب) -روسيا")).count("<mark>") == 3
     assert "<mark>" not in highlight_all(text, parse("title:روسيا"))  # a body is not a title
     assert highlight_all(text, parse("title:روسيا"), title=True).count("<mark>") == 1
+
+
+class _Shown:
+    """A builder that writes the backend query as text, to check the walk's shape."""
+
+    def match(self, column: str, terms, boost: float = 1.0) -> str:
+        return f"{column}:[{' '.join(terms)}]" + (f"^{boost:g}" if boost != 1.0 else "")
+
+    def phrase(self, column: str, terms, slop: int) -> str:
+        return f'{column}:"{" ".join(terms)}"~{slop}'
+
+    def boolean(self, must, should, must_not) -> str:
+        return "(" + " ".join([*(f"+{m}" for m in must), *should, *(f"-{n}" for n in must_not)]) + ")"
+
+
+def test_the_walk_merges_alternative_words_into_one_match_per_column() -> None:
+    """Any of several words is one multi-term match per column (LanceDB runs it far faster than
+    a boolean of one match per word, with the same BM25 sum); phrases, groups and the title's
+    own column stay apart, and a repeated word is searched once."""
+    from archive.store.walk import build
+
+    shown = build(parse('روسيا OR إيران OR روسيا OR title:حلب OR "حزب الله" -داعش -تركيا').tree, _Shown())
+    assert shown == ('(exact:"حزب الله"~0 (stem:[روسيا ايران] title_stem:[روسيا ايران]^2) title_stem:[حلب]'
+                     ' -(stem:[داعش تركيا] title_stem:[داعش تركيا]^2))')
+    assert build(parse("+روسيا +إيران").tree, _Shown()).count("stem:[") == 4  # required words stay apart

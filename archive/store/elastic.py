@@ -126,8 +126,9 @@ def filter_clauses(filters: Filters) -> list[dict]:
 class _ElasticBuilder:
     """Elasticsearch query DSL for ``walk.build``, on the pre-analyzed term fields."""
 
-    def match(self, column: str, term: str, boost: float = 1.0) -> dict:
-        return {"term": {column: term if boost == 1.0 else {"value": term, "boost": boost}}}
+    def match(self, column: str, terms: Sequence[str], boost: float = 1.0) -> dict:
+        each = [{"term": {column: t if boost == 1.0 else {"value": t, "boost": boost}}} for t in terms]
+        return each[0] if len(each) == 1 else {"bool": {"should": each, "minimum_should_match": 1}}
 
     def phrase(self, column: str, terms: Sequence[str], slop: int) -> dict:
         if not slop:

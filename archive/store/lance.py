@@ -96,10 +96,10 @@ def _reason(exc: Exception) -> str:
 class _LanceBuilder:
     """LanceDB's full-text queries for ``walk.build``."""
 
-    def match(self, column: str, term: str, boost: float = 1.0) -> Any:
+    def match(self, column: str, terms: Sequence[str], boost: float = 1.0) -> Any:
         from lancedb.query import MatchQuery
 
-        return MatchQuery(term, column, boost=boost)
+        return MatchQuery(" ".join(terms), column, boost=boost)  # analyzed terms hold no whitespace
 
     def phrase(self, column: str, terms: Sequence[str], slop: int) -> Any:
         from lancedb.query import PhraseQuery

@@ -26,7 +26,8 @@ class Builder(Protocol[Q]):
     """A backend's query constructors. Columns: ``stem`` (title and body stems), ``title_stem``,
     ``exact`` (normalized terms with positions)."""
 
-    def match(self, column: str, term: str, boost: float = 1.0) -> Q: ...
+    def match(self, column: str, terms: Sequence[str], boost: float = 1.0) -> Q:
+        """Any of ``terms`` (one or more) in a column, scored as the sum of each term's BM25."""
 
     def phrase(self, column: str, terms: Sequence[str], slop: int) -> Q:
         """The terms adjacent and in order; with a ``slop``, two terms in order with at most
@@ -50,30 +51,54 @@ class Vocabulary(Protocol):
 
 def _words(column: str, terms: Sequence[str], b: Builder[Q]) -> Q | None:
     """Any of ``terms``; a word of the text field counts in the body's stems and, doubled, in
-    the title's."""
-    parts: list[Q] = []
-    for t in terms:
-        if column == "stem":
-            parts.append(b.boolean([], [b.match("stem", t), b.match("title_stem", t, TITLE_BOOST)], []))
-        else:
-            parts.append(b.match(column, t))
-    if not parts:
+    the title's. One match of all the terms per column, not one per term: the same sum of
+    BM25 scores, and LanceDB runs a 50-word expansion 1.7x faster (8x for a top 100)."""
+    if not terms:
         return None
-    return parts[0] if len(parts) == 1 else b.boolean([], parts, [])
+    if column == "stem":
+        return b.boolean([], [b.match("stem", terms), b.match("title_stem", terms, TITLE_BOOST)], [])
+    return b.match(column, terms)
+
+
+def _any_of(leaf: Leaf) -> tuple[str, Sequence[str]] | None:
+    """(column, terms) for a leaf that matches any of some terms in one column (a word, a
+    prefix, a fuzzy word); None for a phrase."""
+    title = leaf.field == "title"
+    if isinstance(leaf, Term):
+        return ("title_stem" if title else "stem"), (leaf.stem,)
+    if isinstance(leaf, Prefix):  # exact terms; in a title, stems
+        return ("title_stem" if title else "exact"), leaf.terms or ()
+    if isinstance(leaf, Fuzzy):  # stems
+        return ("title_stem" if title else "stem"), leaf.terms or ()
+    return None
 
 
 def _leaf(leaf: Leaf, b: Builder[Q]) -> Q | None:
-    title = leaf.field == "title"
-    if isinstance(leaf, Term):
-        return _words("title_stem" if title else "stem", [leaf.stem], b)
-    if isinstance(leaf, Phrase):
-        column = "title_stem" if title else "exact"
-        if leaf.slop and len(leaf.terms) > 2:  # "a b c"~N: each neighbouring pair within N, in order
-            return b.boolean([b.phrase(column, pair, leaf.slop) for pair in zip(leaf.terms, leaf.terms[1:])], [], [])
-        return b.phrase(column, leaf.terms, leaf.slop)
-    if isinstance(leaf, Prefix):  # exact terms; in a title, stems
-        return _words("title_stem" if title else "exact", leaf.terms or (), b)
-    return _words("title_stem" if title else "stem", leaf.terms or (), b)  # Fuzzy: stems
+    words = _any_of(leaf)
+    if words is not None:
+        return _words(*words, b)
+    assert isinstance(leaf, Phrase)
+    column = "title_stem" if leaf.field == "title" else "exact"
+    if leaf.slop and len(leaf.terms) > 2:  # "a b c"~N: each neighbouring pair within N, in order
+        return b.boolean([b.phrase(column, pair, leaf.slop) for pair in zip(leaf.terms, leaf.terms[1:])], [], [])
+    return b.phrase(column, leaf.terms, leaf.slop)
+
+
+def _alternatives(nodes: Sequence[Node], b: Builder[Q]) -> list[Q]:
+    """Built ``should`` or ``must_not`` parts, the word leaves among them merged into one match
+    per column: any of them matches either way and BM25 scores add up the same, but LanceDB
+    runs one match of many terms far faster than a boolean of one match per term."""
+    merged: dict[str, list[str]] = {}
+    out: list[Q] = []
+    for node in nodes:
+        words = None if isinstance(node, Bool) else _any_of(node)
+        if words is None:
+            if (q := build(node, b)) is not None:
+                out.append(q)
+        else:
+            merged.setdefault(words[0], []).extend(words[1])
+    out.extend(q for column, terms in merged.items() if (q := _words(column, list(dict.fromkeys(terms)), b)) is not None)
+    return out
 
 
 def build(node: Node, b: Builder[Q]) -> Q | None:
@@ -84,10 +109,10 @@ def build(node: Node, b: Builder[Q]) -> Q | None:
     must = [build(c, b) for c in node.must]
     if any(m is None for m in must):
         return None
-    should = [q for q in (build(c, b) for c in node.should) if q is not None]
+    should = _alternatives(node.should, b)
     if not must and not should:
         return None
-    must_not = [q for q in (build(c, b) for c in node.must_not) if q is not None]
+    must_not = _alternatives(node.must_not, b)
     if len(must) + len(should) == 1 and not must_not:
         return (must or should)[0]
     return b.boolean(must, should, must_not)  # type: ignore[arg-type]
