@@ -210,7 +210,8 @@ _CONTROL_CLASS = "".join(re.escape(c) for c in sorted(IN_WORD_CONTROLS))
 _LETTER = _char_class("LM") + _CONTROL_CLASS
 _URL = r"(?:https?://|www\.)[^\s<>\"'«»“”]+[^\s<>\"'«»“”.,;:!?،؛؟)\]]"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
-_NUMBER = rf"\d(?:[{_CONTROL_CLASS}]*\d)*(?:[.,\u066b\u066c]\d+)*"
+_DIGIT_RUN = rf"\d(?:[{_CONTROL_CLASS}]*\d)*"
+_NUMBER = rf"{_DIGIT_RUN}(?:[{_CONTROL_CLASS}]*[.,\u066b\u066c][{_CONTROL_CLASS}]*{_DIGIT_RUN})*"  # controls anywhere inside, as in words
 _WORD = rf"[{_LETTER}]+(?:['’][{_LETTER}]+)*"
 TOKEN_RE = re.compile(rf"{_URL}|{_EMAIL}|{_NUMBER}|{_WORD}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from archive.analysis import Analyzer, analyze, normalize, stem_lucene
@@ -275,6 +275,7 @@ def test_normalization_is_idempotent(text: str) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(ARABICISH, st.sampled_from(["", "\u200c", "\u200d", "\u00ad", "\u0640", "\u200f", "\u2066"]))
+@example("٣.۴", "\u200c")  # a control before a decimal point split the document's number in two
 def test_query_terms_equal_index_terms(text: str, invisible: str) -> None:
     """Query = index for every character: a word, typed as it stands in a document (with a ZWNJ,
     ZWJ, soft hyphen, tatweel or bidi mark inside), has the terms the document indexed for it."""
