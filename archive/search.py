@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Literal, Sequence
 
 import numpy as np
@@ -19,8 +19,9 @@ from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import Article, Passage
 from archive.query import Bool, Node, Operator, ParsedQuery, Phrase, Term, constraint, leaves, parse
-from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Store
+from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Store, Tally
 from archive.store.walk import expand
+from archive.timeline import Bucket, Interval, timeline
 
 Mode = Literal["hybrid", "keyword", "semantic"]
 Sort = Literal["relevance", "newest"]
@@ -99,6 +100,18 @@ class Hit:
         return "keyword" if self.keyword_rank else "semantic" if self.semantic_rank else ""
 
 
+@dataclass(frozen=True)
+class Counted:
+    """How a result set was counted, so that one source's part of it can be counted the same
+    way: the store's tally of ``tree`` under the filters (when ``stored``; less that of
+    ``excluded``), plus the matches at hand (``local``, metadata only)."""
+
+    stored: bool = False
+    tree: Node | None = None
+    excluded: Node | None = None
+    local: tuple[Article, ...] = ()
+
+
 @dataclass
 class SearchResult:
     query: ParsedQuery
@@ -108,8 +121,9 @@ class SearchResult:
     page: int
     page_size: int
     took_ms: float
-    sources: dict[str, int] = field(default_factory=dict)
-    years: dict[int, int] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)  # every match per source and day (facets, timeline)
+    filters: Filters = field(default_factory=Filters)  # what the query and the caller filtered on
+    counted: Counted = field(default_factory=Counted)
     warnings: list[str] = field(default_factory=list)
     weights: tuple[float, float] = (0.5, 0.5)  # (keyword, semantic) RRF weights the fusion used
     # ``total`` counts the matches exactly unless ``total_exact`` is False: the semantic channel
@@ -118,6 +132,14 @@ class SearchResult:
     keyword_total: int = 0  # exact number of keyword matches
     semantic_total: int = 0  # semantic matches above the floor (a lower bound if not total_exact)
     weaker: int = 0  # semantic hits below the floor (not counted), listed after the matches when asked for
+
+    @property
+    def sources(self) -> dict[str, int]:
+        return self.tally.sources
+
+    @property
+    def years(self) -> dict[int, int]:
+        return self.tally.years
 
     @property
     def total_text(self) -> str:
@@ -189,7 +211,7 @@ class SearchService:
 
         server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
         weights = (0.5, 0.5)
-        kw, kw_count = self.store.ranked(query.tree, filters, depth) if mode != "semantic" and not server else ([], 0)
+        kw, kw_tally = self.store.ranked(query.tree, filters, depth) if mode != "semantic" and not server else ([], Tally())
         sem: list[SemanticHit] = []
         vec: np.ndarray | None = None
         if mode == "hybrid":
@@ -223,11 +245,6 @@ class SearchService:
             listing = self.store.browse(filters, depth)
             fused, listed, sort = rrf([(listing, 1.0)]), len(listing), "newest"
         fused = self._constrain(query, filters, fused)
-        total, kw_total = self._totals(query, filters, fused, kw, kw_count, depth)
-        if listed >= depth:  # a listing stops at the depth too: count the rest, less the excluded
-            total = self.store.count(None, filters)
-            if isinstance(query.tree, Bool):
-                total -= self.store.count(Bool(should=query.tree.must_not), filters)
         weak_ids = list(self._constrain(query, filters, dict.fromkeys((h.article_id for h in weak if h.article_id not in fused), 0.0)))
 
         kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
@@ -240,17 +257,13 @@ class SearchService:
             articles.update(self.store.get(unread, text=False))
         ordered = [d for d in ordered if d in articles]
         weak_ids = [d for d in weak_ids if d in articles]
+        counted = self._counted(query, filters, ordered, articles, kw, depth, listed >= depth)
+        keyword_part = counted.stored and counted.tree is not None  # the store counted every keyword match
+        tally = self._count(counted, filters, kw_tally if keyword_part else None)
+        kw_total = kw_tally.total if keyword_part else sum(1 for h in kw if h.article_id in fused)
         if sort == "newest":
             for listing in (ordered, weak_ids):
                 listing.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
-        sources_count: dict[str, int] = {}
-        years: dict[int, int] = {}
-        for d in ordered:
-            a = articles[d]
-            sources_count[a.source] = sources_count.get(a.source, 0) + 1
-            if a.published_at:
-                years[a.published_at.year] = years.get(a.published_at.year, 0) + 1
-
         listing = ordered + (weak_ids if weaker else [])
         page_ids = listing[(page - 1) * page_size : page * page_size]
         full = self.store.get(page_ids)
@@ -259,13 +272,13 @@ class SearchService:
                 for d in page_ids if d in full]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
             warnings.append("the query has no searchable words (only stop words, operators or filters)")
-        if page * page_size * 2 > MAX_DEPTH and total > len(ordered):
+        if page * page_size * 2 > MAX_DEPTH and tally.total > len(ordered):
             warnings.append(f"only the first {len(ordered):,} ranked matches can be paged through (each channel is "
                             f"read at most {MAX_DEPTH:,} deep): narrow the query or the filters to reach the others")
         return SearchResult(
-            query, mode, hits, total, page, page_size,
+            query, mode, hits, tally.total, page, page_size,
             round((time.perf_counter() - t0) * 1000, 1),
-            dict(sorted(sources_count.items(), key=lambda kv: -kv[1])), dict(sorted(years.items())), warnings,
+            tally, filters, counted, warnings,
             (round(weights[0], 4), round(weights[1], 4)),
             total_exact=not (sem_full and mode != "keyword"), keyword_total=kw_total,
             semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
@@ -287,18 +300,33 @@ class SearchService:
             query.warnings.extend(notes)
         return query
 
-    def _totals(self, query: ParsedQuery, filters: Filters, fused: dict[str, float], kw: Sequence[KeywordHit],
-                kw_count: int, depth: int) -> tuple[int, int]:
-        """(matches, keyword matches), exact. The keyword channel stops at the fetch depth; when it
-        filled it, the store's count of every keyword match (``kw_count``) holds the rest, and
-        semantic matches that are also keyword matches past the depth are counted once."""
+    def _counted(self, query: ParsedQuery, filters: Filters, ordered: Sequence[str], articles: dict[str, Article],
+                 kw: Sequence[KeywordHit], depth: int, listing_full: bool) -> Counted:
+        """How to count the match set exactly. When every match was fetched, the articles at hand
+        are the set. The keyword channel and a listing stop at the fetch depth: when one filled
+        it, the store's tally of all of them (of the keyword query, or of the filters less the
+        excluded) holds the rest, and semantic matches that are also keyword matches past the
+        depth are counted once."""
         kw_ids = {h.article_id for h in kw}
-        kw_total = sum(1 for d in fused if d in kw_ids)
+        if listing_full:
+            excluded = Bool(should=query.tree.must_not) if isinstance(query.tree, Bool) else None
+            return Counted(True, None, excluded)
         if len(kw) < depth or not query.has_keyword_clauses:
-            return len(fused), kw_total
-        kw_total = kw_count
-        others = tuple(d for d in fused if d not in kw_ids)
-        return kw_total + len(others) - len(self._matching(query.tree, filters, others)), kw_total
+            return Counted(local=tuple(articles[d] for d in ordered))
+        others = tuple(d for d in ordered if d not in kw_ids)
+        beyond = self._matching(query.tree, filters, others)  # in the store's tally already
+        return Counted(True, query.tree, local=tuple(articles[d] for d in others if d not in beyond))
+
+    def _count(self, counted: Counted, filters: Filters, stored: Tally | None = None) -> Tally:
+        """The tally ``counted`` describes, under ``filters`` (the search's, or one source's);
+        ``stored``: the store's tally of the tree, when the search has it already."""
+        local = Tally.of(a for a in counted.local if not filters.sources or a.source in filters.sources)
+        if not counted.stored:
+            return local
+        total = stored if stored is not None else self.store.tally(counted.tree, filters)
+        if counted.excluded is not None:
+            total -= self.store.tally(counted.excluded, filters)
+        return total + local
 
     def _constrain(self, query: ParsedQuery, filters: Filters, fused: dict[str, float]) -> dict[str, float]:
         """Keep the candidates of every channel that obey the query's required parts and
@@ -340,6 +368,21 @@ class SearchService:
             semantic_score=round(sem[1].score, 4) if sem else None,
             passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches, weak=weak,
         )
+
+    def timeline(self, result: SearchResult, interval: Interval | Literal["auto"] = "auto", sources: Sequence[str] = ()
+                 ) -> tuple[Interval, list[Bucket], dict[str, list[Bucket]]]:
+        """(interval, buckets, buckets per source): the result set's matches per day, week, month
+        or year beside every article under the same filters, over the span of those articles,
+        and the same for the part of the set from each of ``sources``, bucket for bucket (more
+        store passes: on request only)."""
+        every = self.store.tally(None, result.filters)
+        span = (min(every.days), max(every.days)) if every.days else None
+        chosen, overall = timeline(result.tally.days, every.days, interval, span)
+        by_source = {}
+        for name in sources:
+            one = replace(result.filters, sources=(name,))
+            by_source[name] = timeline(self._count(result.counted, one).days, self.store.tally(None, one).days, chosen, span)[1]
+        return chosen, overall, by_source
 
     def article(self, article_id: str, text: str = "") -> tuple[Article, str, str] | None:
         """(article, title HTML, body HTML) with the query's matches marked; None if unknown."""

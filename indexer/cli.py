@@ -24,6 +24,8 @@ from archive.highlight import to_plain
 from archive.ingest import SUFFIXES, IngestError, discover
 from archive.pipeline import DEFAULT_BATCH
 from archive.search import MODES, SearchResult, SearchService
+from archive.export import timeline_csv
+from archive.timeline import INTERVALS, Bucket
 from archive.store import Store, StoreError, open_store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -282,8 +284,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         date_from=args.date_from, date_to=args.date_to, sort=args.sort, page=args.page, page_size=args.limit,
         weaker=args.weaker, default="AND" if args.all_words else "OR",
     )
+    series = _timeline(svc, res, args) if args.timeline else None
     if args.json:
-        print(json.dumps(_result_json(res), ensure_ascii=False, indent=2))
+        out = _result_json(res) | ({"timeline": series} if series else {})
+        print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_OK
     tty = sys.stdout.isatty()
     for w in res.warnings:
@@ -301,6 +305,38 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
         print(f"   id {a.id} · {a.path or a.url}")
     return EXIT_OK
+
+
+TIMELINE_SOURCES = 5
+
+
+def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -> dict:
+    """``--timeline``: every match's series, and with ``--by-source`` one per large source;
+    printed (unless ``--json``, which gets the returned record) and written as CSV when asked."""
+    interval, overall, by_source = svc.timeline(res, args.timeline, list(res.sources)[:TIMELINE_SOURCES] if args.by_source else ())
+    if args.timeline_csv:
+        args.timeline_csv.write_bytes(timeline_csv(overall, by_source))
+    undated = res.total - sum(b.matches for b in overall)
+
+    def rows(buckets: list[Bucket]) -> list[dict]:
+        return [dict(start=b.start.isoformat(), end=b.end.isoformat(), matches=b.matches, articles=b.articles,
+                     share=round(b.share, 6)) for b in buckets]
+
+    if not args.json:
+        tty = sys.stdout.isatty()
+        print(f"timeline by {interval}: matches of articles under the same filters, share"
+              + ("" if res.total_exact else f" (a lower bound: {res.total_text} matches)")
+              + (f"; {undated:,} undated matches are not in it" if undated else ""))
+        for name, buckets in [(None, overall), *by_source.items()]:
+            if by_source:
+                print(f"\n  {'all sources' if name is None else _isolated(name or '(no source)', tty)}")
+            top = max((b.matches for b in buckets), default=0) or 1
+            for b in buckets:
+                print(f"  {b.start.isoformat()}  {b.matches:>7,} of {b.articles:>7,}  {100 * b.share:5.1f} %  "
+                      + "#" * round(30 * b.matches / top))
+        print()
+    return {"interval": interval, "undated": undated, "buckets": rows(overall),
+            "by_source": {s: rows(b) for s, b in by_source.items()}}
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -393,6 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="juxtaposed words are all required (default: any of them, ranked)")
     se.add_argument("--weaker", action="store_true",
                     help="also list the semantic hits below the relevance floor, after the results (marked, not counted)")
+    se.add_argument("--timeline", nargs="?", const="auto", choices=("auto", *INTERVALS),
+                    help="attention over time: matches per day / week / month / year (default: chosen from the span) "
+                         "beside all articles under the same filters, and their share")
+    se.add_argument("--by-source", action="store_true", help="with --timeline: a series per source (the 5 largest)")
+    se.add_argument("--timeline-csv", type=Path, metavar="FILE", help="with --timeline: also write the series as CSV")
     se.set_defaults(func=cmd_search)
 
     st = sub.add_parser("status", parents=[common], help="what the index holds")

@@ -19,19 +19,21 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import altair as alt
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archive import config  # noqa: E402
+from archive import config, export  # noqa: E402
 from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
 from archive.search import MODES, SearchResult, SearchService  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
-from search_ui import export, render  # noqa: E402
+from archive.timeline import INTERVALS  # noqa: E402
+from search_ui import render  # noqa: E402
 from search_ui.loading import BackgroundLoad  # noqa: E402
 from search_ui.overview import Overview, overview  # noqa: E402
-from search_ui.state import PAGE_SIZE, ViewState  # noqa: E402
+from search_ui.state import PAGE_SIZE, ViewState, bucket_dates  # noqa: E402
 
 MODE_LABELS = {"hybrid": "هجين · Hybrid", "keyword": "كلمات · Keyword", "semantic": "دلالي · Semantic"}
 SORT_LABELS = {"relevance": "الأكثر صلة · Relevance", "newest": "الأحدث · Newest"}
@@ -204,6 +206,7 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
         return
     if res.sources:
         st.markdown(render.facets_html(res.sources, res.years), unsafe_allow_html=True)
+    _timeline_view(svc, res, state)
     st.markdown(render.results_html(res.hits, (res.page - 1) * res.page_size + 1, state), unsafe_allow_html=True)
     nav = st.columns([2, 2, 3, 1, 1])
     nav[0].button("→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev",
@@ -219,6 +222,46 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
                            mime="text/csv", on_click="ignore", key="csv")
     nav[4].download_button("JSONL", data=lambda: export.to_jsonl(everything()), file_name=f"{name}.jsonl",
                            mime="application/jsonl", on_click="ignore", key="jsonl")
+
+
+INTERVAL_LABELS = {"auto": "تلقائي · Auto", "day": "يوم · Day", "week": "أسبوع · Week", "month": "شهر · Month",
+                   "year": "سنة · Year"}
+
+
+def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> None:
+    """Attention over time, on request (it reads the archive's counts once more): the matches
+    per bucket, or their share of all articles under the same filters, with both on hover;
+    clicking a bar narrows the date filter to that bucket; the series as CSV."""
+    if not st.toggle("الاهتمام عبر الزمن · Attention over time", key="timeline"):
+        return
+    cols = st.columns([3, 1])
+    interval = cols[0].radio("Interval", ("auto", *INTERVALS), format_func=INTERVAL_LABELS.get, horizontal=True,
+                             key="interval", label_visibility="collapsed")
+    share = cols[1].toggle("النسبة · Share", key="share", help="matches as a share of all articles in each bucket")
+    chosen, buckets, _ = svc.timeline(res, interval)
+    if not buckets:
+        st.caption(render.caption_html("لا تواريخ · No dated matches"), unsafe_allow_html=True)
+        return
+    values = [{"start": b.start.isoformat(), "end": b.end.isoformat(), "matches": b.matches, "articles": b.articles,
+               "share": round(b.share, 4)} for b in buckets]
+    pick = alt.selection_point(name="bucket", fields=["start", "end"])
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("start:T", title=f"{INTERVAL_LABELS[chosen]}"),
+        y=alt.Y("share:Q", title="share", axis=alt.Axis(format="%")) if share else alt.Y("matches:Q", title="matches"),
+        tooltip=[alt.Tooltip("start:T", title="from"), alt.Tooltip("end:T", title="to"), "matches:Q", "articles:Q",
+                 alt.Tooltip("share:Q", format=".1%")],
+    ).add_params(pick)
+    st.altair_chart(chart, width="stretch", on_select=_narrow_to_bucket, selection_mode="bucket", key="timeline_chart")
+    name = export.file_name(state.q, dt.date.today())
+    st.download_button("CSV", data=export.timeline_csv(buckets, {}), file_name=f"{name}_timeline.csv", mime="text/csv",
+                       on_click="ignore", key="timeline_csv")
+
+
+def _narrow_to_bucket() -> None:
+    """A bar was clicked: its bucket becomes the date filter (a new search, from page one)."""
+    picked = bucket_dates(st.session_state.timeline_chart.selection.get("bucket") or [])
+    if picked:
+        st.session_state.date_from, st.session_state.date_to = picked
 
 
 def article_page(svc: SearchService, state: ViewState) -> None:

@@ -5,8 +5,9 @@ permalink. Pure functions: no Streamlit here, so the rules are tested directly."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Sequence, TypeVar
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from archive.query import MAX_QUERY_CHARS
@@ -36,7 +37,7 @@ class ViewState:
     notes: tuple[str, ...] = field(default=(), compare=False)  # what was wrong in the URL
 
     @staticmethod
-    def from_params(params: Mapping[str, str | list[str]]) -> "ViewState":
+    def from_params(params: Mapping[str, str | list[str]]) -> ViewState:
         """Read a URL's parameters; anything malformed falls back to its default with a note."""
         notes: list[str] = []
 
@@ -122,3 +123,16 @@ class ViewState:
         """What a result set depends on (a change sends the user back to page 1)."""
         return (self.q, self.mode, self.weight if self.mode == "hybrid" else None, self.sources,
                 self.date_from, self.date_to, self.sort, self.weaker, self.all_words)
+
+
+def bucket_dates(selected: list[dict]) -> tuple[dt.date, dt.date] | None:
+    """The (first, last) day of a clicked bar; Vega-Lite gives temporal values as epoch ms."""
+    if not selected:
+        return None
+
+    def day(value: object) -> dt.date:
+        if isinstance(value, (int, float)):
+            return dt.datetime.fromtimestamp(value / 1000, dt.UTC).date()
+        return dt.date.fromisoformat(str(value)[:10])
+
+    return day(selected[0]["start"]), day(selected[0]["end"])

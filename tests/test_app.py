@@ -10,19 +10,20 @@ import json
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from archive.embeddings import Embedder
+from archive.export import file_name, safe_cell, to_csv, to_jsonl
 from archive.jobs import JobRunner, config_from_paths
 from archive.model import Article
 from archive.search import SearchService
 from archive.store import open_store
-from search_ui.export import file_name, safe_cell, to_csv, to_jsonl
 from search_ui.overview import overview
-from search_ui.state import ViewState
+from search_ui.state import ViewState, bucket_dates
 
 from .conftest import SEEDS, model_loading, open_app
 
@@ -98,6 +99,27 @@ def test_filters_and_facets(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert "11 نتيجة" in " ".join(c.value for c in at.caption)
     at.date_input(key="date_to").set_value(dt.date(2020, 1, 4)).run()
     assert "2 نتيجة" in " ".join(c.value for c in at.caption)  # w01 and w03
+
+
+def chart_rows(at: AppTest) -> list[dict]:
+    """The rows of the page's chart (Streamlit sends them beside the spec, as Arrow)."""
+    return pa.ipc.open_stream(at.get("vega_lite_chart")[0].proto.data.data).read_all().to_pylist()
+
+
+def test_attention_over_time_counts_every_match_and_a_bar_narrows_the_dates(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """22 wire articles dated 2020-01-01..22, 11 from each source; the seeds are from 2015-16."""
+    at = app(app_data, monkeypatch, q="خبر عاجل", mode="keyword", source="وكالة")
+    assert not at.get("vega_lite_chart")  # on request only
+    at.toggle(key="timeline").set_value(True).run()
+    at.radio(key="interval").set_value("day").run()
+    values = {v["start"]: (v["matches"], v["articles"]) for v in chart_rows(at)}
+    assert sum(m for m, _ in values.values()) == 11 and len(values) == 21  # odd days, every day listed
+    assert values["2020-01-02"] == (1, 1) and values["2020-01-03"] == (0, 0)  # the source filter holds for both
+    at.toggle(key="share").set_value(True).run()
+    assert json.loads(at.get("vega_lite_chart")[0].proto.spec)["encoding"]["y"]["field"] == "share"
+    assert bucket_dates([{"start": 1577836800000, "end": 1577923200000}]) == (dt.date(2020, 1, 1), dt.date(2020, 1, 2))
+    assert bucket_dates([{"start": "2020-01-06", "end": "2020-01-12"}]) == (dt.date(2020, 1, 6), dt.date(2020, 1, 12))
+    assert bucket_dates([]) is None
 
 
 def test_the_calendars_last_day_and_a_far_page_are_no_traceback(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

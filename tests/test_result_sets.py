@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections import Counter
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -18,7 +19,8 @@ from archive.highlight import to_plain
 from archive.pipeline import Indexer
 from archive.search import SearchService
 from archive.store import open_store
-from archive.store.base import Filters
+from archive.model import Article
+from archive.store.base import Filters, Tally
 from archive.store.elastic import ElasticStore
 
 from .conftest import _drop_alias_indices
@@ -64,6 +66,30 @@ def test_keyword_totals_are_exact_past_the_fetch_depth_and_stable_across_pages(c
     assert counted.search("خبر", mode="keyword", page=16, page_size=10).hits == []
 
 
+def _generated(article_id: str) -> Article:
+    """The metadata ``_archive`` gave an article (its source and date follow from its number)."""
+    i = int(article_id[1:])
+    return Article(article_id, "", "", dt.datetime(2020, 1 + i % 12, 1 + i % 28), "مولد" if i % 2 else "آخر")
+
+
+@pytest.mark.parametrize("text,mode", [("خبر", "keyword"), ("خبر", "hybrid"), ("خبر -البرلمان", "hybrid"),
+                                       ("-البرلمان", "hybrid"), ("source:مولد", "hybrid"), ("البرلمان", "keyword")])
+def test_facets_and_days_count_the_whole_match_set(counted: SearchService, text: str, mode: str) -> None:
+    """Before: the source and year facets counted the first fetched hits (100 of 150 matches),
+    so they did not add up to the total. Now they are the tally of every match."""
+    res = counted.search(text, mode=mode, page_size=5)  # type: ignore[arg-type]
+    ids = [h.article.id for p in range(1, -(-res.total // 100) + 1)
+           for h in counted.search(text, mode=mode, page_size=100, page=p).hits]  # type: ignore[arg-type]
+    assert len(ids) == len(set(ids)) == res.total and res.total_exact
+    expected = Tally.of(_generated(i) for i in ids)
+    assert res.tally == expected and res.years == {2020: res.total} and sum(res.sources.values()) == res.total
+    _, overall, by_source = counted.timeline(res, "month", ["مولد", "آخر"])  # a source's part, counted the same way
+    for name, buckets in by_source.items():
+        months = Counter(a.published_at.date().replace(day=1) for a in map(_generated, ids) if a.source == name and a.published_at)
+        assert {b.start: b.matches for b in buckets if b.matches} == months
+    assert [sum(b[i].matches for b in by_source.values()) for i in range(len(overall))] == [b.matches for b in overall]
+
+
 def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> None:
     assert counted.search("البرلمان", mode="keyword").total == 50
     assert counted.search("خبر -البرلمان", mode="keyword").total == N - 50
@@ -83,14 +109,18 @@ def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> N
 
 
 @pytest.mark.parametrize("text", ["خبر", "البرلمان OR الطاقة", "خبر -البرلمان", '"خبر رقم"', "الطاق*", "(رقم AND البرلمان) OR النفط~1"])
-def test_one_pass_ranking_is_the_keyword_ranking_and_the_count(counted: SearchService, text: str) -> None:
-    """``ranked`` (top hits and the exact total from one pass, what a page of many matches
-    needs) must agree with ``keyword`` and ``count``: same scores in the same order, same total."""
+def test_one_pass_ranking_is_the_keyword_ranking_and_the_tally(counted: SearchService, text: str) -> None:
+    """``ranked`` (top hits and the exact tally from one pass, what a page of many matches
+    needs) must agree with ``keyword`` and ``tally``: same scores in the same order, same counts,
+    and the counts those of the articles themselves."""
     tree = counted.parse(text).tree
     for filters in (Filters(), Filters(sources=("مولد",)), Filters(date_from=dt.date(2020, 3, 1), date_to=dt.date(2020, 8, 31))):
-        hits, total = counted.store.ranked(tree, filters, 40)
+        hits, tally = counted.store.ranked(tree, filters, 40)
+        total = tally.total
         reference = counted.store.keyword(tree, filters, 40)
-        assert total == counted.store.count(tree, filters) > 0
+        assert tally == counted.store.tally(tree, filters) and total > 0
+        every = counted.store.keyword(tree, filters, total + 1)
+        assert len(every) == total and tally == Tally.of(_generated(h.article_id) for h in every)
         assert len(hits) == len(reference) == min(40, total)
         assert [h.score for h in hits] == pytest.approx([h.score for h in reference], rel=1e-5)
         scores = {h.article_id: h.score for h in counted.store.keyword(tree, filters, total)}

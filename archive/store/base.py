@@ -8,6 +8,8 @@ fusion and highlighting happen once, in ``archive.search``.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ContextManager, Protocol, Sequence
 
@@ -99,6 +101,40 @@ class KeywordHit:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """How many articles a query matches, per source and per publication day: the exact counts
+    behind the total, the facets and the timeline, read in the pass that ranks the matches (a
+    facet of the fetched hits alone describes the first few hundred, not the set)."""
+
+    total: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    days: dict[dt.date, int] = field(default_factory=dict)  # undated articles count in ``total`` only
+
+    @staticmethod
+    def of(articles: Iterable[Article]) -> Tally:
+        """The tally of articles at hand."""
+        items = list(articles)
+        return Tally(len(items), dict(Counter(a.source for a in items)),
+                     dict(Counter(a.published_at.date() for a in items if a.published_at)))
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.total + other.total, dict(Counter(self.sources) + Counter(other.sources)),
+                     dict(Counter(self.days) + Counter(other.days)))
+
+    def __sub__(self, other: Tally) -> Tally:
+        """What is left of this set without ``other``, a subset of it (a listing less its exclusions)."""
+        return Tally(self.total - other.total, dict(Counter(self.sources) - Counter(other.sources)),
+                     dict(Counter(self.days) - Counter(other.days)))
+
+    @property
+    def years(self) -> dict[int, int]:
+        out: Counter[int] = Counter()
+        for day, n in self.days.items():
+            out[day.year] += n
+        return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
 class SemanticHit:
     """The best passage of one version of an article. The hit names the version
     (``content_hash``) and the passage by offsets, not text: the search service keeps hits of the
@@ -176,13 +212,13 @@ class Store(Protocol):
     def keyword(self, tree: Node | None, filters: Filters, limit: int) -> list[KeywordHit]:
         """Articles an expanded query tree (``walk.expand``) matches, best BM25 first."""
 
-    def ranked(self, tree: Node | None, filters: Filters, limit: int) -> tuple[list[KeywordHit], int]:
-        """``keyword``'s first ``limit`` hits and the exact number of matches, from one pass:
-        a query with more matches than the fetch depth needs both, and counting them is a
-        second full pass of the same query otherwise (half a 32-clause query's time)."""
+    def ranked(self, tree: Node | None, filters: Filters, limit: int) -> tuple[list[KeywordHit], Tally]:
+        """``keyword``'s first ``limit`` hits and the ``tally`` of every match, from one pass: a
+        query with more matches than the fetch depth needs both, and counting is a second full
+        pass of the same query otherwise."""
 
-    def count(self, tree: Node | None, filters: Filters) -> int:
-        """The exact number of articles the tree matches (no depth limit): the total a
+    def tally(self, tree: Node | None, filters: Filters) -> Tally:
+        """Every article the tree matches, counted exactly (no depth limit): the total a
         researcher reads must not be the fetch depth. No tree: the articles the filters select."""
 
     def expand(self, prefix: str, limit: int) -> list[str]:

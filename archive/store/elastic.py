@@ -48,6 +48,7 @@ from archive.store.base import (
     StoreError,
     StoreInfo,
     StoreLocked,
+    Tally,
     day_after,
     switched_meta,
 )
@@ -648,19 +649,18 @@ class ElasticStore:
         res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=False)
         return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
 
-    def ranked(self, tree: Node | None, filters: Filters, limit: int) -> tuple[list[KeywordHit], int]:
+    def ranked(self, tree: Node | None, filters: Filters, limit: int) -> tuple[list[KeywordHit], Tally]:
         q = build_query(tree, filters)
         if q is None:
-            return [], 0
-        res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=True)
-        return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]], int(res["hits"]["total"]["value"])
+            return [], Tally()
+        res = self._search("search", query=q, size=limit, source=["id"], track_total_hits=True, aggs=_TALLY_AGGS)
+        return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]], _tally(res)
 
-    def count(self, tree: Node | None, filters: Filters) -> int:
+    def tally(self, tree: Node | None, filters: Filters) -> Tally:
         q = build_query(tree, filters) if tree is not None else {"bool": {"filter": filter_clauses(filters)}}
         if q is None:
-            return 0
-        res = self._search("count matches", query=q, size=0, track_total_hits=True)
-        return int(res["hits"]["total"]["value"])
+            return Tally()
+        return _tally(self._search("count matches", query=q, size=0, track_total_hits=True, aggs=_TALLY_AGGS))
 
     def _knn(self, vector: np.ndarray, filters: list[dict], limit: int) -> list[SemanticHit]:
         if limit <= 0:
@@ -733,6 +733,22 @@ class ElasticStore:
             sources={b["key"]: b["doc_count"] for b in aggs["sources"]["buckets"]},
             years=dict(sorted((int(b["key"]), b["doc_count"]) for b in aggs["years"]["buckets"])),
         )
+
+
+# per source (up to 10,000 sources: a bucket for each, so the counts are exact on any number of
+# shards) and per publication day
+_TALLY_AGGS = {
+    "sources": {"terms": {"field": "source", "size": 10_000, "missing": ""}},
+    "days": {"date_histogram": {"field": "published_at", "calendar_interval": "day", "min_doc_count": 1}},
+}
+
+
+def _tally(res: dict) -> Tally:
+    aggs = res.get("aggregations") or {}
+    return Tally(int(res["hits"]["total"]["value"]),
+                 {b["key"]: int(b["doc_count"]) for b in aggs.get("sources", {}).get("buckets", [])},
+                 {dt.datetime.fromtimestamp(b["key"] / 1000, dt.timezone.utc).date(): int(b["doc_count"])
+                  for b in aggs.get("days", {}).get("buckets", [])})
 
 
 def _first(values: Any) -> Any:

@@ -1,5 +1,6 @@
-"""The current result set as CSV or JSONL, safe to open in a spreadsheet: a cell that starts
-with = + - @ (or a tab / carriage return) is prefixed with ' so it is never run as a formula."""
+"""Result sets and timelines as CSV or JSONL, safe to open in a spreadsheet: a cell that starts
+with = + - @ (or a tab / carriage return) is prefixed with ' so it is never run as a formula.
+One module for the app's downloads and the command line's files."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import datetime as dt
 import io
 import json
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from archive.highlight import to_plain
 from archive.search import Hit
+from archive.timeline import Bucket
 
 FIELDS = ("rank", "id", "title", "source", "published_at", "url", "path", "match", "keyword_rank",
           "semantic_rank", "fused_score", "semantic_score", "snippet")
@@ -58,3 +60,16 @@ def to_csv(hits: Sequence[Hit]) -> bytes:
 def to_jsonl(hits: Sequence[Hit]) -> bytes:
     """One JSON object per line, values as they are (JSON has no formulas)."""
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows(hits)).encode("utf-8")
+
+
+def timeline_csv(overall: Sequence[Bucket], by_source: dict[str, list[Bucket]]) -> bytes:
+    """A timeline as one CSV (UTF-8 with a BOM): a row per bucket of every match (``series``
+    "all"), then of each source (``series`` "source")."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["series", "source", "start", "end", "matches", "articles", "share"])
+    for series, source, buckets in [("all", "", overall), *(("source", s, b) for s, b in by_source.items())]:
+        for b in buckets:
+            writer.writerow([series, safe_cell(source), b.start.isoformat(), b.end.isoformat(), b.matches, b.articles,
+                             f"{b.share:.6f}"])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
