@@ -9,7 +9,8 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 from archive.highlight import to_plain
 from archive.search import Hit
@@ -47,19 +48,35 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def to_csv(hits: Sequence[Hit]) -> bytes:
-    """UTF-8 with a BOM, so spreadsheet programs read the Arabic right."""
+def write(hits: Iterable[Hit], out: TextIO, fmt: str) -> int:
+    """Stream hits to ``out`` as CSV (a BOM first, so spreadsheet programs read the Arabic right)
+    or JSONL (one object per line, values as they are: JSON has no formulas), one row at a
+    time; the number written."""
+    writer = None
+    if fmt == "csv":
+        out.write("\ufeff")
+        writer = csv.DictWriter(out, fieldnames=FIELDS)
+        writer.writeheader()
+    n = 0
+    for n, hit in enumerate(hits, 1):
+        row = rows([hit], n)[0]
+        if writer is not None:
+            writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        else:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return n
+
+
+def to_csv(hits: Iterable[Hit]) -> bytes:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIELDS)
-    writer.writeheader()
-    for row in rows(hits):
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    write(hits, buf, "csv")
+    return buf.getvalue().encode("utf-8")
 
 
-def to_jsonl(hits: Sequence[Hit]) -> bytes:
-    """One JSON object per line, values as they are (JSON has no formulas)."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows(hits)).encode("utf-8")
+def to_jsonl(hits: Iterable[Hit]) -> bytes:
+    buf = io.StringIO()
+    write(hits, buf, "jsonl")
+    return buf.getvalue().encode("utf-8")
 
 
 def timeline_csv(overall: Sequence[Bucket], by_source: dict[str, list[Bucket]]) -> bytes:

@@ -7,9 +7,12 @@ gets the same fusion, the same query semantics and the same highlights.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Literal, Sequence
+from itertools import islice
+from typing import Literal
 
 import numpy as np
 
@@ -100,6 +103,9 @@ class Hit:
         return "keyword" if self.keyword_rank else "semantic" if self.semantic_rank else ""
 
 
+Evidence = tuple[float, tuple[int, float] | None, tuple[int, SemanticHit] | None]  # fused, keyword, semantic
+
+
 @dataclass(frozen=True)
 class Counted:
     """How a result set was counted, so that one source's part of it can be counted the same
@@ -132,6 +138,11 @@ class SearchResult:
     keyword_total: int = 0  # exact number of keyword matches
     semantic_total: int = 0  # semantic matches above the floor (a lower bound if not total_exact)
     weaker: int = 0  # semantic hits below the floor (not counted), listed after the matches when asked for
+    # every ranked match in the order shown, and why each is there: (fused score, keyword
+    # (rank, score), semantic (rank, hit)); ``SearchService.export`` goes on past them
+    order: tuple[str, ...] = ()
+    sort: Sort = "relevance"  # the order used (a listing of filters alone is always newest first)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
 
     @property
     def sources(self) -> dict[str, int]:
@@ -261,6 +272,10 @@ class SearchService:
         keyword_part = counted.stored and counted.tree is not None  # the store counted every keyword match
         tally = self._count(counted, filters, kw_tally if keyword_part else None)
         kw_total = kw_tally.total if keyword_part else sum(1 for h in kw if h.article_id in fused)
+        if sort == "newest" and keyword_part:  # the newest of every match, not of the best-ranked ones
+            newest = list(islice(self._by_date(counted, filters, depth), depth))
+            articles.update((a.id, a) for a in newest)
+            ordered = [a.id for a in newest]
         if sort == "newest":
             for listing in (ordered, weak_ids):
                 listing.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
@@ -282,6 +297,8 @@ class SearchService:
             (round(weights[0], 4), round(weights[1], 4)),
             total_exact=not (sem_full and mode != "keyword"), keyword_total=kw_total,
             semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
+            order=tuple(ordered), sort=sort,
+            evidence={d: (fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d)) for d in ordered},
         )
 
     def _split(self, hits: list[SemanticHit], vector: np.ndarray | None, text: str) -> tuple[list[SemanticHit], list[SemanticHit]]:
@@ -316,6 +333,20 @@ class SearchService:
         others = tuple(d for d in ordered if d not in kw_ids)
         beyond = self._matching(query.tree, filters, others)  # in the store's tally already
         return Counted(True, query.tree, local=tuple(articles[d] for d in others if d not in beyond))
+
+    def _by_date(self, counted: Counted, filters: Filters, batch: int) -> Iterator[Article]:
+        """Every match of a keyword set larger than one read, newest first (undated last): the
+        store's keyword matches by date, merged with the semantic matches outside them."""
+
+        def stored() -> Iterator[Article]:
+            for part in self.store.stream(counted.tree, filters, batch, newest=True):
+                found = self.store.get([h.article_id for h in part], text=False)
+                yield from (found[h.article_id] for h in part if h.article_id in found)
+
+        def key(a: Article) -> tuple[bool, float]:
+            return (a.published_at is None, -a.published_at.timestamp() if a.published_at else 0.0)
+
+        return heapq.merge(stored(), sorted(counted.local, key=key), key=key)
 
     def _count(self, counted: Counted, filters: Filters, stored: Tally | None = None) -> Tally:
         """The tally ``counted`` describes, under ``filters`` (the search's, or one source's);
@@ -368,6 +399,39 @@ class SearchService:
             semantic_score=round(sem[1].score, 4) if sem else None,
             passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches, weak=weak,
         )
+
+    def export(self, result: SearchResult, batch: int = 500) -> Iterator[Hit]:
+        """Every match of a result set: the ranked ones in the order shown, then those past the
+        fetch depth in the store's order (best BM25 first; newest first for a listing or when
+        sorted by date), nothing capped. Articles are read ``batch`` at a time, so memory holds
+        ids, not texts; the weaker matches are not part of it."""
+        counted = result.counted
+        if result.sort == "newest" and counted.stored and counted.tree is not None:
+            dated = self._by_date(counted, result.filters, batch)
+            while ids := [a.id for a in islice(dated, batch)]:
+                full = self.store.get(ids)
+                yield from (self._hit(full[d], *result.evidence.get(d, (0.0, None, None)), result.query, result.mode)
+                            for d in ids if d in full)
+            return
+        seen = set(result.order)
+        for i in range(0, len(result.order), batch):
+            ids = result.order[i : i + batch]
+            full = self.store.get(ids)
+            yield from (self._hit(full[d], *result.evidence[d], result.query, result.mode) for d in ids if d in full)
+        if not counted.stored:
+            return
+        done = 0
+        for part in self.store.stream(counted.tree, result.filters, batch, newest=result.sort == "newest"):
+            fresh = tuple(h.article_id for h in part if h.article_id not in seen)
+            if counted.excluded is not None and fresh:
+                out = self._matching(counted.excluded, result.filters, fresh)
+                fresh = tuple(d for d in fresh if d not in out)
+            full = self.store.get(fresh)
+            for rank, h in enumerate(part, done + 1):
+                if h.article_id in full:
+                    kw = (rank, h.score) if counted.tree is not None else None  # its rank among every keyword match
+                    yield self._hit(full[h.article_id], 0.0, kw, None, result.query, result.mode)
+            done += len(part)
 
     def timeline(self, result: SearchResult, interval: Interval | Literal["auto"] = "auto", sources: Sequence[str] = ()
                  ) -> tuple[Interval, list[Bucket], dict[str, list[Bucket]]]:

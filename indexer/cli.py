@@ -15,18 +15,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from archive import config
+from archive import config, export
 from archive.config import ESSettings
 from archive.embeddings import Embedder, ModelUnavailable
+from archive.export import timeline_csv
 from archive.highlight import to_plain
 from archive.ingest import SUFFIXES, IngestError, discover
 from archive.pipeline import DEFAULT_BATCH
 from archive.search import MODES, SearchResult, SearchService
-from archive.export import timeline_csv
-from archive.timeline import INTERVALS, Bucket
 from archive.store import Store, StoreError, open_store
+from archive.timeline import INTERVALS, Bucket
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4
 STATUS_EXIT = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "locked": EXIT_LOCKED}
@@ -277,13 +277,15 @@ def _result_json(res: SearchResult) -> dict:
     }
 
 
+def _asked(svc: SearchService, args: argparse.Namespace, **page: Any) -> SearchResult:
+    return svc.search(args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
+                      date_from=args.date_from, date_to=args.date_to, sort=args.sort,
+                      default="AND" if args.all_words else "OR", **page)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
-    res = svc.search(
-        args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
-        date_from=args.date_from, date_to=args.date_to, sort=args.sort, page=args.page, page_size=args.limit,
-        weaker=args.weaker, default="AND" if args.all_words else "OR",
-    )
+    res = _asked(svc, args, page=args.page, page_size=args.limit, weaker=args.weaker)
     series = _timeline(svc, res, args) if args.timeline else None
     if args.json:
         out = _result_json(res) | ({"timeline": series} if series else {})
@@ -337,6 +339,28 @@ def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -
         print()
     return {"interval": interval, "undated": undated, "buckets": rows(overall),
             "by_source": {s: rows(b) for s, b in by_source.items()}}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Every match, streamed: the file grows as articles are read (a batch at a time), so an
+    export of the whole archive needs no more memory than one of ten articles."""
+    from tqdm import tqdm
+
+    svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
+    res = _asked(svc, args, page_size=1)
+    for w in res.warnings:
+        print(f"note: {w}", file=sys.stderr)
+    bar = tqdm(total=res.total, unit=" articles", desc="exporting", disable=args.quiet, file=sys.stderr)
+    hits = (bar.update(1) or h for h in svc.export(res))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as out:
+            n = export.write(hits, out, args.format)
+    else:
+        n = export.write(hits, sys.stdout, args.format)
+    bar.close()
+    print(f"{n:,} articles exported ({res.mode}" + ("" if res.total_exact else ", the semantic channel capped") + ")"
+          + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -412,21 +436,22 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
     ix.set_defaults(func=cmd_index)
 
-    se = sub.add_parser("search", parents=[common], help="search the index")
-    se.add_argument("query", help='query: words, "phrases", AND / OR / NOT, (groups), +required, -excluded, '
+    asked = argparse.ArgumentParser(add_help=False)  # what a result set depends on (search, export)
+    asked.add_argument("query", help='query: words, "phrases", AND / OR / NOT, (groups), +required, -excluded, '
                                   '"a b"~5 (within 5 words), word~1 (fuzzy), prefix*, title:word, source:X, '
                                   'from:/to:YYYY-MM-DD (a query that starts with - is read as the query, not as an option)')
-    se.add_argument("--mode", choices=MODES, default="hybrid")
-    se.add_argument("--weight", type=float, default=0.5, help="semantic weight in hybrid mode, 0..1 (default 0.5)")
-    se.add_argument("--source", action="append", help="only this source (repeatable)")
-    se.add_argument("--from", dest="date_from", type=_date, help="published on or after YYYY-MM-DD")
-    se.add_argument("--to", dest="date_to", type=_date, help="published on or before YYYY-MM-DD")
-    se.add_argument("--sort", choices=("relevance", "newest"), default="relevance")
+    asked.add_argument("--mode", choices=MODES, default="hybrid")
+    asked.add_argument("--weight", type=float, default=0.5, help="semantic weight in hybrid mode, 0..1 (default 0.5)")
+    asked.add_argument("--source", action="append", help="only this source (repeatable)")
+    asked.add_argument("--from", dest="date_from", type=_date, help="published on or after YYYY-MM-DD")
+    asked.add_argument("--to", dest="date_to", type=_date, help="published on or before YYYY-MM-DD")
+    asked.add_argument("--sort", choices=("relevance", "newest"), default="relevance")
+    asked.add_argument("--and", dest="all_words", action="store_true",
+                       help="juxtaposed words are all required (default: any of them, ranked)")
+    se = sub.add_parser("search", parents=[common, asked], help="search the index")
     se.add_argument("--page", type=int, default=1)
     se.add_argument("--limit", type=int, default=10, help="results per page")
     se.add_argument("--json", action="store_true", help="machine-readable output")
-    se.add_argument("--and", dest="all_words", action="store_true",
-                    help="juxtaposed words are all required (default: any of them, ranked)")
     se.add_argument("--weaker", action="store_true",
                     help="also list the semantic hits below the relevance floor, after the results (marked, not counted)")
     se.add_argument("--timeline", nargs="?", const="auto", choices=("auto", *INTERVALS),
@@ -435,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--by-source", action="store_true", help="with --timeline: a series per source (the 5 largest)")
     se.add_argument("--timeline-csv", type=Path, metavar="FILE", help="with --timeline: also write the series as CSV")
     se.set_defaults(func=cmd_search)
+
+    ex = sub.add_parser("export", parents=[common, asked], help="every match of a query as CSV or JSONL (no cap)")
+    ex.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    ex.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar")
+    ex.set_defaults(func=cmd_export)
 
     st = sub.add_parser("status", parents=[common], help="what the index holds")
     st.add_argument("--json", action="store_true")
@@ -483,12 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _query_after_dashes(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """``search -داعش``: argparse would take a query that starts with ``-`` for an unknown
-    option. The first such word that is neither an option of ``search`` nor an option's value
-    is moved behind ``--``, where argparse reads it as the query."""
-    if not argv or argv[0] != "search" or "--" in argv:
+    """``search -داعش`` (or ``export``): argparse would take a query that starts with ``-`` for
+    an unknown option. The first such word that is neither an option of the command nor an
+    option's value is moved behind ``--``, where argparse reads it as the query."""
+    if not argv or argv[0] not in ("search", "export") or "--" in argv:
         return argv
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["search"]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
     options = sub._option_string_actions
     for i, word in enumerate(argv[1:], 1):
         prev = options.get(argv[i - 1].split("=")[0]) if i > 1 else None

@@ -37,7 +37,7 @@ from search_ui.state import PAGE_SIZE, ViewState, bucket_dates  # noqa: E402
 
 MODE_LABELS = {"hybrid": "هجين · Hybrid", "keyword": "كلمات · Keyword", "semantic": "دلالي · Semantic"}
 SORT_LABELS = {"relevance": "الأكثر صلة · Relevance", "newest": "الأحدث · Newest"}
-EXPORT_LIMIT = 1000
+EXPORT_LIMIT = 10_000  # articles a download may hold (every match of the result set up to this)
 
 
 def _warm_embedder(model: str, data_dir: str) -> Embedder:
@@ -214,13 +214,14 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
     nav[1].button("التالي · Next ←", disabled=res.page >= pages, on_click=_go, args=(res.page + 1,), key="next",
                   use_container_width=True)
 
-    def everything() -> list:
-        return _search(svc, replace(asked, page=1), page_size=EXPORT_LIMIT).hits
-
+    if res.total > EXPORT_LIMIT:  # built in the server's memory on a click: past this, the CLI streams it
+        nav[3].caption(render.caption_html(f"{res.total:,} > {EXPORT_LIMIT:,}: python -m indexer export"), unsafe_allow_html=True)
+        st.code(asked.export_command(export.file_name(state.q, dt.date.today()) + ".csv"), language="bash")
+        return
     name = export.file_name(state.q, dt.date.today())
-    nav[3].download_button("CSV", data=lambda: export.to_csv(everything()), file_name=f"{name}.csv",
+    nav[3].download_button("CSV", data=lambda: export.to_csv(svc.export(res)), file_name=f"{name}.csv",
                            mime="text/csv", on_click="ignore", key="csv")
-    nav[4].download_button("JSONL", data=lambda: export.to_jsonl(everything()), file_name=f"{name}.jsonl",
+    nav[4].download_button("JSONL", data=lambda: export.to_jsonl(svc.export(res)), file_name=f"{name}.jsonl",
                            mime="application/jsonl", on_click="ignore", key="jsonl")
 
 

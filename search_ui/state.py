@@ -5,6 +5,7 @@ permalink. Pure functions: no Streamlit here, so the rules are tested directly."
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -118,6 +119,24 @@ class ViewState:
     def href(self, **changes: object) -> str:
         """A relative link to this state with ``changes`` (for ``<a href>`` in results)."""
         return "?" + urlencode(replace(self, **changes).to_params(), doseq=True)  # type: ignore[arg-type]
+
+    def export_command(self, out: str) -> str:
+        """The command line that exports this view's result set (every match, streamed to
+        ``out``): what the app offers when a set is too large to build in its memory."""
+        parts = ["python -m indexer export", shlex.quote(self.q), "--mode", self.mode]
+        if self.mode == "hybrid" and self.weight != 0.5:
+            parts += ["--weight", f"{self.weight:g}"]
+        for source in self.sources:
+            parts += ["--source", shlex.quote(source)]
+        if self.date_from:
+            parts += ["--from", self.date_from.isoformat()]
+        if self.date_to:
+            parts += ["--to", self.date_to.isoformat()]
+        if self.sort != "relevance":
+            parts += ["--sort", self.sort]
+        if self.all_words:
+            parts.append("--and")
+        return " ".join([*parts, "--out", shlex.quote(out)])
 
     def search_key(self) -> tuple:
         """What a result set depends on (a change sends the user back to page 1)."""

@@ -255,6 +255,24 @@ def test_view_state_survives_the_url(state: ViewState) -> None:
     assert back.notes == () and back == state
 
 
+def test_a_set_too_large_to_download_gets_the_command_that_exports_it(service: SearchService) -> None:
+    """Past the app's limit the page gives the CLI line for the same set; run as shown, argparse
+    reads it back to the same query and filters."""
+    import shlex
+
+    from indexer.cli import _query_after_dashes, build_parser
+
+    state = ViewState(q='-"حزب الله" OR $(rm -rf ~)', mode="hybrid", weight=0.3, sources=("العربية", "x y"),
+                      date_from=dt.date(2015, 1, 1), sort="newest", all_words=True)
+    line = state.export_command("out file.csv")
+    parser = build_parser()
+    words = shlex.split(line)
+    assert words[:4] == ["python", "-m", "indexer", "export"]
+    args = parser.parse_args(_query_after_dashes(parser, words[3:]))
+    assert (args.query, args.mode, args.weight, args.source, args.date_from, args.sort, args.all_words, str(args.out)) == (
+        state.q, "hybrid", 0.3, ["العربية", "x y"], dt.date(2015, 1, 1), "newest", True, "out file.csv")
+
+
 def test_export_files_are_named_after_the_query_and_the_day() -> None:
     assert file_name('"الجيش السوري" -داعش', dt.date(2026, 12, 2)) == "الجيش-السوري-داعش_2026-12-02"
     assert file_name("../../etc/passwd", dt.date(2026, 1, 1)) == "etc-passwd_2026-01-01"

@@ -157,3 +157,18 @@ def test_setup_runs_pip_only_when_the_requirements_change(tmp_path: Path) -> Non
     assert len(setup()) == 3  # a changed pin installs again
     (tmp_path / "requirements-dev.txt").write_text("pytest\nhypothesis\n")
     assert len(setup("-r", "requirements-dev.txt")) == 3
+
+
+def test_cli_export_streams_every_match(seed_store_dir: Path, tmp_path: Path) -> None:
+    """``export`` writes every match of the query (as counted by ``search``), to a file or to
+    standard output, CSV with a BOM or JSONL; a query led by "-" is the query."""
+    total = json.loads(run_cli("search", "-داعش", "--mode", "keyword", "--json", data_dir=seed_store_dir).stdout)["total"]
+    res = run_cli("export", "-داعش", "--mode", "keyword", "--format", "jsonl", "--out", str(tmp_path / "x.jsonl"),
+                  data_dir=seed_store_dir)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in (tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len({r["id"] for r in rows}) == total > 0 and f"{total:,} articles exported" in res.stderr
+    assert [r["rank"] for r in rows] == list(range(1, total + 1)) and all("داعش" not in r["snippet"] for r in rows)
+    res = run_cli("export", "الجيش", "--mode", "keyword", "--quiet", data_dir=seed_store_dir)
+    assert res.returncode == 0 and res.stdout.startswith("\ufeffrank,id,title")
+    assert "exporting" not in res.stderr  # --quiet: no progress bar

@@ -90,6 +90,28 @@ def test_facets_and_days_count_the_whole_match_set(counted: SearchService, text:
     assert [sum(b[i].matches for b in by_source.values()) for i in range(len(overall))] == [b.matches for b in overall]
 
 
+@pytest.mark.parametrize("text,mode,sort", [("خبر", "keyword", "relevance"), ("خبر", "hybrid", "relevance"),
+                                            ("خبر", "keyword", "newest"), ("-البرلمان", "hybrid", "relevance"),
+                                            ("from:2020-01-01", "keyword", "relevance")])
+def test_export_holds_every_match_once_past_the_fetch_depth(counted: SearchService, text: str, mode: str, sort: str) -> None:
+    """Before: exports stopped at the page's fetch depth (1,000 in the app). Now every match,
+    the ranked ones first in the order shown, read in small batches."""
+    res = counted.search(text, mode=mode, sort=sort, page_size=1)  # type: ignore[arg-type]
+    hits = list(counted.export(res, batch=7))
+    ids = [h.article.id for h in hits]
+    assert len(ids) == len(set(ids)) == res.total and res.total >= 75
+    assert ids[: len(res.order)] == list(res.order) and len(res.order) < res.total  # past the depth
+    assert Tally.of(_generated(i) for i in ids) == res.tally  # the very set the facets count
+    if sort == "newest" or not counted.parse(text).has_keyword_clauses:
+        dates = [h.article.published_at for h in hits]
+        assert dates == sorted(dates, reverse=True)  # newest first, in the ranked part and after it
+    elif mode == "keyword":
+        ranks = [h.keyword_rank for h in hits]
+        assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)  # BM25 order all through
+    if text.startswith("-"):
+        assert all("البرلمان" not in h.article.body for h in hits)
+
+
 def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> None:
     assert counted.search("البرلمان", mode="keyword").total == 50
     assert counted.search("خبر -البرلمان", mode="keyword").total == N - 50

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import ContextManager, Protocol, Sequence
 
@@ -233,6 +233,11 @@ class Store(Protocol):
 
     def browse(self, filters: Filters, limit: int) -> list[str]:
         """Ids matching only the filters, newest first."""
+
+    def stream(self, tree: Node | None, filters: Filters, batch: int, newest: bool = False) -> Iterator[list[KeywordHit]]:
+        """Every article the tree matches (no tree: that the filters select), ``batch`` at a
+        time, best BM25 first (``newest`` or no tree: newest first, undated last): an export
+        of every match, past any fetch depth."""
 
     def neighbours(self, article_id: str, limit: int) -> list[SemanticHit]: ...
 

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -698,6 +698,34 @@ class ElasticStore:
         res = self._search("list articles", query={"bool": {"filter": filter_clauses(filters)}}, size=limit,
                            source=["id"], sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}])
         return [h["_source"]["id"] for h in res["hits"]["hits"]]
+
+    def stream(self, tree: Node | None, filters: Filters, batch: int, newest: bool = False) -> Iterator[list[KeywordHit]]:
+        """Pages of a point in time, each after the last (``search_after``): a consistent view
+        however long the export takes, and no depth limit (from + size stops at 10,000)."""
+        q = build_query(tree, filters) if tree is not None else {"bool": {"filter": filter_clauses(filters)}}
+        if q is None or self._physical() is None:
+            return
+        with self._errors("open a point in time"):
+            pit = self.es.open_point_in_time(index=self.target, keep_alive="2m")["id"]
+        by_date = newest or tree is None
+        sort = [{"published_at": {"order": "desc", "missing": "_last"}} if by_date else {"_score": {"order": "desc"}}, {"id": "asc"}]
+        after: list | None = None
+        try:
+            while True:
+                body: dict[str, Any] = {"query": q, "size": batch, "sort": sort, "source": ["id"], "track_total_hits": False,
+                                        "pit": {"id": pit, "keep_alive": "2m"}}
+                if after is not None:
+                    body["search_after"] = after
+                with self._errors("read the matches"):
+                    res = self.es.search(**body)
+                hits = res["hits"]["hits"]
+                if not hits:
+                    return
+                pit, after = res.get("pit_id", pit), hits[-1]["sort"]
+                yield [KeywordHit(h["_source"]["id"], float(h["_score"] or 0.0) if not by_date else 0.0) for h in hits]
+        finally:
+            with suppress(Exception):  # it expires by itself in two minutes
+                self.es.close_point_in_time(id=pit)
 
     def hybrid(self, tree: Node | None, vector: np.ndarray, filters: Filters, limit: int, k: int) -> list[KeywordHit]:
         """Server-side fusion with the ``rrf`` retriever (Enterprise licence; Basic answers 403)."""

@@ -81,6 +81,12 @@ def _tally(rows: pa.Table) -> Tally:
                  {v["values"].as_py(): v["counts"].as_py() for v in days})
 
 
+def _newest_first(rows: pa.Table) -> np.ndarray:
+    """Row positions by publication time, newest first, undated last (stable)."""
+    stamps = pc.cast(rows["published_at"], pa.int64()).fill_null(np.iinfo(np.int64).min).to_numpy()
+    return np.argsort(-stamps.astype(np.float64), kind="stable")
+
+
 def _where(filters: Filters) -> str | None:
     parts = []
     if filters.ids:
@@ -615,16 +621,18 @@ class LanceStore:
 
     def browse(self, filters: Filters, limit: int) -> list[str]:
         """Ids of articles matching only filters, newest first (a query of filters alone)."""
-        articles = self._table("articles")
-        if articles is None:
-            return []
-        search = articles.search().select(["id", "published_at"])
-        where = _where(filters)
-        if where:
-            search = search.where(where)
-        rows = search.limit(max(1, articles.count_rows())).to_list()
-        rows.sort(key=lambda r: (r["published_at"] is not None, r["published_at"] or dt.datetime.min), reverse=True)
-        return [r["id"] for r in rows[:limit]]
+        rows = self._matches(None, filters, ["id", "published_at"])
+        return [] if rows is None else rows["id"].take(pa.array(_newest_first(rows)[:limit])).to_pylist()
+
+    def stream(self, tree: Node | None, filters: Filters, batch: int, newest: bool = False) -> Iterator[list[KeywordHit]]:
+        rows = self._matches(tree, filters, ["id", "_score", "published_at"])
+        if rows is None:
+            return
+        scores = rows["_score"].to_numpy() if tree is not None else np.zeros(rows.num_rows)
+        order = _newest_first(rows) if newest or tree is None else np.argsort(-scores, kind="stable")
+        for i in range(0, len(order), batch):  # ids and scores of every match are held; articles are not
+            part = order[i : i + batch]
+            yield [KeywordHit(a, float(b)) for a, b in zip(rows["id"].take(pa.array(part)).to_pylist(), scores[part])]
 
     @staticmethod
     def _best_passages(rows: pa.Table, limit: int, exclude: str | None = None) -> list[SemanticHit]:
