@@ -406,20 +406,16 @@ class SearchService:
         sorted by date), nothing capped. Articles are read ``batch`` at a time, so memory holds
         ids, not texts; the weaker matches are not part of it."""
         counted = result.counted
+        ranked = iter(result.order)
         if result.sort == "newest" and counted.stored and counted.tree is not None:
-            dated = self._by_date(counted, result.filters, batch)
-            while ids := [a.id for a in islice(dated, batch)]:
-                full = self.store.get(ids)
-                yield from (self._hit(full[d], *result.evidence.get(d, (0.0, None, None)), result.query, result.mode)
-                            for d in ids if d in full)
-            return
-        seen = set(result.order)
-        for i in range(0, len(result.order), batch):
-            ids = result.order[i : i + batch]
+            ranked = (a.id for a in self._by_date(counted, result.filters, batch))
+        while ids := list(islice(ranked, batch)):
             full = self.store.get(ids)
-            yield from (self._hit(full[d], *result.evidence[d], result.query, result.mode) for d in ids if d in full)
-        if not counted.stored:
-            return
+            yield from (self._hit(full[d], *result.evidence.get(d, (0.0, None, None)), result.query, result.mode)
+                        for d in ids if d in full)
+        if not counted.stored or result.sort == "newest" and counted.tree is not None:
+            return  # every match was in the ranked list, or in the merge by date
+        seen = set(result.order)
         done = 0
         for part in self.store.stream(counted.tree, result.filters, batch, newest=result.sort == "newest"):
             fresh = tuple(h.article_id for h in part if h.article_id not in seen)
