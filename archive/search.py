@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from archive import relevance
+from archive import relevance, terms
 from archive.analysis import Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
@@ -443,6 +443,31 @@ class SearchService:
             one = replace(result.filters, sources=(name,))
             by_source[name] = timeline(self._count(result.counted, one).days, self.store.tally(None, one).days, chosen, span)[1]
         return chosen, overall, by_source
+
+    def top_terms(self, result: SearchResult, limit: int = 25, sample: int = terms.SAMPLE) -> terms.TopTerms:
+        """The result set's significant terms: the stems of its first ``sample`` matches in the
+        order shown, scored against how many articles of the archive hold them; the query's own
+        words are left out (every match holds them), and each stem is shown as the form the
+        matches write most. A term added to the query (``+term``) narrows the set to it."""
+        ids = list(result.order[:sample])
+        held = self.store.stems(ids)
+        mine: set[str] = set()
+        for leaf in leaves(result.query.tree):
+            written = [leaf.text, *(t.lstrip(STEM_MARK) for t in getattr(leaf, "terms", None) or ())]
+            mine.update(self.analyzer.stem_terms(" ".join(written)))
+        found = terms.candidates((held[d] for d in ids if d in held), mine)
+        bg = self.store.frequencies([t for t, _ in found])
+        scored = sorted(((terms.jlh(n, len(held), bg.counts.get(t, 0), bg.counted), t, n) for t, n in found),
+                        key=lambda x: (-x[0], -x[2], x[1]))  # ties: the more frequent, then code-point order
+        top = [(score, t, n) for score, t, n in scored if score > 0][:limit]
+        chosen = {t for _, t, _ in top}
+        readers: dict[str, None] = {}  # the first matches that show each chosen stem's written forms
+        for t in chosen:
+            readers.update(dict.fromkeys([d for d in ids if t in held.get(d, ())][: terms.FORMS_PER_TERM]))
+        texts = self.store.get(list(readers))
+        forms = terms.written_forms((a.text for a in texts.values()), chosen, self.analyzer)
+        return terms.TopTerms([terms.TopTerm(forms.get(t, t), t, n, bg.counts.get(t, 0), score) for score, t, n in top],
+                              len(held), result.total, bg.counted, bg.articles)
 
     def article(self, article_id: str, text: str = "") -> tuple[Article, str, str] | None:
         """(article, title HTML, body HTML) with the query's matches marked; None if unknown."""

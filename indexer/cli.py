@@ -287,8 +287,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
     res = _asked(svc, args, page=args.page, page_size=args.limit, weaker=args.weaker)
     series = _timeline(svc, res, args) if args.timeline else None
+    top = svc.top_terms(res, args.terms) if args.terms else None
     if args.json:
-        out = _result_json(res) | ({"timeline": series} if series else {})
+        out = _result_json(res) | ({"timeline": series} if series else {}) | ({"top_terms": top.as_dict()} if top else {})
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_OK
     tty = sys.stdout.isatty()
@@ -306,6 +307,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"   {when} · {_isolated(a.source or '-', tty)} · {why}" + (" · weaker match" if h.weak else " · semantic match" if h.match == "semantic" else ""))
         print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
         print(f"   id {a.id} · {a.path or a.url}")
+    if top:
+        print(f"\ntop terms of {top.describe()} (matches holding it · articles holding it):")
+        for t in top.terms:
+            print(f"  {_isolated(t.term, tty)}  {t.matches:,} · {t.articles:,}")
     return EXIT_OK
 
 
@@ -459,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "beside all articles under the same filters, and their share")
     se.add_argument("--by-source", action="store_true", help="with --timeline: a series per source (the 5 largest)")
     se.add_argument("--timeline-csv", type=Path, metavar="FILE", help="with --timeline: also write the series as CSV")
+    se.add_argument("--terms", nargs="?", type=int, const=25, metavar="N",
+                    help="the result set's N most significant terms against the whole archive (default 25); "
+                         "add one to the query as +term to narrow to it")
     se.set_defaults(func=cmd_search)
 
     ex = sub.add_parser("export", parents=[common, asked], help="every match of a query as CSV or JSONL (no cap)")

@@ -33,11 +33,12 @@ from archive.timeline import INTERVALS  # noqa: E402
 from search_ui import render  # noqa: E402
 from search_ui.loading import BackgroundLoad  # noqa: E402
 from search_ui.overview import Overview, overview  # noqa: E402
-from search_ui.state import PAGE_SIZE, ViewState, bucket_dates  # noqa: E402
+from search_ui.state import PAGE_SIZE, ViewState, bucket_dates, refined  # noqa: E402
 
 MODE_LABELS = {"hybrid": "هجين · Hybrid", "keyword": "كلمات · Keyword", "semantic": "دلالي · Semantic"}
 SORT_LABELS = {"relevance": "الأكثر صلة · Relevance", "newest": "الأحدث · Newest"}
 EXPORT_LIMIT = 10_000  # articles a download may hold (every match of the result set up to this)
+TOP_TERMS = 20  # terms shown
 
 
 def _warm_embedder(model: str, data_dir: str) -> Embedder:
@@ -207,6 +208,7 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
     if res.sources:
         st.markdown(render.facets_html(res.sources, res.years), unsafe_allow_html=True)
     _timeline_view(svc, res, state)
+    _terms_view(svc, res)
     st.markdown(render.results_html(res.hits, (res.page - 1) * res.page_size + 1, state), unsafe_allow_html=True)
     nav = st.columns([2, 2, 3, 1, 1])
     nav[0].button("→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev",
@@ -256,6 +258,31 @@ def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> N
     name = export.file_name(state.q, dt.date.today())
     st.download_button("CSV", data=export.timeline_csv(buckets, {}), file_name=f"{name}_timeline.csv", mime="text/csv",
                        on_click="ignore", key="timeline_csv")
+
+
+def _terms_view(svc: SearchService, res: SearchResult) -> None:
+    """The result set's most significant terms, on request (it reads the matches' terms and
+    the archive's counts of them); clicking one adds it to the query as required."""
+    if not st.toggle("أبرز الكلمات · Top terms", key="top_terms"):
+        return
+    top = svc.top_terms(res, TOP_TERMS)
+    st.caption(render.caption_html(f"top terms of {top.describe()}", "matches holding it / articles holding it"),
+               unsafe_allow_html=True)
+    if not top.terms:
+        st.caption(render.caption_html("لا كلمات بارزة · No term is more common in the matches than in the archive"),
+                   unsafe_allow_html=True)
+        return
+    counts = {t.term: f"{t.term} · {t.matches:,}/{t.articles:,}" for t in top.terms}
+    st.pills("Top terms", list(counts), format_func=counts.get, key="top_term", on_change=_add_term,
+             label_visibility="collapsed")
+
+
+def _add_term() -> None:
+    """A top term was clicked: the query becomes the narrower one (a new search, from page one)."""
+    term = st.session_state.top_term
+    if term:
+        st.session_state.q = refined(st.session_state.q, term)
+        st.session_state.top_term = None
 
 
 def _narrow_to_bucket() -> None:

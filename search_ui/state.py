@@ -155,3 +155,14 @@ def bucket_dates(selected: list[dict]) -> tuple[dt.date, dt.date] | None:
         return dt.date.fromisoformat(str(value)[:10])
 
     return day(selected[0]["start"]), day(selected[0]["end"])
+
+
+_OPERATORS = {"AND", "OR", "NOT"}
+
+
+def refined(q: str, term: str) -> str:
+    """The query narrowed to the articles that also hold ``term`` (a top term clicked): it is
+    added as required, quoted when it would read as an operator or hold query syntax."""
+    plain = term.isalnum() and term not in _OPERATORS
+    added = f"+{term}" if plain else '+"' + term.replace('"', " ") + '"'
+    return f"{q.strip()} {added}".strip()[:MAX_QUERY_CHARS]

@@ -184,3 +184,18 @@ def es_seed_store(es_url: str, embedder: Embedder) -> Iterator[ElasticStore]:
     assert report.added == 5 and not report.errors, report.errors
     yield ElasticStore(settings, read_only=True)
     _drop_alias_indices(settings)
+
+
+def served(feed: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder,
+           name: str) -> Iterator[SearchService]:
+    """``feed`` indexed by the real pipeline on the backend ``request.param`` names, behind the
+    search service (a module fixture's body: the Elasticsearch index is dropped after it)."""
+    if request.param == "lancedb":
+        root = tmp_path_factory.mktemp(name)
+        assert not Indexer(open_store(root), embedder, progress=False).run([feed]).errors
+        yield SearchService(open_store(root, read_only=True), embedder)
+        return
+    settings = ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-{name}-{uuid.uuid4().hex[:8]}")
+    assert not Indexer(ElasticStore(settings), embedder, progress=False).run([feed]).errors
+    yield SearchService(ElasticStore(settings, read_only=True), embedder)
+    _drop_alias_indices(settings)

@@ -122,6 +122,20 @@ def test_attention_over_time_counts_every_match_and_a_bar_narrows_the_dates(app_
     assert bucket_dates([]) is None
 
 
+def test_top_terms_are_shown_with_counts_and_a_click_narrows_the_query(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 22 wire articles say الميناء والمطار, which no seed article does: both are top terms
+    of the query's matches, المطار shown without its conjunction; clicking one requires it."""
+    at = app(app_data, monkeypatch, q="خبر عاجل", mode="keyword")
+    assert not at.pills  # on request only
+    at.toggle(key="top_terms").set_value(True).run()
+    pills = at.pills(key="top_term")
+    assert {"الميناء · 22/22", "المطار · 22/22"} <= set(pills.options[:3])  # رقم ties with them
+    assert "top terms of all 22 matches, against all 27 articles" in " ".join(c.value for c in at.caption)
+    pills.set_value("المطار").run()
+    assert at.text_input(key="q").value == "خبر عاجل +المطار" and url(at)["q"] == ["خبر عاجل +المطار"]
+    assert not at.exception and at.pills(key="top_term").value is None
+
+
 def test_the_calendars_last_day_and_a_far_page_are_no_traceback(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``to:9999-12-31`` in the query or the URL overflowed the day-after bound (issue 21.3)."""
     for params in ({"q": "خبر عاجل to:9999-12-31"}, {"q": "خبر عاجل", "to": "9999-12-31"}):

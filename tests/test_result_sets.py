@@ -7,23 +7,18 @@ import datetime as dt
 import json
 import random
 from collections import Counter
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from archive.config import ESSettings
 from archive.embeddings import Embedder
 from archive.highlight import to_plain
-from archive.pipeline import Indexer
 from archive.search import SearchService
-from archive.store import open_store
 from archive.model import Article
 from archive.store.base import Filters, Tally
-from archive.store.elastic import ElasticStore
 
-from .conftest import _drop_alias_indices
+from .conftest import served
 
 N = 150  # more than the fetch depth of a first page (100)
 TOPICS = "الحكومة الاقتصاد النفط الانتخابات الجامعة الطاقة الميناء المطار".split()
@@ -45,16 +40,7 @@ def _archive(path: Path) -> Path:
 @pytest.fixture(scope="module", params=["lancedb", "elasticsearch"])
 def counted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SearchService]:
     """The generated archive on each backend, behind the search service."""
-    feed = _archive(tmp_path_factory.mktemp("feed") / "news.jsonl")
-    if request.param == "lancedb":
-        root = tmp_path_factory.mktemp("counted")
-        assert not Indexer(open_store(root), embedder, progress=False).run([feed]).errors
-        yield SearchService(open_store(root, read_only=True), embedder)
-        return
-    settings = ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-count-{uuid.uuid4().hex[:8]}")
-    assert not Indexer(ElasticStore(settings), embedder, progress=False).run([feed]).errors
-    yield SearchService(ElasticStore(settings, read_only=True), embedder)
-    _drop_alias_indices(settings)
+    yield from served(_archive(tmp_path_factory.mktemp("feed") / "news.jsonl"), request, tmp_path_factory, embedder, "count")
 
 
 def test_keyword_totals_are_exact_past_the_fetch_depth_and_stable_across_pages(counted: SearchService) -> None:

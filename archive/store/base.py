@@ -135,6 +135,20 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class Background:
+    """How many articles hold each of some stems, counted over ``counted`` of the archive's
+    ``articles``: all of them where the backend can count (``exact``), else a uniform sample."""
+
+    counts: dict[str, int]
+    counted: int
+    articles: int
+
+    @property
+    def exact(self) -> bool:
+        return self.counted >= self.articles
+
+
+@dataclass(frozen=True)
 class SemanticHit:
     """The best passage of one version of an article. The hit names the version
     (``content_hash``) and the passage by offsets, not text: the search service keeps hits of the
@@ -220,6 +234,13 @@ class Store(Protocol):
     def tally(self, tree: Node | None, filters: Filters) -> Tally:
         """Every article the tree matches, counted exactly (no depth limit): the total a
         researcher reads must not be the fetch depth. No tree: the articles the filters select."""
+
+    def stems(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        """The distinct stems each article was indexed with (the keyword channel's terms): what
+        the top terms of a result set count, without analyzing its texts again."""
+
+    def frequencies(self, stems: Sequence[str]) -> Background:
+        """How many articles of the archive hold each stem (the background of top terms)."""
 
     def expand(self, prefix: str, limit: int) -> list[str]:
         """Vocabulary entries beginning with ``prefix``, in code-point order (``walk.Vocabulary``)."""

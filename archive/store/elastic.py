@@ -37,6 +37,7 @@ from archive.query import Node
 from archive.store.base import (
     SCHEMA_VERSION,
     SWITCHED,
+    Background,
     Filters,
     Generation,
     IndexedArticle,
@@ -661,6 +662,32 @@ class ElasticStore:
         if q is None:
             return Tally()
         return _tally(self._search("count matches", query=q, size=0, track_total_hits=True, aggs=_TALLY_AGGS))
+
+    def stems(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        """From the stored term vectors of ``stem`` (the field is not in ``_source``)."""
+        out: dict[str, set[str]] = {}
+        for i in range(0, len(ids), 500):
+            by_doc = {doc_id(a): a for a in ids[i : i + 500]}
+            with self._errors("read the terms of articles"):
+                res = self.es.mtermvectors(index=self.target, ids=list(by_doc), fields=["stem"], positions=False,
+                                           offsets=False, payloads=False, term_statistics=False, field_statistics=False)
+            for d in res["docs"]:
+                if d.get("found") and d["_id"] in by_doc:
+                    out[by_doc[d["_id"]]] = set(d.get("term_vectors", {}).get("stem", {}).get("terms", {}))
+        return out
+
+    def frequencies(self, stems: Sequence[str]) -> Background:
+        """Exact: a ``filters`` aggregation (one bucket per stem) over the whole index."""
+        counts: dict[str, int] = {}
+        articles = 0
+        for i in range(0, max(1, len(stems)), 500):
+            part = list(stems[i : i + 500])
+            aggs = {"df": {"filters": {"filters": {str(k): {"term": {"stem": t}} for k, t in enumerate(part)}}}} if part else None
+            res = self._search("count articles per term", size=0, track_total_hits=True, aggs=aggs)
+            articles = int(res["hits"]["total"]["value"])
+            buckets = (res.get("aggregations") or {}).get("df", {}).get("buckets", {})
+            counts.update((t, int(buckets.get(str(k), {}).get("doc_count", 0))) for k, t in enumerate(part))
+        return Background(counts, articles, articles)
 
     def _knn(self, vector: np.ndarray, filters: list[dict], limit: int) -> list[SemanticHit]:
         if limit <= 0:

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ from archive.store.base import (
     SCHEMA_VERSION,
     STEM_MARK,
     SWITCHED,
+    Background,
     Filters,
     Generation,
     IndexedArticle,
@@ -57,6 +59,7 @@ from archive.store.base import (
 )
 from archive.store.walk import build
 
+BACKGROUND_SAMPLE = 20_000  # articles whose stems are the background of top terms, at most
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
 _FTS = dict(base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False,
             ascii_folding=False, max_token_length=None)
@@ -151,6 +154,7 @@ class LanceStore:
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._ready = False  # tables and indices exist (checked once per generation)
+        self._background: tuple[tuple[str | None, int], Counter[str], int, int] | None = None  # frequencies' sample
         if read_only and self._bind() is None:
             raise StoreEmpty(f"no index at {self.root}: run the indexer first")
 
@@ -549,6 +553,35 @@ class LanceStore:
             return set()
         rows = vocab.search().where(_in("term", terms)).select(["term"]).limit(len(terms)).to_list()
         return {r["term"] for r in rows}
+
+    def stems(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        articles = self._table("articles")
+        if articles is None or not ids:
+            return {}
+        rows = articles.search().where(_in("id", ids)).select(["id", "stem"]).limit(len(ids)).to_arrow()
+        return {i: set(s.split()) for i, s in zip(rows["id"].to_pylist(), rows["stem"].to_pylist())}
+
+    def frequencies(self, stems: Sequence[str]) -> Background:
+        """Counted over at most ``BACKGROUND_SAMPLE`` articles (a uniform sample past that, the
+        same one until the archive changes): LanceDB's full-text index does not give document
+        frequencies, and one count per stem is a full-text pass each."""
+        articles = self._table("articles")
+        if articles is None:
+            return Background({s: 0 for s in stems}, 0, 0)
+        key = (self._gen, articles.version)
+        if self._background is None or self._background[0] != key:
+            n = articles.count_rows()
+            if n <= BACKGROUND_SAMPLE:
+                rows = self._columns(articles, ["stem"])
+            else:
+                picked = np.random.default_rng(n).choice(n, BACKGROUND_SAMPLE, replace=False)
+                rows = articles.take_offsets(sorted(int(i) for i in picked)).select(["stem"]).to_arrow()
+            counts: Counter[str] = Counter()
+            for text in rows["stem"].to_pylist():
+                counts.update(set(text.split()))
+            self._background = (key, counts, rows.num_rows, n)
+        _, counts, counted, n = self._background
+        return Background({s: counts.get(s, 0) for s in stems}, counted, n)
 
     def expand(self, prefix: str, limit: int) -> list[str]:
         vocab = self._table("vocab")
