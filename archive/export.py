@@ -16,7 +16,7 @@ from archive.highlight import to_plain
 from archive.search import Hit
 from archive.timeline import Bucket
 
-FIELDS = ("rank", "id", "title", "source", "published_at", "url", "path", "match", "keyword_rank",
+FIELDS = ("rank", "id", "title", "source", "published_at", "url", "path", "story", "match", "keyword_rank",
           "semantic_rank", "fused_score", "semantic_score", "snippet")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,7 +34,7 @@ def rows(hits: Sequence[Hit], first_rank: int = 1) -> list[dict]:
         {
             "rank": i, "id": h.article.id, "title": h.article.title, "source": h.article.source,
             "published_at": h.article.published_at.isoformat() if h.article.published_at else "",
-            "url": h.article.url, "path": h.article.path, "match": h.match or "filter",
+            "url": h.article.url, "path": h.article.path, "story": h.article.story_id, "match": h.match or "filter",
             "keyword_rank": h.keyword_rank, "semantic_rank": h.semantic_rank, "fused_score": h.fused_score,
             "semantic_score": h.semantic_score, "snippet": to_plain(h.snippet_html),
         }

@@ -20,6 +20,12 @@ class Article:
     url: str = ""
     path: str = ""
     content_hash: str = ""
+    story: str = ""  # read back from a store: the near-duplicate story it belongs to ('' = its own)
+
+    @property
+    def story_id(self) -> str:
+        """The story it belongs to: a story is named by the id of its first article."""
+        return self.story or self.id
 
     @staticmethod
     def make(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from archive import stories
 from archive.analysis import ANALYSIS_VERSION, Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.ingest import IngestError, Notice, iter_articles, passages
@@ -53,6 +54,7 @@ def prepare(article: Article, vectors: np.ndarray | None = None, analyzer: Analy
     an = analyzer or default_analyzer()
     tokens = an.analyze(article.text)
     title_tokens = [t for t in tokens if t.end <= len(article.title)]  # the title heads article.text
+    body_terms = [t.exact for t in tokens[len(title_tokens):]]  # reposts edit headlines: the body is the story
     ps = tuple(passages(article))
     vecs = vectors if vectors is not None else np.zeros((len(ps), 0), dtype=np.float32)
     return IndexedArticle(
@@ -62,6 +64,7 @@ def prepare(article: Article, vectors: np.ndarray | None = None, analyzer: Analy
         title_stem=" ".join(t.stem for t in title_tokens if t.stem),
         passages=ps,
         vectors=vecs,
+        signature=stories.signature(body_terms),
     )
 
 
@@ -76,7 +79,7 @@ def embed_batch(items: Sequence[IndexedArticle], embedder: Embedder) -> list[Ind
     out, k = [], 0
     for i in items:
         n = len(i.passages)
-        out.append(IndexedArticle(i.article, i.stem, i.exact, i.title_stem, i.passages, vecs[k : k + n]))
+        out.append(replace(i, vectors=vecs[k : k + n]))
         k += n
     return out
 
@@ -160,6 +163,7 @@ class Indexer:
         batch = embed_batch(pending, self.embedder)
         pending.clear()
         self._settle(known, report)
+        batch = stories.assign(batch, self.store.fingerprints)  # after the write before it: its articles count
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer")
         self._in_flight = (self._writer.submit(self._write, batch), batch)

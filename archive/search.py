@@ -70,6 +70,28 @@ def hybrid_weights(semantic_weight: float, words: Sequence[tuple[str, ...]], kno
     return (1.0 - semantic_weight) * share, semantic_weight
 
 
+def stories_of(ordered: Sequence[str], articles: dict[str, Article]) -> dict[str, list[str]]:
+    """The first match of each story in ``ordered`` (where the story ranks), with the story's
+    other matches, newest first (undated last): a wire story republished by five sources is one
+    result with four more versions, not five results."""
+    out: dict[str, list[str]] = {}
+    first: dict[str, str] = {}
+    for d in ordered:
+        story = articles[d].story_id
+        if story in first:
+            out[first[story]].append(d)
+        else:
+            first[story], out[d] = d, []
+    for others in out.values():
+        others.sort(key=lambda d: newest_first(articles[d]))
+    return out
+
+
+def newest_first(a: Article) -> tuple[bool, float]:
+    """A sort key: newest first, undated last."""
+    return (a.published_at is None, -a.published_at.timestamp() if a.published_at else 0.0)
+
+
 def live_hits(hits: Sequence[SemanticHit], articles: dict[str, Article]) -> list[SemanticHit]:
     """The hits whose passage belongs to the live version of its article (``articles`` read
     after the search): a write interrupted before its commit point leaves passages of a version
@@ -92,7 +114,7 @@ class Hit:
     snippet_html: str
     matched_words: int
     weak: bool = False  # a semantic hit below the relevance floor, shown only on request
-
+    versions: list[Article] = field(default_factory=list)  # grouped: the story's other matches, newest first
 
     @property
     def match(self) -> str:
@@ -142,6 +164,10 @@ class SearchResult:
     # (rank, score), semantic (rank, hit)); ``SearchService.export`` goes on past them
     order: tuple[str, ...] = ()
     sort: Sort = "relevance"  # the order used (a listing of filters alone is always newest first)
+    # grouped by story: the stories among the listed matches (each one result, its versions
+    # beside it); ``stories_exact`` False when the listing stops at the fetch depth
+    stories: int = 0
+    stories_exact: bool = True
     evidence: dict[str, Evidence] = field(default_factory=dict)
 
     @property
@@ -205,11 +231,14 @@ class SearchService:
         page_size: int = 10,
         weaker: bool = False,
         default: Operator = "OR",
+        group: bool = False,
     ) -> SearchResult:
         """One page of results. Keyword matches always count; a semantic hit counts only above
         the model's relevance floor (``weaker``: list the hits below it after the matches,
         marked, never counted) and only if it obeys the query's required and excluded parts.
-        ``default``: the operator between juxtaposed words."""
+        ``default``: the operator between juxtaposed words. ``group``: one result per story
+        (near-duplicates republished by several sources), where its best version ranks, with
+        the other versions beside it; pages count stories."""
         t0 = time.perf_counter()
         query = self.parse(text, default)
         warnings = list(query.warnings)
@@ -279,11 +308,14 @@ class SearchService:
         if sort == "newest":
             for listing in (ordered, weak_ids):
                 listing.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
-        listing = ordered + (weak_ids if weaker else [])
+        versions = stories_of(ordered, articles) if group else {}
+        shown = [d for d in ordered if d in versions] if group else ordered
+        listing = shown + (weak_ids if weaker else [])
         page_ids = listing[(page - 1) * page_size : page * page_size]
-        full = self.store.get(page_ids)
+        full = self.store.get(page_ids + [v for d in page_ids for v in versions.get(d, ())])
         weak_set = set(weak_ids)
-        hits = [self._hit(full[d], fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d), query, mode, d in weak_set)
+        hits = [self._hit(full[d], fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d), query, mode, d in weak_set,
+                          [full[v] for v in versions.get(d, ()) if v in full])
                 for d in page_ids if d in full]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
             warnings.append("the query has no searchable words (only stop words, operators or filters)")
@@ -297,7 +329,7 @@ class SearchService:
             (round(weights[0], 4), round(weights[1], 4)),
             total_exact=not (sem_full and mode != "keyword"), keyword_total=kw_total,
             semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
-            order=tuple(ordered), sort=sort,
+            order=tuple(ordered), sort=sort, stories=len(versions), stories_exact=not counted.stored,
             evidence={d: (fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d)) for d in ordered},
         )
 
@@ -343,10 +375,7 @@ class SearchService:
                 found = self.store.get([h.article_id for h in part], text=False)
                 yield from (found[h.article_id] for h in part if h.article_id in found)
 
-        def key(a: Article) -> tuple[bool, float]:
-            return (a.published_at is None, -a.published_at.timestamp() if a.published_at else 0.0)
-
-        return heapq.merge(stored(), sorted(counted.local, key=key), key=key)
+        return heapq.merge(stored(), sorted(counted.local, key=newest_first), key=newest_first)
 
     def _count(self, counted: Counted, filters: Filters, stored: Tally | None = None) -> Tally:
         """The tally ``counted`` describes, under ``filters`` (the search's, or one source's);
@@ -383,7 +412,7 @@ class SearchService:
         return out
 
     def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, SemanticHit] | None,
-             query: ParsedQuery, mode: Mode = "hybrid", weak: bool = False) -> Hit:
+             query: ParsedQuery, mode: Mode = "hybrid", weak: bool = False, versions: Sequence[Article] = ()) -> Hit:
         title_html = highlight_all(a.title, query, self.analyzer, title=True)
         body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
         passage = Passage(a.id, sem[1].n, sem[1].start, sem[1].end, a.body[sem[1].start : sem[1].end]) if sem else None
@@ -398,6 +427,7 @@ class SearchService:
             semantic_rank=sem[0] if sem else None,
             semantic_score=round(sem[1].score, 4) if sem else None,
             passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches, weak=weak,
+            versions=list(versions),
         )
 
     def export(self, result: SearchResult, batch: int = 500) -> Iterator[Hit]:
@@ -405,28 +435,29 @@ class SearchService:
         fetch depth in the store's order (best BM25 first; newest first for a listing or when
         sorted by date), nothing capped. Articles are read ``batch`` at a time, so memory holds
         ids, not texts; the weaker matches are not part of it."""
+        for part in self.matches(result, batch):
+            full = self.store.get([d for d, _ in part])
+            yield from (self._hit(full[d], *why, result.query, result.mode) for d, why in part if d in full)
+
+    def matches(self, result: SearchResult, batch: int = 500) -> Iterator[list[tuple[str, Evidence]]]:
+        """The ids of every match in ``export``'s order, ``batch`` at a time, each with why it
+        matched (past the ranked list: its rank among every keyword match)."""
         counted = result.counted
         ranked = iter(result.order)
         if result.sort == "newest" and counted.stored and counted.tree is not None:
             ranked = (a.id for a in self._by_date(counted, result.filters, batch))
         while ids := list(islice(ranked, batch)):
-            full = self.store.get(ids)
-            yield from (self._hit(full[d], *result.evidence.get(d, (0.0, None, None)), result.query, result.mode)
-                        for d in ids if d in full)
+            yield [(d, result.evidence.get(d, (0.0, None, None))) for d in ids]
         if not counted.stored or result.sort == "newest" and counted.tree is not None:
             return  # every match was in the ranked list, or in the merge by date
         seen = set(result.order)
         done = 0
         for part in self.store.stream(counted.tree, result.filters, batch, newest=result.sort == "newest"):
-            fresh = tuple(h.article_id for h in part if h.article_id not in seen)
+            fresh = {h.article_id for h in part if h.article_id not in seen}
             if counted.excluded is not None and fresh:
-                out = self._matching(counted.excluded, result.filters, fresh)
-                fresh = tuple(d for d in fresh if d not in out)
-            full = self.store.get(fresh)
-            for rank, h in enumerate(part, done + 1):
-                if h.article_id in full:
-                    kw = (rank, h.score) if counted.tree is not None else None  # its rank among every keyword match
-                    yield self._hit(full[h.article_id], 0.0, kw, None, result.query, result.mode)
+                fresh -= self._matching(counted.excluded, result.filters, tuple(fresh))
+            yield [(h.article_id, (0.0, (rank, h.score) if counted.tree is not None else None, None))
+                   for rank, h in enumerate(part, done + 1) if h.article_id in fresh]
             done += len(part)
 
     def timeline(self, result: SearchResult, interval: Interval | Literal["auto"] = "auto", sources: Sequence[str] = ()
@@ -449,7 +480,7 @@ class SearchService:
         order shown, scored against how many articles of the archive hold them; the query's own
         words are left out (every match holds them), and each stem is shown as the form the
         matches write most. A term added to the query (``+term``) narrows the set to it."""
-        ids = list(result.order[:sample])
+        ids = list(islice((d for part in self.matches(result, sample) for d, _ in part), sample))  # past the ranked list too
         held = self.store.stems(ids)
         mine: set[str] = set()
         for leaf in leaves(result.query.tree):

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +43,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from metrics import write_report  # noqa: E402
 
+from archive import stories  # noqa: E402
 from archive.analysis import ANALYSIS_VERSION, TOKEN_RE, default_analyzer, embedding_text  # noqa: E402
 from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder  # noqa: E402
 from archive.model import Article, Passage  # noqa: E402
 from archive.pipeline import prepare  # noqa: E402
 from archive.search import SearchService  # noqa: E402
-from archive.store.base import IndexedArticle, Store  # noqa: E402
+from archive.store.base import Store  # noqa: E402
 from archive.store.elastic import ElasticStore  # noqa: E402
 from archive.store.lance import LanceStore  # noqa: E402
 
@@ -135,7 +137,7 @@ def build(store: Store, batches: Iterable[Batch], limit: int | None = None) -> t
     and store writes; returns all vectors (for exact search) and the timings."""
     analyzer = default_analyzer()
     vec_parts: list[np.ndarray] = []
-    analyze_s = write_s = 0.0
+    analyze_s = write_s = stories_s = 0.0
     done = 0
     t_build = time.perf_counter()
     for texts, vecs in batches:
@@ -150,9 +152,11 @@ def build(store: Store, batches: Iterable[Batch], limit: int | None = None) -> t
             aid = f"s{n}"
             a = Article(aid, "", text, dt.datetime(2000 + n % 25, 1, 1), f"src{n % 20}", "", aid, f"h{n}")
             item = prepare(a, analyzer=analyzer)
-            batch.append(IndexedArticle(a, item.stem, item.exact, item.title_stem,
-                                        (Passage(aid, 0, 0, len(text), text),), vec[None, :]))
+            batch.append(replace(item, passages=(Passage(aid, 0, 0, len(text), text),), vectors=vec[None, :]))
         analyze_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        batch = stories.assign(batch, store.fingerprints)  # as the indexer does: reposts join their story
+        stories_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         store.upsert(batch)
         write_s += time.perf_counter() - t0
@@ -163,6 +167,7 @@ def build(store: Store, batches: Iterable[Batch], limit: int | None = None) -> t
     store.optimize()
     optimize_s = time.perf_counter() - t0
     timings = {"build_s": round(time.perf_counter() - t_build, 1), "analyze_s": round(analyze_s, 1),
+               "stories_s": round(stories_s, 1),
                "write_s": round(write_s, 1), "optimize_s": round(optimize_s, 1)}
     return np.concatenate(vec_parts), timings
 

@@ -259,6 +259,7 @@ def _result_json(res: SearchResult) -> dict:
     return {
         "query": res.query.raw, "mode": res.mode, "total": res.total, "total_exact": res.total_exact,
         "keyword_total": res.keyword_total, "semantic_total": res.semantic_total, "weaker": res.weaker, "page": res.page,
+        "stories": res.stories or None, "stories_exact": res.stories_exact if res.stories else None,
         "took_ms": res.took_ms, "warnings": res.warnings, "sources": res.sources,
         "weights": {"keyword": res.weights[0], "semantic": res.weights[1]},
         "years": {str(k): v for k, v in res.years.items()},
@@ -271,6 +272,7 @@ def _result_json(res: SearchResult) -> dict:
                 "semantic_rank": h.semantic_rank, "semantic_score": h.semantic_score,
                 "best_passage": {"n": h.passage.n, "start": h.passage.start, "end": h.passage.end} if h.passage else None,
                 "snippet_html": h.snippet_html, "snippet": _plain(h.snippet_html, False), "weak": h.weak,
+                "story": h.article.story_id, "versions": [v.id for v in h.versions],
             }
             for h in res.hits
         ],
@@ -280,7 +282,7 @@ def _result_json(res: SearchResult) -> dict:
 def _asked(svc: SearchService, args: argparse.Namespace, **page: Any) -> SearchResult:
     return svc.search(args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
                       date_from=args.date_from, date_to=args.date_to, sort=args.sort,
-                      default="AND" if args.all_words else "OR", **page)
+                      default="AND" if args.all_words else "OR", group=getattr(args, "group", False), **page)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -295,7 +297,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     tty = sys.stdout.isatty()
     for w in res.warnings:
         print(f"note: {w}", file=sys.stderr)
-    print(f"{res.total_text} results ({res.mode}, {res.took_ms:.0f} ms)")
+    print(f"{res.total_text} results ({res.mode}, {res.took_ms:.0f} ms)"
+          + (f", {res.stories:,} stories" + ("" if res.stories_exact else f" among the first {len(res.order):,} ranked")
+             if res.stories else ""))
     if res.weaker:
         print(f"{res.weaker} weaker semantic matches below the relevance floor, not counted"
               + (": listed after the results" if args.weaker else " (--weaker lists them)"))
@@ -307,6 +311,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"   {when} · {_isolated(a.source or '-', tty)} · {why}" + (" · weaker match" if h.weak else " · semantic match" if h.match == "semantic" else ""))
         print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
         print(f"   id {a.id} · {a.path or a.url}")
+        if h.versions:
+            print(f"   {len(h.versions)} more version(s) of this story: "
+                  + "; ".join(f"{v.id} ({_isolated(v.source or '-', tty)}, {v.published_at.date() if v.published_at else '-'})"
+                              for v in h.versions))
     if top:
         print(f"\ntop terms of {top.describe()} (matches holding it · articles holding it):")
         for t in top.terms:
@@ -464,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "beside all articles under the same filters, and their share")
     se.add_argument("--by-source", action="store_true", help="with --timeline: a series per source (the 5 largest)")
     se.add_argument("--timeline-csv", type=Path, metavar="FILE", help="with --timeline: also write the series as CSV")
+    se.add_argument("--group", action="store_true",
+                    help="one result per story: near-duplicates (the same text republished) listed once, with their versions")
     se.add_argument("--terms", nargs="?", type=int, const=25, metavar="N",
                     help="the result set's N most significant terms against the whole archive (default 25); "
                          "add one to the query as +term to narrow to it")

@@ -79,7 +79,8 @@ def _seed(state: ViewState) -> None:
         return
     st.session_state.update(q=state.q, mode=state.mode, weight=state.weight, sources=list(state.sources),
                             date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                            page=state.page, weaker=state.weaker, all_words=state.all_words, last_key=None, seeded=True)
+                            page=state.page, weaker=state.weaker, all_words=state.all_words, group=state.group,
+                            last_key=None, seeded=True)
 
 
 def _widgets(svc: SearchService, key: str) -> ViewState:
@@ -110,9 +111,13 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
         st.radio("الترتيب · Sort", list(SORT_LABELS), format_func=SORT_LABELS.get, key="sort")
         st.checkbox("التطابقات الأضعف · Weaker matches", key="weaker",
                     help="List the semantic hits below the relevance floor after the matches (marked, never counted)")
+        st.checkbox("تجميع النسخ · Group reposts", key="group",
+                    help="One result per story: the same text republished by several sources is listed once, "
+                         "with its other versions beside it")
     ss = st.session_state
     state = ViewState(ss.q.strip(), ss.mode, float(ss.weight), tuple(ss.sources), ss.date_from, ss.date_to, ss.sort,
-                      int(ss.page), weaker=bool(ss.get("weaker")), all_words=bool(ss.get("all_words")))
+                      int(ss.page), weaker=bool(ss.get("weaker")), all_words=bool(ss.get("all_words")),
+                      group=bool(ss.get("group", True)))
     if ss.last_key is not None and state.search_key() != ss.last_key:
         ss.page = 1  # a new query or filter starts at its first page
         state = replace(state, page=1)
@@ -124,7 +129,7 @@ def _search(svc: SearchService, state: ViewState, page_size: int = PAGE_SIZE) ->
     return svc.search(state.q, mode=state.mode, semantic_weight=state.weight, sources=state.sources,
                       date_from=state.date_from, date_to=state.date_to, sort=state.sort,
                       page=state.page, page_size=page_size, weaker=state.weaker,
-                      default="AND" if state.all_words else "OR")
+                      default="AND" if state.all_words else "OR", group=state.group)
 
 
 def _go(page: int) -> None:
@@ -187,11 +192,17 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
         _model_progress(model, state.mode)
     for w in res.warnings:
         st.warning(render.md(w))
-    listed = res.total + (res.weaker if state.weaker else 0)
+    grouped = state.group and res.stories_exact  # pages count stories when every match was grouped
+    listed = (res.stories if grouped else res.total) + (res.weaker if state.weaker else 0)
     pages = max(1, math.ceil(listed / PAGE_SIZE))
     more = "أكثر من " if not res.total_exact else ""
     st.caption(render.caption_html(f"{more}{res.total:,} نتيجة · {res.total_text} results", f"{res.took_ms:.0f} ms",
                                    f"صفحة {res.page} من {pages} · page {res.page} of {pages}"), unsafe_allow_html=True)
+    if state.group and res.stories < len(res.order):
+        among = "" if res.stories_exact else f" among the first {len(res.order):,} ranked matches"
+        st.caption(render.caption_html(f"{res.stories:,} خبرا · {res.stories:,} stories{among}",
+                                       "the same text republished by several sources is one result with its versions"),
+                   unsafe_allow_html=True)
     if res.weaker:
         st.caption(render.caption_html(f"{res.weaker} تطابقا أضعف · {res.weaker} weaker semantic matches",
                                        "below the relevance floor, not counted" + (

@@ -187,10 +187,21 @@ def result_html(rank: int, hit: Hit, state: ViewState) -> str:
     return (
         f'<div class="result" dir="rtl"><div class="title" dir="auto"><a href="{link}" target="_self">{rank}. {title}</a></div>'
         f'<div class="meta" dir="auto">{_meta(a)} {badge}</div>{label}'
-        f'<div class="snippet" dir="auto">{hit.snippet_html}</div>'
+        f'<div class="snippet" dir="auto">{hit.snippet_html}</div>{versions_html(hit, state)}'
         f'<details><summary>لماذا هذه النتيجة؟ · Why this result</summary><ul dir="auto">{"".join(why)}</ul>{passage}</details>'
         "</div>"
     )
+
+
+def versions_html(hit: Hit, state: ViewState) -> str:
+    """The other versions of a grouped story (the same text republished), each a permalink."""
+    if not hit.versions:
+        return ""
+    n = len(hit.versions) + 1
+    lis = "".join(f'<li><a href="{_e(state.href(view="article", article=v.id))}" target="_self"><bdi>{_e(v.title or v.id)}</bdi></a>'
+                  f' <span class="meta">{_meta(v)}</span></li>' for v in hit.versions)
+    return (f'<details class="versions"><summary>{n} نسخ من الخبر نفسه · {n} versions of this story</summary>'
+            f'<ul dir="auto">{lis}</ul></details>')
 
 
 def results_html(hits: Sequence[Hit], first_rank: int, state: ViewState) -> str:

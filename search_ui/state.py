@@ -35,6 +35,7 @@ class ViewState:
     view: str = "search"
     weaker: bool = False  # list the semantic hits below the relevance floor after the matches
     all_words: bool = False  # juxtaposed words are all required (the query's default operator AND)
+    group: bool = True  # one result per story: a republished wire story with its versions beside it
     notes: tuple[str, ...] = field(default=(), compare=False)  # what was wrong in the URL
 
     @staticmethod
@@ -83,8 +84,9 @@ class ViewState:
             view = "search"
         weaker = one("weaker") in ("1", "true", "yes")
         all_words = one("op").upper() == "AND"
+        group = one("group") not in ("0", "false", "no")
         return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, weaker,
-                         all_words, tuple(notes))
+                         all_words, group, tuple(notes))
 
     def to_params(self) -> dict[str, str | list[str]]:
         """Only what differs from the defaults, so links stay short."""
@@ -110,6 +112,8 @@ class ViewState:
             out["weaker"] = "1"
         if self.all_words:
             out["op"] = "AND"
+        if not self.group:
+            out["group"] = "0"
         if self.view == "article" and self.article:
             out["article"] = self.article
         elif self.view == "status":
@@ -141,7 +145,7 @@ class ViewState:
     def search_key(self) -> tuple:
         """What a result set depends on (a change sends the user back to page 1)."""
         return (self.q, self.mode, self.weight if self.mode == "hybrid" else None, self.sources,
-                self.date_from, self.date_to, self.sort, self.weaker, self.all_words)
+                self.date_from, self.date_to, self.sort, self.weaker, self.all_words, self.group)
 
 
 def bucket_dates(selected: list[dict]) -> tuple[dt.date, dt.date] | None:

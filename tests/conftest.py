@@ -11,15 +11,15 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pytest
 
 from archive.config import ESSettings
 from archive.embeddings import Embedder
-from archive.pipeline import Indexer
+from archive.pipeline import DEFAULT_BATCH, Indexer
 from archive.search import SearchService
-from archive.store import open_store
+from archive.store import Store, open_store
 from archive.store.elastic import ElasticStore
 
 if TYPE_CHECKING:
@@ -187,15 +187,20 @@ def es_seed_store(es_url: str, embedder: Embedder) -> Iterator[ElasticStore]:
 
 
 def served(feed: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder,
-           name: str) -> Iterator[SearchService]:
-    """``feed`` indexed by the real pipeline on the backend ``request.param`` names, behind the
-    search service (a module fixture's body: the Elasticsearch index is dropped after it)."""
-    if request.param == "lancedb":
-        root = tmp_path_factory.mktemp(name)
-        assert not Indexer(open_store(root), embedder, progress=False).run([feed]).errors
-        yield SearchService(open_store(root, read_only=True), embedder)
-        return
-    settings = ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-{name}-{uuid.uuid4().hex[:8]}")
-    assert not Indexer(ElasticStore(settings), embedder, progress=False).run([feed]).errors
-    yield SearchService(ElasticStore(settings, read_only=True), embedder)
-    _drop_alias_indices(settings)
+           name: str, then: Sequence[Path] = (), batch_size: int = DEFAULT_BATCH) -> Iterator[SearchService]:
+    """``feed`` (then each of ``then``, one run each) indexed by the real pipeline on the
+    backend ``request.param`` names, behind the search service (a module fixture's body: the
+    Elasticsearch index is dropped after it)."""
+    settings = ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-{name}-{uuid.uuid4().hex[:8]}") \
+        if request.param == "elasticsearch" else None
+    root = tmp_path_factory.mktemp(name)
+
+    def store(read_only: bool = False) -> Store:
+        return ElasticStore(settings, read_only=read_only) if settings else open_store(root, read_only=read_only)
+
+    for run in (feed, *then):
+        report = Indexer(store(), embedder, batch_size=batch_size, progress=False).run([run])
+        assert not report.errors, report.errors
+    yield SearchService(store(read_only=True), embedder)
+    if settings:
+        _drop_alias_indices(settings)

@@ -107,6 +107,7 @@ def _wait(driver: object, css: str, timeout: float = 120) -> list:
 
 def _search(driver: object, text: str) -> float:
     """Type a query and press Enter; seconds until the highlighted results are drawn."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -118,9 +119,12 @@ def _search(driver: object, text: str) -> float:
     box.send_keys(Keys.ENTER)
     deadline = t0 + 120
     while time.perf_counter() < deadline:  # until new results are drawn (not the previous query's)
-        now = driver.find_elements(By.CSS_SELECTOR, ".results .result")  # type: ignore[attr-defined]
-        if now and [e.get_attribute("innerHTML") for e in driver.find_elements(By.CSS_SELECTOR, ".results")] != before:  # type: ignore[attr-defined]
-            return time.perf_counter() - t0
+        try:
+            now = driver.find_elements(By.CSS_SELECTOR, ".results .result")  # type: ignore[attr-defined]
+            if now and [e.get_attribute("innerHTML") for e in driver.find_elements(By.CSS_SELECTOR, ".results")] != before:  # type: ignore[attr-defined]
+                return time.perf_counter() - t0
+        except StaleElementReferenceException:  # redrawn between finding and reading: look again
+            pass
         time.sleep(0.02)
     driver.save_screenshot(str(ARTIFACTS / "timeout.png"))  # type: ignore[attr-defined]
     raise AssertionError(f"no new results for {text!r}")
@@ -329,3 +333,38 @@ def test_landing_page_shows_the_archive(app_url: str, browser: object) -> None:
     _wait(d, ".results .result")
     assert "q=" in d.current_url and d.find_elements(By.CSS_SELECTOR, ".results .result mark")  # type: ignore[attr-defined]
     assert d.find_element(By.CSS_SELECTOR, 'input[aria-label="ابحث · Search"]').get_attribute("value") == example  # type: ignore[attr-defined]
+
+
+def test_a_top_term_click_narrows_the_query(app_url: str, browser: object) -> None:
+    """The toggle shows the result set's top terms as pills; clicking one adds it to the query
+    as required and the results and terms are drawn again for the narrower query."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(f"{app_url}/?q=%D8%AD%D9%84%D8%A8&mode=keyword")  # type: ignore[attr-defined]  # حلب: four of the seeds
+    _wait(d, ".results .result")
+    toggle = [e for e in _wait(d, '[data-testid="stCheckbox"] label, [data-testid="stToggle"] label, label')
+              if "Top terms" in e.text][0]
+    toggle.click()
+    pills = [e for e in _wait(d, '[data-testid="stButtonGroup"] button') if "·" in e.text]
+    term, counts = pills[0].text.split(" · ")
+    assert "/" in counts
+    d.save_screenshot(str(ARTIFACTS / "top-terms.png"))  # type: ignore[attr-defined]
+    pills[0].click()
+    deadline = time.monotonic() + 60
+    box = 'input[aria-label="ابحث · Search"]'
+    while time.monotonic() < deadline and f"+{term}" not in (_wait(d, box)[0].get_attribute("value") or ""):
+        time.sleep(0.1)
+    assert _wait(d, box)[0].get_attribute("value") == f"حلب +{term}"
+
+    def shown() -> list[str]:
+        try:
+            return [e.text.split(" · ")[0] for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stButtonGroup"] button')]  # type: ignore[attr-defined]
+        except StaleElementReferenceException:
+            return [term]
+    while time.monotonic() < deadline and (term in shown() or not shown()):  # the terms of the narrower set
+        time.sleep(0.1)
+    assert term not in shown() and shown()  # now part of the query, so no longer a top term of it
+    _wait(d, ".results .result")
+    d.save_screenshot(str(ARTIFACTS / "top-terms-clicked.png"))  # type: ignore[attr-defined]

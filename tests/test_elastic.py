@@ -24,7 +24,7 @@ from archive.pipeline import Indexer
 from archive.query import parse
 from archive.search import SearchService
 from archive.store import open_store
-from archive.store.base import Filters, IndexMismatch, SemanticHit, StoreEmpty, StoreError, StoreLocked, prune, rollback
+from archive.store.base import SCHEMA_VERSION, Filters, IndexMismatch, SemanticHit, StoreEmpty, StoreError, StoreLocked, prune, rollback
 from archive.store.elastic import ElasticStore, load_mapping, mapping_digest
 
 from .conftest import ROOT, Searching, record_reliability, run_cli
@@ -76,7 +76,7 @@ def test_index_is_created_from_the_mapping_file_behind_an_alias(es_settings: ESS
     meta = dict(mapping["_meta"])
     assert meta.pop("switched_at")  # readers were switched to it: a complete generation
     assert meta == {"model": "intfloat/multilingual-e5-small", "dim": 384, "analysis_version": ANALYSIS_VERSION,
-                    "schema_version": "2", "mapping_digest": mapping_digest()}
+                    "schema_version": SCHEMA_VERSION, "mapping_digest": mapping_digest()}
     wanted = load_mapping("m", 384, ANALYSIS_VERSION)["mappings"]["properties"]
     props = mapping["properties"]
     assert set(props) == set(wanted)

@@ -18,7 +18,7 @@ import numpy as np
 from archive.model import Article, Passage
 from archive.query import Node, ParsedQuery
 
-SCHEMA_VERSION = "2"  # 2: title stems indexed with positions (title:"phrase")
+SCHEMA_VERSION = "3"  # 2: title stems indexed with positions (title:"phrase"); 3: stories (near-duplicates)
 TITLE_BOOST = 2.0  # a query term in the title counts twice (both backends)
 PREFIX_EXPANSIONS = 50  # prefix* matches at most this many distinct terms (both backends)
 
@@ -86,12 +86,23 @@ class IndexedArticle:
     title_stem: str
     passages: tuple[Passage, ...]
     vectors: np.ndarray
+    signature: np.ndarray | None = None  # MinHash of the body's shingles (archive.stories); None: too short
+    story: str = ""  # the story it belongs to (archive.stories.assign); '': its own
 
     def vocabulary(self) -> set[str]:
         """The vocabulary entries this article adds: its exact terms (prefix* expands over them)
         and its stems marked with ``STEM_MARK`` (hybrid search asks which query words the index
         has); the mark keeps stems out of every prefix range."""
         return set(self.exact.split()) | {STEM_MARK + s for s in self.stem.split()}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a store keeps of an article to group near-duplicates, read back for candidates."""
+
+    article_id: str
+    story: str
+    signature: np.ndarray  # uint32 MinHash values
 
 
 @dataclass(frozen=True)
@@ -241,6 +252,10 @@ class Store(Protocol):
 
     def frequencies(self, stems: Sequence[str]) -> Background:
         """How many articles of the archive hold each stem (the background of top terms)."""
+
+    def fingerprints(self, bands: Sequence[str]) -> list[Fingerprint]:
+        """The articles holding any of these LSH band keys (``archive.stories``): the earlier
+        articles a new one may repeat. Every write before the call is seen."""
 
     def expand(self, prefix: str, limit: int) -> list[str]:
         """Vocabulary entries beginning with ``prefix``, in code-point order (``walk.Vocabulary``)."""

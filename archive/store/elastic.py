@@ -31,6 +31,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from archive import stories
 from archive.config import ESSettings
 from archive.model import Article
 from archive.query import Node
@@ -39,6 +40,7 @@ from archive.store.base import (
     SWITCHED,
     Background,
     Filters,
+    Fingerprint,
     Generation,
     IndexedArticle,
     IndexMismatch,
@@ -56,7 +58,7 @@ from archive.store.base import (
 from archive.store.walk import build
 
 MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "news.json"
-ARTICLE_FIELDS = ["id", "title", "body", "published_at", "source", "url", "path", "content_hash"]
+ARTICLE_FIELDS = ["id", "title", "body", "published_at", "source", "url", "path", "content_hash", "story"]
 PASSAGE_FIELDS = ["passages.n", "passages.start", "passages.end"]
 BULK_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}  # during a full load
 MIN_VERSION = (8, 12, 1)  # nested int8_hnsw vectors; 8.12.0's int8_hnsw may stop merging (docs/elasticsearch.md)
@@ -174,6 +176,7 @@ class ElasticStore:
         self.warnings: list[str] = []  # what every hybrid search on this store should say
         self.es = client or self._connect()
         self._vocab_seen: set[str] = set()
+        self._unrefreshed = False  # written since the last refresh (fingerprints must see every write)
         if read_only and self._physical() is None:
             raise StoreEmpty(f"no index {self.alias!r} on {settings.safe_url}: run the indexer first")
 
@@ -491,6 +494,8 @@ class ElasticStore:
             "year": a.published_at.year if a.published_at else None,
             "source": a.source, "url": a.url, "path": a.path, "content_hash": a.content_hash,
             "stem": item.stem, "exact": item.exact, "title_stem": item.title_stem,
+            "story": item.story or a.id, "bands": stories.bands(item.signature),
+            "signature": base64.b64encode(item.signature.astype("<u4").tobytes()).decode("ascii") if item.signature is not None else None,
             "n_passages": len(item.passages),
             "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "centroid": base64.b64encode(centroid.astype("<f4").tobytes()).decode("ascii"),
@@ -545,6 +550,7 @@ class ElasticStore:
         ids = {doc_id(i.article.id): i.article.id for i in batch}
         actions = [{"_op_type": "index", "_index": self.target, "_id": doc_id(i.article.id), "_source": self._document(i)}
                    for i in batch]
+        self._unrefreshed = True
         failed = self._bulk(actions, "write articles")
         if failed:
             raise PartialWrite({ids.get(k, k): _item_reason(v) for k, v in failed.items()})
@@ -627,7 +633,8 @@ class ElasticStore:
             if d.get("found"):
                 s = d["_source"]
                 out[s["id"]] = Article(s["id"], s.get("title") or "", s.get("body") or "", _parse_date(s.get("published_at")),
-                                       s.get("source") or "", s.get("url") or "", s.get("path") or "", s.get("content_hash") or "")
+                                       s.get("source") or "", s.get("url") or "", s.get("path") or "", s.get("content_hash") or "",
+                                       s.get("story") or "")
         return out
 
     def hashes(self) -> dict[str, tuple[str, str]]:
@@ -662,6 +669,25 @@ class ElasticStore:
         if q is None:
             return Tally()
         return _tally(self._search("count matches", query=q, size=0, track_total_hits=True, aggs=_TALLY_AGGS))
+
+    def fingerprints(self, bands: Sequence[str]) -> list[Fingerprint]:
+        """A terms query on ``bands``, after a refresh when this store has written since the
+        last one (a bulk load does not refresh by itself)."""
+        if not bands:
+            return []
+        if self._unrefreshed:
+            with self._errors("refresh the index"):
+                self.es.indices.refresh(index=self.target)
+            self._unrefreshed = False
+        found: dict[str, Fingerprint] = {}
+        for i in range(0, len(bands), 10_000):
+            res = self._search("look up earlier versions", query={"terms": {"bands": list(bands[i : i + 10_000])}},
+                               size=10_000, source=["id", "story", "signature"])
+            for h in res["hits"]["hits"]:
+                s = h["_source"]
+                if s.get("signature"):
+                    found[s["id"]] = Fingerprint(s["id"], s.get("story") or s["id"], np.frombuffer(base64.b64decode(s["signature"]), dtype="<u4"))
+        return list(found.values())
 
     def stems(self, ids: Sequence[str]) -> dict[str, set[str]]:
         """From the stored term vectors of ``stem`` (the field is not in ``_source``)."""

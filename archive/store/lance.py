@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from archive import stories
 from archive.model import Article
 from archive.query import Node
 from archive.store.base import (
@@ -44,6 +45,7 @@ from archive.store.base import (
     SWITCHED,
     Background,
     Filters,
+    Fingerprint,
     Generation,
     IndexedArticle,
     IndexMismatch,
@@ -154,6 +156,7 @@ class LanceStore:
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._ready = False  # tables and indices exist (checked once per generation)
+        self._stories: bool | None = None  # the generation stores stories (checked once per generation)
         self._background: tuple[tuple[str | None, int], Counter[str], int, int] | None = None  # frequencies' sample
         if read_only and self._bind() is None:
             raise StoreEmpty(f"no index at {self.root}: run the indexer first")
@@ -185,7 +188,7 @@ class LanceStore:
         """Follow the generation switch: reopen on the generation now in use."""
         name = self.target or self._current()
         if name != self._gen or (self._db is None and name is not None and (self.root / name).exists()):
-            self._gen, self._tables, self._ready, self._db = name, {}, False, None
+            self._gen, self._tables, self._ready, self._db, self._stories = name, {}, False, None, None
             if name is not None and (self.root / name).exists():
                 import lancedb
 
@@ -390,6 +393,7 @@ class LanceStore:
                 ("url", pa.string()), ("path", pa.string()), ("content_hash", pa.string()),
                 ("stem", pa.string()), ("exact", pa.string()), ("title_stem", pa.string()),
                 ("n_passages", pa.int32()), ("indexed_at", ts),
+                ("story", pa.string()), ("bands", pa.list_(pa.string())), ("signature", pa.binary()),
             ]),
             "passages": pa.schema([
                 ("pid", pa.string()), ("article_id", pa.string()), ("content_hash", pa.string()),
@@ -419,6 +423,8 @@ class LanceStore:
         for table, column in ((articles, "id"), (self._tables["passages"], "article_id"), (self._tables["vocab"], "term")):
             if f"{column}_idx" not in {i.name for i in table.list_indices()}:
                 table.create_scalar_index(column)
+        if "bands_idx" not in have:
+            articles.create_scalar_index("bands", index_type="LABEL_LIST")
         self._ready = True
 
     # ------------------------------------------------------------------ writes
@@ -464,6 +470,8 @@ class LanceStore:
                 "year": year, "source": a.source, "url": a.url, "path": a.path,
                 "content_hash": a.content_hash, "stem": item.stem, "exact": item.exact,
                 "title_stem": item.title_stem, "n_passages": len(item.passages), "indexed_at": now,
+                "story": item.story or a.id, "bands": stories.bands(item.signature),
+                "signature": item.signature.astype("<u4").tobytes() if item.signature is not None else None,
             })
             terms.update(item.vocabulary())
         schemas = self._schemas(dim)
@@ -531,9 +539,30 @@ class LanceStore:
         if articles is None or not ids:
             return {}
         columns = ["id", "published_at", "source", "url", "path", "content_hash"] + (["title", "body"] if text else [])
+        if self._grouped(articles):
+            columns.append("story")
         rows = articles.search().where(_in("id", ids)).select(columns).limit(len(ids)).to_list()
         return {r["id"]: Article(r["id"], r.get("title", ""), r.get("body", ""), r["published_at"], r["source"], r["url"],
-                                 r["path"], r["content_hash"]) for r in rows}
+                                 r["path"], r["content_hash"], r.get("story") or "") for r in rows}
+
+    def _grouped(self, articles: Any) -> bool:
+        """Whether the generation stores stories (schema 3 on): an older one is still read, ungrouped."""
+        if self._stories is None:
+            self._stories = "story" in articles.schema.names
+        return self._stories
+
+    def fingerprints(self, bands: Sequence[str]) -> list[Fingerprint]:
+        articles = self._table("articles")
+        if articles is None or not bands or not self._grouped(articles):
+            return []
+        found: dict[str, Fingerprint] = {}
+        for i in range(0, len(bands), 1000):
+            keys = ", ".join(_sql(b) for b in bands[i : i + 1000])
+            rows = (articles.search().where(f"array_has_any(bands, make_array({keys}))").select(["id", "story", "signature"])
+                    .limit(max(1, articles.count_rows())).to_list())
+            found.update((r["id"], Fingerprint(r["id"], r["story"] or r["id"], np.frombuffer(r["signature"], dtype="<u4")))
+                         for r in rows if r["signature"])
+        return list(found.values())
 
     def hashes(self) -> dict[str, tuple[str, str]]:
         articles = self._table("articles")
