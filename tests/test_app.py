@@ -260,7 +260,7 @@ def test_bad_links_and_broken_backends_are_messages(app_data: Path, tmp_path: Pa
 @given(st.builds(ViewState, q=st.text(max_size=50), mode=st.sampled_from(["hybrid", "keyword", "semantic"]),
                  weight=st.sampled_from([0.0, 0.3, 0.5, 1.0]), sources=st.lists(st.text(min_size=1, max_size=8).map(str.strip).filter(bool), max_size=3, unique=True).map(tuple),
                  date_from=st.none() | st.dates(), date_to=st.none() | st.dates(), sort=st.sampled_from(["relevance", "newest"]),
-                 page=st.integers(1, 1000), article=st.just(""), view=st.just("search")))
+                 page=st.integers(1, 1000), article=st.just(""), view=st.just("search"), group=st.booleans()))
 def test_view_state_survives_the_url(state: ViewState) -> None:
     from urllib.parse import parse_qs, urlsplit
 
@@ -318,3 +318,16 @@ def test_shown_article_text_is_escaped_and_cannot_reorder_the_page() -> None:
     html = landing_html(1, None, {"\u202eReuters": 1}, [a], ["\u202eq"])
     assert "\u202e" not in html and "<i>" not in html and "<bdi>evil &lt;i&gt;</bdi>" in html
     assert '<code dir="rtl">-داعش</code>' in help_html() and '<code dir="ltr">from:2015-01-01 to:2015-12-31</code>' in help_html()
+
+
+def test_a_storys_versions_are_listed_escaped_with_their_permalinks() -> None:
+    from archive.search import Hit
+    from search_ui.render import result_html
+
+    first = Article.make("a1", "قمة الرياض", "نص", None, "وكالة")
+    repost = Article.make("a2", "<script>x</script> قمة", "نص", dt.datetime(2021, 3, 2), "\u202eموقع")
+    hit = Hit(first, 0.1, 1, 2.0, None, None, None, "قمة الرياض", "نص", 1, versions=[repost])
+    html = result_html(1, hit, ViewState(q="قمة"))
+    assert "2 versions of this story" in html and "<script>" not in html and "\u202e" not in html
+    assert "&lt;script&gt;x&lt;/script&gt; قمة" in html and "article=a2" in html and "2021-03-02" in html
+    assert "versions of this story" not in result_html(1, Hit(first, 0.1, 1, 2.0, None, None, None, "", "", 1), ViewState())

@@ -556,8 +556,8 @@ class LanceStore:
         if articles is None or not bands or not self._grouped(articles):
             return []
         found: dict[str, Fingerprint] = {}
-        for i in range(0, len(bands), 1000):
-            keys = ", ".join(_sql(b) for b in bands[i : i + 1000])
+        for i in range(0, len(bands), 16_384):  # a batch's keys in one query: each query scans the bands once
+            keys = ", ".join(_sql(b) for b in bands[i : i + 16_384])
             rows = (articles.search().where(f"array_has_any(bands, make_array({keys}))").select(["id", "story", "signature"])
                     .limit(max(1, articles.count_rows())).to_list())
             found.update((r["id"], Fingerprint(r["id"], r["story"] or r["id"], np.frombuffer(r["signature"], dtype="<u4")))
