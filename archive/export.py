@@ -16,8 +16,22 @@ from archive.highlight import to_plain
 from archive.search import Hit
 from archive.timeline import Bucket
 
-FIELDS = ("rank", "id", "title", "source", "published_at", "url", "path", "story", "match", "keyword_rank",
-          "semantic_rank", "fused_score", "semantic_score", "snippet")
+FIELDS = (
+    "rank",
+    "id",
+    "title",
+    "source",
+    "published_at",
+    "url",
+    "path",
+    "story",
+    "match",
+    "keyword_rank",
+    "semantic_rank",
+    "fused_score",
+    "semantic_score",
+    "snippet",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -32,11 +46,20 @@ def rows(hits: Sequence[Hit], first_rank: int = 1) -> list[dict]:
     """One plain record per hit (snippet without markup)."""
     return [
         {
-            "rank": i, "id": h.article.id, "title": h.article.title, "source": h.article.source,
+            "rank": i,
+            "id": h.article.id,
+            "title": h.article.title,
+            "source": h.article.source,
             "published_at": h.article.published_at.isoformat() if h.article.published_at else "",
-            "url": h.article.url, "path": h.article.path, "story": h.article.story_id, "match": h.match or "filter",
-            "keyword_rank": h.keyword_rank, "semantic_rank": h.semantic_rank, "fused_score": h.fused_score,
-            "semantic_score": h.semantic_score, "snippet": to_plain(h.snippet_html),
+            "url": h.article.url,
+            "path": h.article.path,
+            "story": h.article.story_id,
+            "match": h.match or "filter",
+            "keyword_rank": h.keyword_rank,
+            "semantic_rank": h.semantic_rank,
+            "fused_score": h.fused_score,
+            "semantic_score": h.semantic_score,
+            "snippet": to_plain(h.snippet_html),
         }
         for i, h in enumerate(hits, first_rank)
     ]
@@ -87,6 +110,7 @@ def timeline_csv(overall: Sequence[Bucket], by_source: dict[str, list[Bucket]]) 
     writer.writerow(["series", "source", "start", "end", "matches", "articles", "share"])
     for series, source, buckets in [("all", "", overall), *(("source", s, b) for s, b in by_source.items())]:
         for b in buckets:
-            writer.writerow([series, safe_cell(source), b.start.isoformat(), b.end.isoformat(), b.matches, b.articles,
-                             f"{b.share:.6f}"])
+            writer.writerow(
+                [series, safe_cell(source), b.start.isoformat(), b.end.isoformat(), b.matches, b.articles, f"{b.share:.6f}"]
+            )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_right
-from typing import Sequence
+from collections.abc import Sequence
 
 from archive.analysis import Analyzer, Token, default_analyzer
 from archive.query import Fuzzy, ParsedQuery, Phrase, Prefix, Term
@@ -32,7 +32,7 @@ def _occurrences(values: Sequence[str], terms: Sequence[str], slop: int) -> list
     with a ``slop``, each neighbouring pair in order with at most ``slop`` others between (a
     longer sloppy phrase matches when all its pairs do)."""
     if slop and len(terms) > 2:
-        pairs = [_occurrences(values, pair, slop) for pair in zip(terms, terms[1:])]
+        pairs = [_occurrences(values, pair, slop) for pair in zip(terms, terms[1:], strict=False)]
         return [i for p in pairs for i in p] if all(pairs) else []
     out: list[int] = []
     for i, v in enumerate(values):
@@ -72,8 +72,11 @@ def match_spans(tokens: Sequence[Token], query: ParsedQuery, title: bool = False
             phrases.append(leaf)
     hit = [False] * len(tokens)
     for i, tok in enumerate(tokens):
-        if (tok.stem and tok.stem in stems) or tok.exact in exact or any(
-                (tok.stem if on_stem else tok.exact).startswith(p) for p, on_stem in prefixes if not on_stem or tok.stem):
+        if (
+            (tok.stem and tok.stem in stems)
+            or tok.exact in exact
+            or any((tok.stem if on_stem else tok.exact).startswith(p) for p, on_stem in prefixes if not on_stem or tok.stem)
+        ):
             hit[i] = True
     for phrase in phrases:
         where = [i for i, t in enumerate(tokens) if t.stem] if phrase.field == "title" else range(len(tokens))
@@ -81,7 +84,7 @@ def match_spans(tokens: Sequence[Token], query: ParsedQuery, title: bool = False
         for k in _occurrences(values, phrase.terms, phrase.slop):
             hit[where[k]] = True
     spans: list[Span] = []
-    for tok, h in zip(tokens, hit):
+    for tok, h in zip(tokens, hit, strict=False):
         if h and (not spans or spans[-1] != (tok.start, tok.end)):
             spans.append((tok.start, tok.end))
     return spans

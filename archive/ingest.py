@@ -15,10 +15,11 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 from archive.analysis import default_analyzer, normalize
 from archive.model import Article, Passage
@@ -134,9 +135,24 @@ def parse_arabic_date(text: str) -> dt.datetime | None:
 _BOILERPLATE = {
     normalize(w)
     for w in (
-        "شارك", "شارك المقال", "مشاركة", "طباعة", "طباعه", "أرسل", "ارسل لصديق", "حفظ",
-        "تويتر", "فيسبوك", "واتساب", "اقرأ أيضا", "اقرأ أيضاً", "إقرأ أيضا", "اقرأ المزيد",
-        "تابعونا", "التعليقات", "أضف تعليق",
+        "شارك",
+        "شارك المقال",
+        "مشاركة",
+        "طباعة",
+        "طباعه",
+        "أرسل",
+        "ارسل لصديق",
+        "حفظ",
+        "تويتر",
+        "فيسبوك",
+        "واتساب",
+        "اقرأ أيضا",
+        "اقرأ أيضاً",
+        "إقرأ أيضا",
+        "اقرأ المزيد",
+        "تابعونا",
+        "التعليقات",
+        "أضف تعليق",
     )
 }
 _BOILER_HEADS = sorted((b for b in _BOILERPLATE if " " not in b), key=len, reverse=True)
@@ -144,10 +160,35 @@ _BOILER_HEADS = sorted((b for b in _BOILERPLATE if " " not in b), key=len, rever
 _SOURCES = {
     normalize(s): s
     for s in (
-        "العربية", "الجزيرة", "رويترز", "فرانس برس", "أ ف ب", "ا ف ب", "أ.ف.ب", "الأناضول",
-        "سانا", "روسيا اليوم", "سكاي نيوز عربية", "بي بي سي", "د ب أ", "يو بي آي", "وام", "واس",
-        "قنا", "كونا", "بترا", "المصري اليوم", "الأهرام", "الشرق الأوسط", "العربي الجديد",
-        "الحياة", "النهار", "السفير", "الخليج", "البيان", "إرم نيوز",
+        "العربية",
+        "الجزيرة",
+        "رويترز",
+        "فرانس برس",
+        "أ ف ب",
+        "ا ف ب",
+        "أ.ف.ب",
+        "الأناضول",
+        "سانا",
+        "روسيا اليوم",
+        "سكاي نيوز عربية",
+        "بي بي سي",
+        "د ب أ",
+        "يو بي آي",
+        "وام",
+        "واس",
+        "قنا",
+        "كونا",
+        "بترا",
+        "المصري اليوم",
+        "الأهرام",
+        "الشرق الأوسط",
+        "العربي الجديد",
+        "الحياة",
+        "النهار",
+        "السفير",
+        "الخليج",
+        "البيان",
+        "إرم نيوز",
     )
 }
 # Last lines that close an article without naming anyone ("ended", "to be continued").
@@ -266,8 +307,7 @@ def parse_text(text: str, publisher: str = "") -> Parsed:
         if m:
             source = m.group(1)
             kept.pop()
-        elif normalize(last) in _SOURCES or normalize(last) == normalize(publisher) or (
-                not publisher and _is_name_line(last)):
+        elif normalize(last) in _SOURCES or normalize(last) == normalize(publisher) or (not publisher and _is_name_line(last)):
             source = last
             kept.pop()
     source = source or publisher
@@ -311,8 +351,11 @@ def _texty(text: str) -> bool:
 def _arabic_or_latin(text: str) -> bool:
     """Nearly all characters ASCII, Arabic (any block) or general punctuation: what a UTF-16
     guess must produce to be believed (a wrong byte order yields CJK-like noise)."""
-    ok = sum(1 for ch in text if ord(ch) < 0x80 or 0x0600 <= ord(ch) <= 0x08FF or 0xFB50 <= ord(ch) <= 0xFEFF
-             or 0x2000 <= ord(ch) <= 0x206F)
+    ok = sum(
+        1
+        for ch in text
+        if ord(ch) < 0x80 or 0x0600 <= ord(ch) <= 0x08FF or 0xFB50 <= ord(ch) <= 0xFEFF or 0x2000 <= ord(ch) <= 0x206F
+    )
     return bool(text) and ok / len(text) >= 0.95
 
 
@@ -411,8 +454,13 @@ def parse_html(text: str, publisher: str = "") -> Parsed:
     when = next((p.meta[k] for k in ("article:published_time", "datepublished", "date", "pubdate") if k in p.meta), "")
     published = _parse_when(when) if when else None
     in_text = parse_text(body, publisher) if body else Parsed("", "", None, publisher)
-    return Parsed(title, body, published or in_text.published, p.meta.get("og:site_name", "") or in_text.source,
-                  () if published else in_text.notes)
+    return Parsed(
+        title,
+        body,
+        published or in_text.published,
+        p.meta.get("og:site_name", "") or in_text.source,
+        () if published else in_text.notes,
+    )
 
 
 def stable_id(kind: str, key: str) -> str:
@@ -438,8 +486,11 @@ def _checked(article: Article, where: str) -> Iterator[Article | IngestError | N
     than not (2035 for 2015): the article is kept without a date, and a notice says so."""
     size = len(article.title) + len(article.body)
     if size > MAX_ARTICLE_CHARS:
-        yield IngestError(where, f"article is {size / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
-                                 "limit for one article: split it")
+        yield IngestError(
+            where,
+            f"article is {size / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
+            "limit for one article: split it",
+        )
         return
     if article.published_at and article.published_at > dt.datetime.now() + FUTURE_SLACK:
         yield Notice(where, f"publication date {article.published_at:%Y-%m-%d} is in the future: indexed without a date")
@@ -463,18 +514,23 @@ def _record(rec: dict, where: str, rel: str, line: int, publisher: str = "") -> 
     if raw_date and published is None:
         yield IngestError(where, f"field 'published_at' is not a date: {raw_date!r}")
         return
-    yield from _checked(Article.make(
-        id=art_id,
-        title=_clean(rec.get("title")),
-        body=body,
-        published_at=published,
-        source=_clean(rec.get("source")) or publisher,
-        url=url,
-        path=rel,
-    ), where)
+    yield from _checked(
+        Article.make(
+            id=art_id,
+            title=_clean(rec.get("title")),
+            body=body,
+            published_at=published,
+            source=_clean(rec.get("source")) or publisher,
+            url=url,
+            path=rel,
+        ),
+        where,
+    )
 
 
-def _first_time(item: Article | IngestError | Notice, first: dict[str, int], where: str, line: int) -> Article | IngestError | Notice:
+def _first_time(
+    item: Article | IngestError | Notice, first: dict[str, int], where: str, line: int
+) -> Article | IngestError | Notice:
     """``item``, or an error naming both lines when its id came earlier in the same file (the
     first one wins, as across files)."""
     if isinstance(item, Article):
@@ -491,7 +547,9 @@ def stored_path(path: Path, root: Path | None = None, prefix: str = "") -> str:
     return f"{prefix}/{rel}" if prefix else rel
 
 
-def read_file(path: Path, root: Path | None = None, prefix: str = "", publisher: str = "") -> Iterator[Article | IngestError | Notice]:
+def read_file(
+    path: Path, root: Path | None = None, prefix: str = "", publisher: str = ""
+) -> Iterator[Article | IngestError | Notice]:
     """Articles (or errors) of one file, stored under ``stored_path(path, root, prefix)``;
     ``publisher``: the source of articles that name none themselves."""
     rel = stored_path(path, root, prefix)
@@ -517,8 +575,11 @@ def read_file(path: Path, root: Path | None = None, prefix: str = "", publisher:
     if suffix in (".txt", ".html", ".htm"):
         limit = MAX_ARTICLE_CHARS * (4 if suffix != ".txt" else 1) + 10_000  # markup is not text
         if len(text) > limit:
-            yield IngestError(where, f"{len(text) / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
-                                     "limit for one article: split it")
+            yield IngestError(
+                where,
+                f"{len(text) / 1e6:.1f} M characters, over the {MAX_ARTICLE_CHARS // 1_000_000} M "
+                "limit for one article: split it",
+            )
             return
         title, body, published, source, notes = (parse_text if suffix == ".txt" else parse_html)(text, publisher)
         if not any(ch.isalnum() for ch in title + body):
@@ -567,7 +628,9 @@ def _drain(problems: list[OSError], root: Path) -> Iterator[IngestError]:
         yield IngestError(str(err.filename or root), f"cannot read directory: {err.strerror or err}")
 
 
-def discover(paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Iterator[tuple[Path, Path | None] | IngestError]:
+def discover(
+    paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Iterator[tuple[Path, Path | None] | IngestError]:
     """(file, root) for every supported file under ``paths`` whose path relative to its directory
     passes the ``include``/``exclude`` globs; sorted, symlink loops skipped."""
     for p in paths:
@@ -589,7 +652,11 @@ def discover(paths: Iterable[Path], include: Sequence[str] = (), exclude: Sequen
                 dirnames.sort()
                 for name in sorted(filenames):
                     f = Path(dirpath) / name
-                    if f.suffix.lower() in SUFFIXES and not name.startswith(".") and _selected(f.relative_to(p).as_posix(), include, exclude):
+                    if (
+                        f.suffix.lower() in SUFFIXES
+                        and not name.startswith(".")
+                        and _selected(f.relative_to(p).as_posix(), include, exclude)
+                    ):
                         yield (f, p)
             yield from _drain(problems, p)
 

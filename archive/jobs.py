@@ -19,9 +19,10 @@ import socket
 import time
 import tomllib
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from archive.analysis import ANALYSIS_VERSION
 from archive.embeddings import Embedder
@@ -112,8 +113,15 @@ def load_config(path: Path) -> JobConfig:
         publisher = s.get("publisher", "")
         if not isinstance(publisher, str):
             raise ConfigError(f"{where}.publisher: expected a string, got {publisher!r}")
-        sources.append(Source(name, p, _strings(s.get("include", []), f"{where}.include"),
-                              _strings(s.get("exclude", []), f"{where}.exclude"), publisher.strip()))
+        sources.append(
+            Source(
+                name,
+                p,
+                _strings(s.get("include", []), f"{where}.include"),
+                _strings(s.get("exclude", []), f"{where}.exclude"),
+                publisher.strip(),
+            )
+        )
     _unique(sources, str(path))
     store = data.get("store", {})
     if not isinstance(store, dict) or set(store) - {"backend", "data_dir", "model", "es_url", "es_index"}:
@@ -124,10 +132,14 @@ def load_config(path: Path) -> JobConfig:
     if not isinstance(schedule, dict) or set(schedule) - {"cron", "every", "misfire_grace"}:
         raise ConfigError(f"{path}: schedule: allowed fields are cron, every, misfire_grace")
     cfg = JobConfig(
-        sources=tuple(sources), retention=_int(data.get("retention", 1), f"{path}: retention", 0),
-        batch_size=_int(data.get("batch_size", DEFAULT_BATCH), f"{path}: batch_size", 1), store=store,
-        cron=schedule.get("cron"), every=schedule.get("every"),
-        misfire_grace=str(schedule.get("misfire_grace", "10m")), origin=str(path),
+        sources=tuple(sources),
+        retention=_int(data.get("retention", 1), f"{path}: retention", 0),
+        batch_size=_int(data.get("batch_size", DEFAULT_BATCH), f"{path}: batch_size", 1),
+        store=store,
+        cron=schedule.get("cron"),
+        every=schedule.get("every"),
+        misfire_grace=str(schedule.get("misfire_grace", "10m")),
+        origin=str(path),
     )
     if cfg.every is not None:
         parse_duration(cfg.every, f"{path}: schedule.every")
@@ -145,15 +157,18 @@ def _unique(sources: Sequence[Source], where: str) -> None:
     names = [s.name for s in sources]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ConfigError(f"{where}: source names must be unique (repeated: {', '.join(dup)}); set name = \"…\"")
+        raise ConfigError(f'{where}: source names must be unique (repeated: {", ".join(dup)}); set name = "…"')
 
 
-def config_from_paths(paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1,
-                      publisher: str = "") -> JobConfig:
+def config_from_paths(
+    paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1, publisher: str = ""
+) -> JobConfig:
     """Sources given on the command line: a directory is a source named after it, a file belongs
     to the source named after its directory (the stored paths ``ingest.iter_articles`` gives)."""
-    sources = [Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p,
-                      publisher=publisher.strip()) for p in paths]
+    sources = [
+        Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p, publisher=publisher.strip())
+        for p in paths
+    ]
     return JobConfig(tuple(sources), retention=retention, batch_size=batch_size)
 
 
@@ -189,7 +204,7 @@ class JobRecord:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 class _Scan:
@@ -204,7 +219,9 @@ class _Scan:
         for src in self.sources:
             if not src.path.exists():
                 self.protected_dirs.add(f"{src.name}/")
-                yield IngestError(str(src.path), f"no such file or directory (source {src.name!r}); articles indexed from it are kept")
+                yield IngestError(
+                    str(src.path), f"no such file or directory (source {src.name!r}); articles indexed from it are kept"
+                )
                 continue
             root = src.path if src.path.is_dir() else None
             for item in discover([src.path], src.include, src.exclude):
@@ -236,8 +253,9 @@ class JobRunner:
         self.embedder = embedder
         self.progress = progress
 
-    def run(self, config: JobConfig, full: bool = False, dry_run: bool = False, only: Sequence[str] = (),
-            deletions: bool = True) -> JobRecord:
+    def run(
+        self, config: JobConfig, full: bool = False, dry_run: bool = False, only: Sequence[str] = (), deletions: bool = True
+    ) -> JobRecord:
         """One job. ``deletions=False`` (the ``index`` command) only adds and updates."""
         sources = self._select(config, only)
         if full and only:
@@ -337,16 +355,21 @@ class JobRunner:
         self.store.record_job(rec.as_dict())
         scan = _Scan(sources)
         report = self._index(gen, config, scan, rec)
-        rec.deleted = sum(1 for aid, (_, p) in known.items() if aid not in report.seen and scan.in_scope(p)
-                          and not scan.protected(p))
+        rec.deleted = sum(
+            1 for aid, (_, p) in known.items() if aid not in report.seen and scan.in_scope(p) and not scan.protected(p)
+        )
         would_lose = sorted({p for aid, (_, p) in known.items() if aid not in report.seen and scan.protected(p)})
         unwritten = [e for e in report.errors if "not written" in e.message]
         if would_lose or unwritten:
             rec.switched = False
-            why = (f"{len(would_lose)} indexed article(s) whose files could not be read now (e.g. {would_lose[0]})"
-                   if would_lose else f"{len(unwritten)} article(s) could not be written")
+            why = (
+                f"{len(would_lose)} indexed article(s) whose files could not be read now (e.g. {would_lose[0]})"
+                if would_lose
+                else f"{len(unwritten)} article(s) could not be written"
+            )
             rec.message = (rec.message + "; " if rec.message else "") + (
-                f"not switched to {rec.generation}: it would lose {why}; readers keep the previous generation")
+                f"not switched to {rec.generation}: it would lose {why}; readers keep the previous generation"
+            )
             rec.failed = max(rec.failed, 1)
             return
         self.store.activate(str(rec.generation))
@@ -396,8 +419,10 @@ def close_dead_jobs(store: Store, holder: str) -> None:
     before they could say so, and the history said 'running' for ever."""
     dead = [r for r in store.jobs(DEAD_SCAN) if r.get("status") == "running" and r.get("id") != holder]
     for r in dead:
-        why = (f"the process (pid {r.get('pid')} on {r.get('host')}) ended without finishing (killed, crashed or its "
-               f"machine stopped); found by job {holder} at {_now()}")
+        why = (
+            f"the process (pid {r.get('pid')} on {r.get('host')}) ended without finishing (killed, crashed or its "
+            f"machine stopped); found by job {holder} at {_now()}"
+        )
         store.record_job(dict(r, status="interrupted", message=f"{r['message']}; {why}" if r.get("message") else why))
 
 

@@ -36,7 +36,7 @@ class Article:
         source: str = "",
         url: str = "",
         path: str = "",
-    ) -> "Article":
+    ) -> Article:
         """Build an article with its content hash (changes iff title/body/date/source/url do)."""
         payload = json.dumps(
             [title, body, published_at.isoformat() if published_at else None, source, url],

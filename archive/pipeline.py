@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -43,9 +43,14 @@ class IndexReport:
 
     def as_dict(self) -> dict:
         return {
-            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "failed": self.failed, "passages": self.passages, "seconds": round(self.seconds, 2),
-            "errors": [str(e) for e in self.errors], "notes": [str(n) for n in self.notes],
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "passages": self.passages,
+            "seconds": round(self.seconds, 2),
+            "errors": [str(e) for e in self.errors],
+            "notes": [str(n) for n in self.notes],
         }
 
 
@@ -54,7 +59,7 @@ def prepare(article: Article, vectors: np.ndarray | None = None, analyzer: Analy
     an = analyzer or default_analyzer()
     tokens = an.analyze(article.text)
     title_tokens = [t for t in tokens if t.end <= len(article.title)]  # the title heads article.text
-    body_terms = [t.exact for t in tokens[len(title_tokens):]]  # reposts edit headlines: the body is the story
+    body_terms = [t.exact for t in tokens[len(title_tokens) :]]  # reposts edit headlines: the body is the story
     ps = tuple(passages(article))
     vecs = vectors if vectors is not None else np.zeros((len(ps), 0), dtype=np.float32)
     return IndexedArticle(
@@ -132,8 +137,15 @@ class Indexer:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _read(self, items: Iterable[Article | IngestError | Notice], known: dict[str, tuple[str, str]],
-              seen: dict[str, str], pending: list[IndexedArticle], report: IndexReport, bar) -> None:  # type: ignore[no-untyped-def]
+    def _read(
+        self,
+        items: Iterable[Article | IngestError | Notice],
+        known: dict[str, tuple[str, str]],
+        seen: dict[str, str],
+        pending: list[IndexedArticle],
+        report: IndexReport,
+        bar,
+    ) -> None:  # type: ignore[no-untyped-def]
         for item in items:
             if isinstance(item, IngestError):
                 report.errors.append(item)
@@ -144,7 +156,9 @@ class Indexer:
             bar.update(1)
             where = item.path or item.id
             if item.id in seen:
-                report.errors.append(IngestError(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped"))
+                report.errors.append(
+                    IngestError(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped")
+                )
                 continue
             seen[item.id] = where
             report.seen.add(item.id)

@@ -14,8 +14,9 @@ the parser does not understand is read as text and named in ``warnings``; it nev
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Literal, Union
+from typing import Literal
 
 from archive.analysis import IN_WORD_CONTROLS, Analyzer, default_analyzer
 
@@ -76,7 +77,7 @@ class Fuzzy:
     terms: tuple[str, ...] | None = None
 
 
-Leaf = Union[Term, Phrase, Prefix, Fuzzy]
+Leaf = Term | Phrase | Prefix | Fuzzy
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,16 @@ class Bool:
     ``must`` at least one ``should`` does. Only the root may lack positive clauses (a query of
     exclusions alone: every article the filters select, less those)."""
 
-    must: tuple["Node", ...] = ()
-    should: tuple["Node", ...] = ()
-    must_not: tuple["Node", ...] = ()
+    must: tuple[Node, ...] = ()
+    should: tuple[Node, ...] = ()
+    must_not: tuple[Node, ...] = ()
 
     @property
     def positive(self) -> bool:
         return bool(self.must or self.should)
 
 
-Node = Union[Leaf, Bool]
+Node = Leaf | Bool
 
 
 def leaves(node: Node | None, positive: bool = True) -> Iterator[Leaf]:
@@ -365,7 +366,7 @@ class _Parser:
         live = [p for p in parts if p is not None]
         if len(parts) == 1 or len(live) <= 1:
             return live[0] if live else None
-        joined = "+" if op == "AND" else ""
+        joined: Literal["", "+", "-"] = "+" if op == "AND" else ""
         node = _combine([("-" if m == "-" else joined, n, False) for m, n, _ in live])
         return ("", node, False) if node is not None else None
 
@@ -396,7 +397,7 @@ class _Parser:
         if tok.kind == "field":
             nxt = self.peek()
             if nxt is None or nxt.kind not in ("word", "phrase", "("):
-                self.warn("title: must be followed by a word, a \"phrase\" or a (group)")
+                self.warn('title: must be followed by a word, a "phrase" or a (group)')
                 return None
             return self.primary(depth, "title", neg)
         if tok.kind == "(" and depth >= MAX_NESTING:
@@ -506,9 +507,7 @@ def parse(text: str, analyzer: Analyzer | None = None, default: Operator = "OR")
     an = analyzer or default_analyzer()
     raw = text if isinstance(text, str) else str(text)
     q = ParsedQuery(raw=raw, default="AND" if default == "AND" else "OR")
-    text = "".join(
-        "" if ch in IN_WORD_CONTROLS else ch if ch.isprintable() or ch.isspace() else " " for ch in raw
-    )
+    text = "".join("" if ch in IN_WORD_CONTROLS else ch if ch.isprintable() or ch.isspace() else " " for ch in raw)
     if len(text) > MAX_QUERY_CHARS:
         q.warnings.append(f"query cut to its first {MAX_QUERY_CHARS} characters")
         text = text[:MAX_QUERY_CHARS]
@@ -518,8 +517,9 @@ def parse(text: str, analyzer: Analyzer | None = None, default: Operator = "OR")
     # (a query of stop words alone still searches by meaning); nothing for exclusions alone
     positive = set(leaves(q.tree))
     if not q.excluded_only:
-        q.semantic_text = " ".join(text for text, leaf, neg in parser.typed
-                                   if text.strip() and (leaf in positive if leaf is not None else not neg))
+        q.semantic_text = " ".join(
+            text for text, leaf, neg in parser.typed if text.strip() and (leaf in positive if leaf is not None else not neg)
+        )
     if q.date_from and q.date_to and q.date_from > q.date_to:
         q.warnings.append("from: is after to: — the dates were swapped")
         q.date_from, q.date_to = q.date_to, q.date_from

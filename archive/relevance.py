@@ -21,9 +21,9 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -136,15 +136,21 @@ class Floor:
     def as_dict(self) -> dict:
         """What to record with an index or a response (the background by its size)."""
         return {
-            "model": self.model, "statistic": self.statistic, "margin": self.margin, "absolute": self.absolute,
+            "model": self.model,
+            "statistic": self.statistic,
+            "margin": self.margin,
+            "absolute": self.absolute,
             "absolute_by_script": self.absolute_by_script,
-            "gap": self.gap, "gate": self.gate, "scripts": self.scripts,
+            "gap": self.gap,
+            "gate": self.gate,
+            "scripts": self.scripts,
             "background": 0 if self.background is None else int(len(self.background)),
         }
 
 
-def semantic_floor(query_vector: np.ndarray, scores: Sequence[float] | np.ndarray, floor: Floor,
-                   query_text: str | None = None) -> np.ndarray:
+def semantic_floor(
+    query_vector: np.ndarray, scores: Sequence[float] | np.ndarray, floor: Floor, query_text: str | None = None
+) -> np.ndarray:
     """The boolean mask of ``scores`` (one query's semantic cosines) that are matches."""
     return floor.mask(query_vector, scores, query_text)
 
@@ -159,8 +165,9 @@ def _cache_key(embedder: object, texts: Sequence[str]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def background_vectors(embedder: object, data_dir: Path | None = None, path: Path = BACKGROUND_FILE,
-                       scripts: Sequence[str] | None = None) -> np.ndarray:
+def background_vectors(
+    embedder: object, data_dir: Path | None = None, path: Path = BACKGROUND_FILE, scripts: Sequence[str] | None = None
+) -> np.ndarray:
     """The background passages embedded by ``embedder`` (``.passages``), cached once per model
     and text version under ``data_dir/models/`` (next to the materialized model): a few hundred
     short paragraphs, under a minute to embed on a CPU, a few hundred KB on disk. ``scripts``

@@ -22,7 +22,7 @@ from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import Article, Passage
 from archive.query import Bool, Node, Operator, ParsedQuery, Phrase, Term, constraint, leaves, parse
-from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, Store, Tally
+from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, ServerFusion, Store, Tally
 from archive.store.walk import expand
 from archive.timeline import Bucket, Interval, timeline
 
@@ -249,7 +249,8 @@ class SearchService:
         filters = Filters.of(query, sources, date_from, date_to)
         depth = min(MAX_DEPTH, max(100, page * page_size * 2))
 
-        server = mode == "hybrid" and getattr(self.store, "server_rrf", False) and query.semantic_text.strip()
+        fuser = self.store if isinstance(self.store, ServerFusion) and self.store.server_rrf else None
+        server = mode == "hybrid" and fuser is not None and bool(query.semantic_text.strip())
         weights = (0.5, 0.5)
         kw, kw_tally = self.store.ranked(query.tree, filters, depth) if mode != "semantic" and not server else ([], Tally())
         sem: list[SemanticHit] = []
@@ -258,8 +259,8 @@ class SearchService:
             warnings.extend(getattr(self.store, "warnings", ()))  # e.g. server-side fusion unavailable
         if mode != "keyword" and query.semantic_text.strip():
             vec = self.embedder.queries([query.semantic_text])[0]
-            if server:  # the cluster fuses (equal weights); per-channel ranks are not reported
-                fused = {h.article_id: h.score for h in self.store.hybrid(query.tree, vec, filters, depth, RRF_K)}
+            if server and fuser is not None:  # the cluster fuses (equal weights); per-channel ranks are not reported
+                fused = {h.article_id: h.score for h in fuser.hybrid(query.tree, vec, filters, depth, RRF_K)}
                 if weight != 0.5:
                     warnings.append("server-side fusion (rrf retriever) weighs both channels equally")
             else:
@@ -277,15 +278,19 @@ class SearchService:
                 known = self.store.known_terms(sorted({t for w in words for t in w})) if words else set()
                 weights = hybrid_weights(weight, words, known)
             fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
-        browsing = not query.semantic_text.strip() and not query.has_keyword_clauses and bool(
-            filters.sources or filters.date_from or filters.date_to or query.excluded_only
+        browsing = (
+            not query.semantic_text.strip()
+            and not query.has_keyword_clauses
+            and bool(filters.sources or filters.date_from or filters.date_to or query.excluded_only)
         )
         listed = 0
         if browsing:  # filters (and exclusions) alone: list what they select, newest first
             listing = self.store.browse(filters, depth)
             fused, listed, sort = rrf([(listing, 1.0)]), len(listing), "newest"
         fused = self._constrain(query, filters, fused)
-        weak_ids = list(self._constrain(query, filters, dict.fromkeys((h.article_id for h in weak if h.article_id not in fused), 0.0)))
+        weak_ids = list(
+            self._constrain(query, filters, dict.fromkeys((h.article_id for h in weak if h.article_id not in fused), 0.0))
+        )
 
         kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
         sem_rank = {h.article_id: (i, h) for i, h in enumerate(sorted(sem + weak, key=lambda h: -h.score), 1)}
@@ -314,32 +319,60 @@ class SearchService:
         page_ids = listing[(page - 1) * page_size : page * page_size]
         full = self.store.get(page_ids + [v for d in page_ids for v in versions.get(d, ())])
         weak_set = set(weak_ids)
-        hits = [self._hit(full[d], fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d), query, mode, d in weak_set,
-                          [full[v] for v in versions.get(d, ()) if v in full])
-                for d in page_ids if d in full]
+        hits = [
+            self._hit(
+                full[d],
+                fused.get(d, 0.0),
+                kw_rank.get(d),
+                sem_rank.get(d),
+                query,
+                mode,
+                d in weak_set,
+                [full[v] for v in versions.get(d, ()) if v in full],
+            )
+            for d in page_ids
+            if d in full
+        ]
         if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
             warnings.append("the query has no searchable words (only stop words, operators or filters)")
         if page * page_size * 2 > MAX_DEPTH and tally.total > len(ordered):
-            warnings.append(f"only the first {len(ordered):,} ranked matches can be paged through (each channel is "
-                            f"read at most {MAX_DEPTH:,} deep): narrow the query or the filters to reach the others")
+            warnings.append(
+                f"only the first {len(ordered):,} ranked matches can be paged through (each channel is "
+                f"read at most {MAX_DEPTH:,} deep): narrow the query or the filters to reach the others"
+            )
         return SearchResult(
-            query, mode, hits, tally.total, page, page_size,
+            query,
+            mode,
+            hits,
+            tally.total,
+            page,
+            page_size,
             round((time.perf_counter() - t0) * 1000, 1),
-            tally, filters, counted, warnings,
+            tally,
+            filters,
+            counted,
+            warnings,
             (round(weights[0], 4), round(weights[1], 4)),
-            total_exact=not (sem_full and mode != "keyword"), keyword_total=kw_total,
-            semantic_total=sum(1 for h in sem if h.article_id in fused), weaker=len(weak_ids),
-            order=tuple(ordered), sort=sort, stories=len(versions), stories_exact=not counted.stored,
+            total_exact=not (sem_full and mode != "keyword"),
+            keyword_total=kw_total,
+            semantic_total=sum(1 for h in sem if h.article_id in fused),
+            weaker=len(weak_ids),
+            order=tuple(ordered),
+            sort=sort,
+            stories=len(versions),
+            stories_exact=not counted.stored,
             evidence={d: (fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d)) for d in ordered},
         )
 
-    def _split(self, hits: list[SemanticHit], vector: np.ndarray | None, text: str) -> tuple[list[SemanticHit], list[SemanticHit]]:
+    def _split(
+        self, hits: list[SemanticHit], vector: np.ndarray | None, text: str
+    ) -> tuple[list[SemanticHit], list[SemanticHit]]:
         """(matches, weaker): the semantic hits above and below the relevance floor."""
         floor = self.floor if vector is not None and hits else None
         if floor is None or vector is None:
             return hits, []
         keep = floor.mask(vector, [h.score for h in hits], text)
-        return [h for h, k in zip(hits, keep) if k], [h for h, k in zip(hits, keep) if not k]
+        return [h for h, k in zip(hits, keep, strict=False) if k], [h for h, k in zip(hits, keep, strict=False) if not k]
 
     def parse(self, text: str, default: Operator = "OR") -> ParsedQuery:
         """The query with its prefix and fuzzy words expanded over this index's vocabulary."""
@@ -349,8 +382,16 @@ class SearchService:
             query.warnings.extend(notes)
         return query
 
-    def _counted(self, query: ParsedQuery, filters: Filters, ordered: Sequence[str], articles: dict[str, Article],
-                 kw: Sequence[KeywordHit], depth: int, listing_full: bool) -> Counted:
+    def _counted(
+        self,
+        query: ParsedQuery,
+        filters: Filters,
+        ordered: Sequence[str],
+        articles: dict[str, Article],
+        kw: Sequence[KeywordHit],
+        depth: int,
+        listing_full: bool,
+    ) -> Counted:
         """How to count the match set exactly. When every match was fetched, the articles at hand
         are the set. The keyword channel and a listing stop at the fetch depth: when one filled
         it, the store's tally of all of them (of the keyword query, or of the filters less the
@@ -411,8 +452,17 @@ class SearchService:
             out.update(h.article_id for h in self.store.keyword(tree, scoped, len(chunk)))
         return out
 
-    def _hit(self, a: Article, fused: float, kw: tuple[int, float] | None, sem: tuple[int, SemanticHit] | None,
-             query: ParsedQuery, mode: Mode = "hybrid", weak: bool = False, versions: Sequence[Article] = ()) -> Hit:
+    def _hit(
+        self,
+        a: Article,
+        fused: float,
+        kw: tuple[int, float] | None,
+        sem: tuple[int, SemanticHit] | None,
+        query: ParsedQuery,
+        mode: Mode = "hybrid",
+        weak: bool = False,
+        versions: Sequence[Article] = (),
+    ) -> Hit:
         title_html = highlight_all(a.title, query, self.analyzer, title=True)
         body_html, matches = snippet(a.body, query, analyzer=self.analyzer)
         passage = Passage(a.id, sem[1].n, sem[1].start, sem[1].end, a.body[sem[1].start : sem[1].end]) if sem else None
@@ -422,11 +472,17 @@ class SearchService:
             if passage.start > 0 and not body_html.startswith("… "):
                 body_html = "… " + body_html
         return Hit(
-            article=a, fused_score=round(fused, 6),
-            keyword_rank=kw[0] if kw else None, keyword_score=round(kw[1], 4) if kw else None,
+            article=a,
+            fused_score=round(fused, 6),
+            keyword_rank=kw[0] if kw else None,
+            keyword_score=round(kw[1], 4) if kw else None,
             semantic_rank=sem[0] if sem else None,
             semantic_score=round(sem[1].score, 4) if sem else None,
-            passage=passage, title_html=title_html, snippet_html=body_html, matched_words=matches, weak=weak,
+            passage=passage,
+            title_html=title_html,
+            snippet_html=body_html,
+            matched_words=matches,
+            weak=weak,
             versions=list(versions),
         )
 
@@ -456,12 +512,16 @@ class SearchService:
             fresh = {h.article_id for h in part if h.article_id not in seen}
             if counted.excluded is not None and fresh:
                 fresh -= self._matching(counted.excluded, result.filters, tuple(fresh))
-            yield [(h.article_id, (0.0, (rank, h.score) if counted.tree is not None else None, None))
-                   for rank, h in enumerate(part, done + 1) if h.article_id in fresh]
+            yield [
+                (h.article_id, (0.0, (rank, h.score) if counted.tree is not None else None, None))
+                for rank, h in enumerate(part, done + 1)
+                if h.article_id in fresh
+            ]
             done += len(part)
 
-    def timeline(self, result: SearchResult, interval: Interval | Literal["auto"] = "auto", sources: Sequence[str] = ()
-                 ) -> tuple[Interval, list[Bucket], dict[str, list[Bucket]]]:
+    def timeline(
+        self, result: SearchResult, interval: Interval | Literal["auto"] = "auto", sources: Sequence[str] = ()
+    ) -> tuple[Interval, list[Bucket], dict[str, list[Bucket]]]:
         """(interval, buckets, buckets per source): the result set's matches per day, week, month
         or year beside every article under the same filters, over the span of those articles,
         and the same for the part of the set from each of ``sources``, bucket for bucket (more
@@ -488,8 +548,10 @@ class SearchService:
             mine.update(self.analyzer.stem_terms(" ".join(written)))
         found = terms.candidates((held[d] for d in ids if d in held), mine)
         bg = self.store.frequencies([t for t, _ in found])
-        scored = sorted(((terms.jlh(n, len(held), bg.counts.get(t, 0), bg.counted), t, n) for t, n in found),
-                        key=lambda x: (-x[0], -x[2], x[1]))  # ties: the more frequent, then code-point order
+        scored = sorted(
+            ((terms.jlh(n, len(held), bg.counts.get(t, 0), bg.counted), t, n) for t, n in found),
+            key=lambda x: (-x[0], -x[2], x[1]),
+        )  # ties: the more frequent, then code-point order
         top = [(score, t, n) for score, t, n in scored if score > 0][:limit]
         chosen = {t for _, t, _ in top}
         readers: dict[str, None] = {}  # the first matches that show each chosen stem's written forms
@@ -497,8 +559,13 @@ class SearchService:
             readers.update(dict.fromkeys([d for d in ids if t in held.get(d, ())][: terms.FORMS_PER_TERM]))
         texts = self.store.get(list(readers))
         forms = terms.written_forms((a.text for a in texts.values()), chosen, self.analyzer)
-        return terms.TopTerms([terms.TopTerm(forms.get(t, t), t, n, bg.counts.get(t, 0), score) for score, t, n in top],
-                              len(held), result.total, bg.counted, bg.articles)
+        return terms.TopTerms(
+            [terms.TopTerm(forms.get(t, t), t, n, bg.counts.get(t, 0), score) for score, t, n in top],
+            len(held),
+            result.total,
+            bg.counted,
+            bg.articles,
+        )
 
     def article(self, article_id: str, text: str = "") -> tuple[Article, str, str] | None:
         """(article, title HTML, body HTML) with the query's matches marked; None if unknown."""

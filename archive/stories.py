@@ -41,8 +41,9 @@ def bands(sig: np.ndarray | None) -> list[str]:
     """The LSH band keys of a signature: band number and a digest of its rows."""
     if sig is None:
         return []
-    return [f"{b:02d}{hashlib.blake2b(sig[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8).hexdigest()}"
-            for b in range(BANDS)]
+    return [
+        f"{b:02d}{hashlib.blake2b(sig[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8).hexdigest()}" for b in range(BANDS)
+    ]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,8 +67,10 @@ def assign(batch: Sequence[IndexedArticle], candidates: Callable[[list[str]], It
         if item.signature is not None:
             mine = bands(item.signature)
             near = {f.article_id: f for k in mine for f in by_band.get(k, ())}
-            scored = sorted(((similarity(item.signature, f.signature), f.story, f.article_id) for f in near.values()),
-                            key=lambda x: (-x[0], x[2]))
+            scored = sorted(
+                ((similarity(item.signature, f.signature), f.story, f.article_id) for f in near.values()),
+                key=lambda x: (-x[0], x[2]),
+            )
             if scored and scored[0][0] >= SAME_STORY:
                 story = scored[0][1]
             me = Fingerprint(item.article.id, story, item.signature)

@@ -46,15 +46,29 @@ class TopTerms:
 
     def describe(self) -> str:
         """What the numbers are, in one line: "the first 500 of 12,345 matches against all 100,000 articles"."""
-        fg = f"all {self.matches:,} matches" if self.sampled >= self.matches else f"the first {self.sampled:,} of {self.matches:,} matches"
-        bg = (f"all {self.articles:,} articles" if self.exact_background
-              else f"a sample of {self.counted:,} of {self.articles:,} articles")
+        fg = (
+            f"all {self.matches:,} matches"
+            if self.sampled >= self.matches
+            else f"the first {self.sampled:,} of {self.matches:,} matches"
+        )
+        bg = (
+            f"all {self.articles:,} articles"
+            if self.exact_background
+            else f"a sample of {self.counted:,} of {self.articles:,} articles"
+        )
         return f"{fg}, against {bg}"
 
     def as_dict(self) -> dict:
-        return {"sampled": self.sampled, "matches": self.matches, "background": self.counted, "articles": self.articles,
-                "terms": [{"term": t.term, "stem": t.stem, "matches": t.matches, "articles": t.articles,
-                           "score": round(t.score, 6)} for t in self.terms]}
+        return {
+            "sampled": self.sampled,
+            "matches": self.matches,
+            "background": self.counted,
+            "articles": self.articles,
+            "terms": [
+                {"term": t.term, "stem": t.stem, "matches": t.matches, "articles": t.articles, "score": round(t.score, 6)}
+                for t in self.terms
+            ],
+        }
 
 
 def jlh(fg: int, fg_size: int, bg: int, bg_size: int) -> float:
@@ -89,7 +103,9 @@ def written_forms(texts: Iterable[str], stems: set[str], analyzer: Analyzer) -> 
     for text in texts:
         for tok in analyzer.analyze(text):
             if tok.stem in stems:
-                forms.setdefault(tok.stem, Counter())[_without_article_clitics(_MARKS.sub("", tok.surface), tok.stem, analyzer)] += 1
+                forms.setdefault(tok.stem, Counter())[
+                    _without_article_clitics(_MARKS.sub("", tok.surface), tok.stem, analyzer)
+                ] += 1
     for counts in forms.values():
         for form in [f for f in counts if f[:1] in ("و", "ف") and f[1:] in counts]:
             counts[form[1:]] += counts.pop(form)
@@ -105,6 +121,6 @@ def _without_article_clitics(form: str, stem: str, analyzer: Analyzer) -> str:
     cut = _PROCLITIC.match(form)
     if not cut or not cut.group():
         return form
-    rest = form[cut.end():]
+    rest = form[cut.end() :]
     bare = "ا" + rest if rest.startswith("ل") and not rest.startswith("ال") else rest
     return bare if analyzer.stem_terms(bare) == [stem] else form

@@ -66,9 +66,12 @@ def auto_interval(first: dt.date, last: dt.date) -> Interval:
     return next((i for i in INTERVALS if _count(first, last, i) <= MAX_BUCKETS), "year")
 
 
-def timeline(matches: Mapping[dt.date, int], articles: Mapping[dt.date, int],
-             interval: Interval | Literal["auto"] = "auto", span: tuple[dt.date, dt.date] | None = None
-             ) -> tuple[Interval, list[Bucket]]:
+def timeline(
+    matches: Mapping[dt.date, int],
+    articles: Mapping[dt.date, int],
+    interval: Interval | Literal["auto"] = "auto",
+    span: tuple[dt.date, dt.date] | None = None,
+) -> tuple[Interval, list[Bucket]]:
     """(the interval used, every bucket of the span), from per-day counts of the matches and of
     the archive under the same filters; the span is that of the days given unless ``span``."""
     days = [*matches, *articles]

@@ -43,16 +43,18 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import mean
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
+
 from archive import lexicon  # noqa: E402
 from archive.analysis import TOKEN_RE, Analyzer  # noqa: E402
-from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
 
 Terms = Callable[[str], list[str]]
 
@@ -131,8 +133,26 @@ def stem_of(terms: Terms, word: str) -> str:
 
 
 PRONOUNS = ("هما", "هم", "ها", "كم", "نا", "ه")
-FORM_KINDS = ("و", "ف", "ب", "ك", "ل", "وب", "ول", "ال", "وال", "فال", "بال", "كال", "لل", "ولل", "وبال",
-              "+pron", "clitic+pron", "variant")
+FORM_KINDS = (
+    "و",
+    "ف",
+    "ب",
+    "ك",
+    "ل",
+    "وب",
+    "ول",
+    "ال",
+    "وال",
+    "فال",
+    "بال",
+    "كال",
+    "لل",
+    "ولل",
+    "وبال",
+    "+pron",
+    "clitic+pron",
+    "variant",
+)
 
 
 def form_kind(fam: Family, w: str) -> str:
@@ -246,11 +266,19 @@ def family_table(variants: bool = False) -> dict:
     head = f"{'system':9}" + "".join(f"{c[:7]:>8}" for c in cats)
     head += f"{'all':>8}{'pairs':>8}{'no-confl':>9}{'a-lost':>7}{'lost':>6}{'x-fam ppm':>10}{'nisba':>7}"
     print("family recall per category, then: pair recall, no-conflate collision rate, word_a lost to")
-    print("stop words, family forms lost to stop words, cross-family collision rate (per million pairs),\n"
-          "nisba forms meeting their base")
+    print(
+        "stop words, family forms lost to stop words, cross-family collision rate (per million pairs),\n"
+        "nisba forms meeting their base"
+    )
     print(head)
-    out: dict = {"families": len(families), "per_category": counts, "forms": n_forms,
-                 "no_conflate_pairs": len(pairs), "nisba_rows": len(nisba), "systems": {}}
+    out: dict = {
+        "families": len(families),
+        "per_category": counts,
+        "forms": n_forms,
+        "no_conflate_pairs": len(pairs),
+        "nisba_rows": len(nisba),
+        "systems": {},
+    }
     for name, terms in family_systems(variants).items():
         m = family_measures(terms, families, pairs, nisba)
         out["systems"][name] = m
@@ -258,7 +286,8 @@ def family_table(variants: bool = False) -> dict:
         nc = m["no_conflate"]
         nis = m["nisba_meets_base"]
         print(
-            f"{name:9}" + "".join(f"{r[c]:8.3f}" for c in cats)
+            f"{name:9}"
+            + "".join(f"{r[c]:8.3f}" for c in cats)
             + f"{r['all']:8.3f}{m['pair_recall']:8.3f}{nc['collision_rate']:9.3f}{nc['a_dropped']:7d}"
             + f"{m['lost_to_stop_words']['forms']:6d}{m['cross_family']['rate'] * 1e6:10.1f}"
             + (f"{nis:7.3f}" if nis is not None else f"{'-':>7}")
@@ -359,7 +388,10 @@ def main() -> None:
         ours = report["systems"]["ours"][split]["ndcg@10"]
         luc = report["systems"]["lucene"][split]["ndcg@10"]
         report[f"ours_over_lucene_{split}"] = round(ours / luc, 4) if luc else None
-    print(f"ours / lucene nDCG@10: tuning {report['ours_over_lucene_tuning']}, reporting {report['ours_over_lucene_reporting']} (goal >= 1.03)")
+    print(
+        f"ours / lucene nDCG@10: tuning {report['ours_over_lucene_tuning']}, "
+        f"reporting {report['ours_over_lucene_reporting']} (goal >= 1.03)"
+    )
     write_report(args.out, report)
 
 

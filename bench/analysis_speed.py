@@ -21,8 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from archive.analysis import Analyzer  # noqa: E402
 from metrics import write_report  # noqa: E402
+
+from archive.analysis import Analyzer  # noqa: E402
 
 
 def corpora() -> dict[str, list[str]]:

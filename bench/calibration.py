@@ -156,8 +156,17 @@ def halves(n: int, rng: random.Random) -> list[str]:
     return split
 
 
-def make_queries(corpus: str, qvecs: np.ndarray, texts: list[str], kinds: list[str], splits: list[str],
-                 doc_scores: np.ndarray, relevant: list[set[int]] | None, bg: np.ndarray, bg_ar: np.ndarray) -> list[Q]:
+def make_queries(
+    corpus: str,
+    qvecs: np.ndarray,
+    texts: list[str],
+    kinds: list[str],
+    splits: list[str],
+    doc_scores: np.ndarray,
+    relevant: list[set[int]] | None,
+    bg: np.ndarray,
+    bg_ar: np.ndarray,
+) -> list[Q]:
     """``doc_scores``: (queries, docs) cosines; ``relevant``: doc indices per positive query."""
     stats, ar = relevance.background_stats(qvecs, bg), relevance.background_stats(qvecs, bg_ar)
     out = []
@@ -168,9 +177,23 @@ def make_queries(corpus: str, qvecs: np.ndarray, texts: list[str], kinds: list[s
             k = min(DEPTH, len(row))
             top = np.argpartition(-row, k - 1)[:k]
             pos = np.array([row[d] for d in top if d in relevant[i]], dtype=np.float64)
-        out.append(Q(corpus, relevance.query_script(text), kinds[i], splits[i], float(row.max()), pos,
-                     float(stats["max"][i]), float(stats["mean"][i]), float(stats["std"][i]),
-                     float(ar["max"][i]), float(ar["mean"][i]), float(ar["std"][i]), text))
+        out.append(
+            Q(
+                corpus,
+                relevance.query_script(text),
+                kinds[i],
+                splits[i],
+                float(row.max()),
+                pos,
+                float(stats["max"][i]),
+                float(stats["mean"][i]),
+                float(stats["std"][i]),
+                float(ar["max"][i]),
+                float(ar["mean"][i]),
+                float(ar["std"][i]),
+                text,
+            )
+        )
     return out
 
 
@@ -229,16 +252,20 @@ class Arrays:
         for c in CELLS:
             p, n = self.cell_pos[c], self.cell_neg[c]
             out["/".join(c)] = {
-                "dropped": round(float(drop[p].mean()), 4) if p.any() else None, "positives": int(p.sum()),
-                "zero": round(float(zero[n].mean()), 4) if n.any() else None, "negatives": int(n.sum()),
+                "dropped": round(float(drop[p].mean()), 4) if p.any() else None,
+                "positives": int(p.sum()),
+                "zero": round(float(zero[n].mean()), 4) if n.any() else None,
+                "negatives": int(n.sum()),
             }
         return out
 
 
 def summary(cells: dict) -> tuple[float, float]:
     """(worst dropped share, worst zero-result share) over the cells."""
-    return (max(v["dropped"] for v in cells.values() if v["dropped"] is not None),
-            min(v["zero"] for v in cells.values() if v["zero"] is not None))
+    return (
+        max(v["dropped"] for v in cells.values() if v["dropped"] is not None),
+        min(v["zero"] for v in cells.values() if v["zero"] is not None),
+    )
 
 
 def shortfall(cells: dict) -> float:
@@ -252,8 +279,10 @@ def choose(arr: Arrays, grid: list[dict]) -> tuple[dict, dict | None]:
     best worst zero-result share (then the fewest drops), else the smallest shortfall; and the
     best worst zero-result share among those dropping <= 5 % in every cell (None if none do)."""
     scored = [(rule, summary(arr.score(rule))) for rule in grid]
+
     def miss(s: tuple[float, float]) -> float:
         return max(0.0, s[0] - MAX_DROP) + max(0.0, MIN_ZERO - s[1])
+
     best = min(scored, key=lambda rs: (round(miss(rs[1]), 6), -rs[1][1], rs[1][0]))[0]
     safe = [rs for rs in scored if rs[1][0] <= MAX_DROP]
     at_drop = max(safe, key=lambda rs: (rs[1][1], -rs[1][0]))[0] if safe else None
@@ -356,12 +385,39 @@ def main() -> None:
             seed_split[i] = s
     pos_in_slice = {d: k for k, d in enumerate(ids)}
     qs: list[Q] = []
-    qs += make_queries("hadith", topic_vecs, topics, ["positive"] * len(topics), halves(len(topics), rng),
-                       topic_vecs @ doc_vecs.T, [{pos_in_slice[d] for d in data.queries[t] if d in pos_in_slice} for t in topics], bg, bg_ar)
-    qs += make_queries("hadith", en_vecs, [data.docs[i].english for i in pairs], ["positive"] * len(pairs),
-                       halves(len(pairs), rng), en_vecs @ doc_vecs.T, [{pos_in_slice[d]} for d in pairs], bg, bg_ar)
-    qs += make_queries("seeds", seed_qvecs, [q for q, _ in SEED_QUERIES], ["positive"] * len(SEED_QUERIES), seed_split,
-                       seed_scores(seed_qvecs), [{prefix[p] for p in rel} for _, rel in SEED_QUERIES], bg, bg_ar)
+    qs += make_queries(
+        "hadith",
+        topic_vecs,
+        topics,
+        ["positive"] * len(topics),
+        halves(len(topics), rng),
+        topic_vecs @ doc_vecs.T,
+        [{pos_in_slice[d] for d in data.queries[t] if d in pos_in_slice} for t in topics],
+        bg,
+        bg_ar,
+    )
+    qs += make_queries(
+        "hadith",
+        en_vecs,
+        [data.docs[i].english for i in pairs],
+        ["positive"] * len(pairs),
+        halves(len(pairs), rng),
+        en_vecs @ doc_vecs.T,
+        [{pos_in_slice[d]} for d in pairs],
+        bg,
+        bg_ar,
+    )
+    qs += make_queries(
+        "seeds",
+        seed_qvecs,
+        [q for q, _ in SEED_QUERIES],
+        ["positive"] * len(SEED_QUERIES),
+        seed_split,
+        seed_scores(seed_qvecs),
+        [{prefix[p] for p in rel} for _, rel in SEED_QUERIES],
+        bg,
+        bg_ar,
+    )
     for corpus, scores in (("hadith", neg_vecs @ doc_vecs.T), ("seeds", seed_scores(neg_vecs))):
         qs += make_queries(corpus, neg_vecs, [q for _, q in negs], [k for k, _ in negs], neg_split, scores, None, bg, bg_ar)
 
@@ -376,12 +432,16 @@ def main() -> None:
             top, bgm = np.array([q.top for q in sel]), np.array([q.bg_max for q in sel])
             gap = top - bgm
             dist[f"{corpus}/{lang}/{kind}"] = {
-                "queries": len(sel), "top": [round(float(np.median(top)), 3), round(float(top.min()), 3), round(float(top.max()), 3)],
+                "queries": len(sel),
+                "top": [round(float(np.median(top)), 3), round(float(top.min()), 3), round(float(top.max()), 3)],
                 "top_minus_bg_max": [round(float(np.median(gap)), 3), round(float(gap.min()), 3), round(float(gap.max()), 3)],
             }
             d = dist[f"{corpus}/{lang}/{kind}"]
-            print(f"  {corpus:7}{lang:8}{kind:9} n={len(sel):4}  top {d['top'][0]:.3f} [{d['top'][1]:.3f}, {d['top'][2]:.3f}]"
-                  f"   top - bg_max {d['top_minus_bg_max'][0]:+.3f} [{d['top_minus_bg_max'][1]:+.3f}, {d['top_minus_bg_max'][2]:+.3f}]")
+            print(
+                f"  {corpus:7}{lang:8}{kind:9} n={len(sel):4}  top {d['top'][0]:.3f} [{d['top'][1]:.3f}, {d['top'][2]:.3f}]"
+                f"   top - bg_max {d['top_minus_bg_max'][0]:+.3f} "
+                f"[{d['top_minus_bg_max'][1]:+.3f}, {d['top_minus_bg_max'][2]:+.3f}]"
+            )
 
     tune = Arrays([q for q in qs if q.split == "tuning"])
     report = Arrays([q for q in qs if q.split == "reporting"])
@@ -395,18 +455,29 @@ def main() -> None:
             table[name] = {"params": p, "tuning": tune.score(p), "reporting": report.score(p)}
             for split in ("tuning", "reporting"):
                 table[name][f"{split}_shortfall"] = round(shortfall(table[name][split]), 4)
-    print("\nEach rule at the parameters chosen on the tuning half (both goals, else the smallest"
-          " total miss); cells are corpus/query language")
+    print(
+        "\nEach rule at the parameters chosen on the tuning half (both goals, else the smallest"
+        " total miss); cells are corpus/query language"
+    )
     print_rule_table(rules)
     print("\nEach rule at its best zero-result share among parameters dropping <= 5 % in every tuning cell")
     print_rule_table(safe_rules)
 
     # ties go to a rule with a gap: it also cuts the weak hits of an accepted query, at no measured cost
-    best = min(rules, key=lambda n: (rules[n]["tuning_shortfall"], -summary(rules[n]["tuning"])[1],
-                                     summary(rules[n]["tuning"])[0], "gap" not in rules[n]["params"]))
+    best = min(
+        rules,
+        key=lambda n: (
+            rules[n]["tuning_shortfall"],
+            -summary(rules[n]["tuning"])[1],
+            summary(rules[n]["tuning"])[0],
+            "gap" not in rules[n]["params"],
+        ),
+    )
     rec = rules[best]
     met = {split: rec[f"{split}_shortfall"] == 0 for split in ("tuning", "reporting")}
-    worst = {split: dict(zip(("worst_dropped", "worst_zero"), summary(rec[split]))) for split in ("tuning", "reporting")}
+    worst = {
+        split: dict(zip(("worst_dropped", "worst_zero"), summary(rec[split]), strict=False)) for split in ("tuning", "reporting")
+    }
 
     # the recommended rule by kind of negative, and the shipped default (archive/relevance.py)
     suffix = "_ar" if relevance.DEFAULT_SCRIPTS == ("arabic",) else ""
@@ -437,7 +508,7 @@ def main() -> None:
         r = {**sweep_rule, main_param: round(sweep_rule[main_param] + step, 4)}
         row = {"params": r}
         for split, arr in (("tuning", tune), ("reporting", report)):
-            row[split] = dict(zip(("worst_dropped", "worst_zero"), summary(arr.score(r))))
+            row[split] = dict(zip(("worst_dropped", "worst_zero"), summary(arr.score(r)), strict=False))
         sweep.append(row)
 
     # misses of the recommended rule on the reporting half: which queries
@@ -460,22 +531,39 @@ def main() -> None:
     print("zero-result share by kind of negative:", by_kind)
     print("sweep of", main_param, ":")
     for row in sweep:
-        print(f"  {row['params']}  tuning drop {row['tuning']['worst_dropped']:.3f} zero {row['tuning']['worst_zero']:.3f}"
-              f"   reporting drop {row['reporting']['worst_dropped']:.3f} zero {row['reporting']['worst_zero']:.3f}")
+        print(
+            f"  {row['params']}  tuning drop {row['tuning']['worst_dropped']:.3f} zero {row['tuning']['worst_zero']:.3f}"
+            f"   reporting drop {row['reporting']['worst_dropped']:.3f} zero {row['reporting']['worst_zero']:.3f}"
+        )
     print("negatives (reporting) with a result under the recommended rule:", neg_missed[:40])
-    write_report(args.out, {
-        "machine": platform.platform(), "model": embedder.name, "seed": args.seed,
-        "hadith_slice": {"docs": len(ids), "task1_topics": len(topics), "task2_pairs": len(pairs)},
-        "seeds": {"articles": len(items), "passages": int(len(seed_pvecs)), "queries": len(SEED_QUERIES)},
-        "negatives": {"queries": len(negs), "kinds": {k: sum(1 for kk, _ in negs if kk == k) for k in {k for k, _ in negs}}},
-        "background": {"texts": int(len(bg)), "arabic": int(len(bg_ar)), "file": "archive/background_texts.txt"},
-        "goals": {"max_dropped": MAX_DROP, "min_zero": MIN_ZERO}, "distributions": dist, "rules": rules,
-        "recommended": {"rule": best, "params": rec["params"], "met": met, "worst": worst, "zero_by_kind": by_kind,
-                        "reporting_negatives_with_results": neg_missed},
-        "rules_at_5pct_drop": safe_rules, "corpus_size_zero_share": size_rows,
-        "shipped_default": {"params": shipped, **shipped_res}, "sweep": sweep,
-        "total_s": round(time.perf_counter() - t_start, 1),
-    })
+    write_report(
+        args.out,
+        {
+            "machine": platform.platform(),
+            "model": embedder.name,
+            "seed": args.seed,
+            "hadith_slice": {"docs": len(ids), "task1_topics": len(topics), "task2_pairs": len(pairs)},
+            "seeds": {"articles": len(items), "passages": int(len(seed_pvecs)), "queries": len(SEED_QUERIES)},
+            "negatives": {"queries": len(negs), "kinds": {k: sum(1 for kk, _ in negs if kk == k) for k in {k for k, _ in negs}}},
+            "background": {"texts": int(len(bg)), "arabic": int(len(bg_ar)), "file": "archive/background_texts.txt"},
+            "goals": {"max_dropped": MAX_DROP, "min_zero": MIN_ZERO},
+            "distributions": dist,
+            "rules": rules,
+            "recommended": {
+                "rule": best,
+                "params": rec["params"],
+                "met": met,
+                "worst": worst,
+                "zero_by_kind": by_kind,
+                "reporting_negatives_with_results": neg_missed,
+            },
+            "rules_at_5pct_drop": safe_rules,
+            "corpus_size_zero_share": size_rows,
+            "shipped_default": {"params": shipped, **shipped_res},
+            "sweep": sweep,
+            "total_s": round(time.perf_counter() - t_start, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -73,9 +73,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from analysis_quality import evaluate, summarize, systems  # noqa: E402
-from archive.analysis import TOKEN_RE, Analyzer  # noqa: E402
 from hadith import HadithSet, load  # noqa: E402
 from metrics import BM25, mrr_at, ndcg_at, recall_at, write_report  # noqa: E402
+
+from archive.analysis import TOKEN_RE, Analyzer  # noqa: E402
 
 WORK = ROOT / "bench" / "data" / "lucene_reference"
 JAVA_SRC = ROOT / "bench" / "java" / "LuceneAnalyze.java"
@@ -389,7 +390,7 @@ def hadith_table(java: str, jar: Path, javac: str | None, seed: int, rebuild: bo
     # Our BM25 on the terms the real ArabicAnalyzer gives: separates analysis from scoring.
     texts = docs + sorted(data.queries)
     _version, rows = real_lucene(java, compile_filter(jar, javac), jar, texts)
-    lucene_terms = {text: row[0] for text, row in zip(texts, rows)}
+    lucene_terms = {text: row[0] for text, row in zip(texts, rows, strict=False)}
     on_lucene_terms = "metrics.BM25 on real-Lucene terms k1=1.2 b=0.75"
     results[on_lucene_terms] = evaluate("lucene-terms", lucene_terms.__getitem__, docs, data.queries)
     ours = systems(False)
@@ -403,7 +404,7 @@ def hadith_table(java: str, jar: Path, javac: str | None, seed: int, rebuild: bo
     for t in data.queries:
         theirs = [sc for _, sc in accurate_run.get(qids[t], [])]
         mine = _scores(reference, lucene_terms[t])
-        same = len(theirs) == len(mine) and all(abs(x - y) <= 1e-4 * max(1.0, y) for x, y in zip(theirs, mine))
+        same = len(theirs) == len(mine) and all(abs(x - y) <= 1e-4 * max(1.0, y) for x, y in zip(theirs, mine, strict=False))
         same_scores += same
         if results["anserini-ar-accurate k1=1.2 b=0.75"]["per_query"][t][0] != results[on_lucene_terms]["per_query"][t][0]:
             ndcg_differs += 1

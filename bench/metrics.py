@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -54,7 +54,9 @@ class BM25:
     def search(self, terms: Sequence[str], k: int = 100) -> list[int]:
         return self.search_scored(terms, k)[0]
 
-    def search_scored(self, terms: Sequence[str], k: int = 100, weights: Sequence[float] | None = None) -> tuple[list[int], list[float]]:
+    def search_scored(
+        self, terms: Sequence[str], k: int = 100, weights: Sequence[float] | None = None
+    ) -> tuple[list[int], list[float]]:
         """(top ``k`` doc ids, their scores); ``weights``: one per term (default 1 per occurrence)."""
         counts: Counter = Counter()
         for i, t in enumerate(terms):

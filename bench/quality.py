@@ -27,9 +27,9 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import mean
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def dense_top(doc_vecs: np.ndarray, query_vecs: np.ndarray, k: int = DEPTH) -> l
     for i in range(0, len(query_vecs), 256):
         scores = query_vecs[i : i + 256] @ doc_vecs.T
         top = np.argpartition(-scores, k, axis=1)[:, :k]
-        for row, cand in zip(scores, top):
+        for row, cand in zip(scores, top, strict=False):
             ranked = cand[np.argsort(-row[cand], kind="stable")]
             out.append((ranked.tolist(), row[ranked].tolist()))
     return out
@@ -97,25 +97,27 @@ def floored(hits: tuple[list[int], list[float]], qvec: np.ndarray, text: str, fl
     """The dense hits the product counts: those above its relevance floor."""
     ids, scores = hits
     keep = floor.mask(qvec, scores, text) if ids else []
-    return [d for d, k in zip(ids, keep) if k]
+    return [d for d, k in zip(ids, keep, strict=False) if k]
 
 
 def convex(bm25: tuple[list[int], list[float]], dense: tuple[list[int], list[float]], alpha: float) -> list[int]:
     """Convex combination of min-max normalized scores (Bruch et al. 2023): alpha * keyword +
     (1 - alpha) * semantic, a channel that did not return a document giving it 0."""
+
     def norm(ids: list[int], scores: list[float]) -> dict[int, float]:
         if not ids:
             return {}
         lo, hi = min(scores), max(scores)
-        return {d: (s - lo) / (hi - lo) if hi > lo else 1.0 for d, s in zip(ids, scores)}
+        return {d: (s - lo) / (hi - lo) if hi > lo else 1.0 for d, s in zip(ids, scores, strict=False)}
 
     kw, de = norm(*bm25), norm(*dense)
     fused = {d: alpha * kw.get(d, 0.0) + (1 - alpha) * de.get(d, 0.0) for d in set(kw) | set(de)}
     return sorted(fused, key=lambda d: (-fused[d], d))[:DEPTH]
 
 
-def rm3_terms(query: list[str], feedback: list[int], doc_terms: list[list[str]], index: BM25, n_terms: int = 10,
-              original: float = 0.5) -> tuple[list[str], list[float]]:
+def rm3_terms(
+    query: list[str], feedback: list[int], doc_terms: list[list[str]], index: BM25, n_terms: int = 10, original: float = 0.5
+) -> tuple[list[str], list[float]]:
     """RM3-style expansion: the query's terms (weight ``original``) plus the ``n_terms`` terms most
     probable in the feedback documents (relevance model: term frequency share per document, idf
     against the collection), weighted by that probability."""
@@ -146,8 +148,9 @@ def fuse(bm25: Sequence[int], dense: Sequence[int], weights: tuple[float, float]
 Metric = Callable[[Sequence[int], set[int]], float]
 
 
-def score(runs: dict[str, list[list[int]]], qrels: list[set[int]], metrics: dict[str, Metric],
-          splits: dict[str, list[int]]) -> dict:
+def score(
+    runs: dict[str, list[list[int]]], qrels: list[set[int]], metrics: dict[str, Metric], splits: dict[str, list[int]]
+) -> dict:
     out: dict = {}
     for name, ranked in runs.items():
         out[name] = {
@@ -208,10 +211,11 @@ def main() -> None:
         runs["dense"] = [ids for ids, _ in dense]
         runs["dense_floored"] = [floored(h, v, t, floor) for h, v, t in zip(dense, qvecs, texts, strict=True)]
         scored = [ours_index.search_scored(ours_terms(t), k=DEPTH) for t in texts]
-        expanded = [rm3_terms(ours_terms(t), ids[:10], doc_terms, ours_index) if ids else ([], [])
-                    for t, (ids, _) in zip(texts, scored, strict=True)]
-        runs["bm25_rm3"] = [ours_index.search_scored(terms, k=DEPTH, weights=w)[0] if terms else []
-                            for terms, w in expanded]
+        expanded = [
+            rm3_terms(ours_terms(t), ids[:10], doc_terms, ours_index) if ids else ([], [])
+            for t, (ids, _) in zip(texts, scored, strict=True)
+        ]
+        runs["bm25_rm3"] = [ours_index.search_scored(terms, k=DEPTH, weights=w)[0] if terms else [] for terms, w in expanded]
         rocchio = np.asarray([v + 0.5 * doc_vecs[ids[:5]].mean(axis=0) for v, (ids, _) in zip(qvecs, dense, strict=True)])
         rocchio /= np.linalg.norm(rocchio, axis=1, keepdims=True)
         runs["dense_rocchio"] = [ids for ids, _ in dense_top(doc_vecs, rocchio)]
@@ -220,15 +224,21 @@ def main() -> None:
             hw = [hybrid_weights(w, qw, known) for qw in words]
             runs[f"hybrid_w{w}"] = [fuse(b, d, x) for b, d, x in zip(runs["bm25_ours"], runs["dense_floored"], hw, strict=True)]
             runs[f"rrf_nofloor_w{w}"] = [fuse(b, d, x) for b, d, x in zip(runs["bm25_ours"], runs["dense"], hw, strict=True)]
-            runs[f"rrf_rm3_rocchio_w{w}"] = [fuse(b, d, x) for b, d, x in
-                                             zip(runs["bm25_rm3"], runs["dense_rocchio"], hw, strict=True)]
-            runs[f"convex_a{round(1 - w, 1)}"] = [convex(b, d, x[0])  # alpha: the keyword weight
-                                                  for b, d, x in zip(scored, dense, hw, strict=True)]
+            runs[f"rrf_rm3_rocchio_w{w}"] = [
+                fuse(b, d, x) for b, d, x in zip(runs["bm25_rm3"], runs["dense_rocchio"], hw, strict=True)
+            ]
+            runs[f"convex_a{round(1 - w, 1)}"] = [
+                convex(b, d, x[0])  # alpha: the keyword weight
+                for b, d, x in zip(scored, dense, hw, strict=True)
+            ]
         return runs
 
     runs1 = all_runs(t1_topics)
-    m1: dict[str, Metric] = {"ndcg@10": lambda r, q: ndcg_at(r, q, 10), "recall@100": lambda r, q: recall_at(r, q, 100),
-                             "mrr@10": lambda r, q: mrr_at(r, q, 10)}
+    m1: dict[str, Metric] = {
+        "ndcg@10": lambda r, q: ndcg_at(r, q, 10),
+        "recall@100": lambda r, q: recall_at(r, q, 100),
+        "mrr@10": lambda r, q: mrr_at(r, q, 10),
+    }
     table1 = score(runs1, qrels1, m1, t1_splits)
 
     # task 2: English text of a hadith -> its Arabic text (known item)
@@ -238,8 +248,11 @@ def main() -> None:
     t2_splits = {"tuning": list(range(0, len(sample), 2)), "reporting": list(range(1, len(sample), 2))}
     qrels2 = [{d.doc_id} for d in sample]
     runs2 = all_runs([d.english for d in sample])
-    m2: dict[str, Metric] = {"mrr@10": lambda r, q: mrr_at(r, q, 10), "recall@10": lambda r, q: recall_at(r, q, 10),
-                             "recall@100": lambda r, q: recall_at(r, q, 100)}
+    m2: dict[str, Metric] = {
+        "mrr@10": lambda r, q: mrr_at(r, q, 10),
+        "recall@10": lambda r, q: recall_at(r, q, 10),
+        "recall@100": lambda r, q: recall_at(r, q, 100),
+    }
     table2 = score(runs2, qrels2, m2, t2_splits)
 
     # the hybrid weight is chosen on the tuning half of task 1, then quoted on the reporting halves
@@ -253,7 +266,9 @@ def main() -> None:
         "task2_hybrid_minus_dense_mrr": round(rep2(hyb) - rep2("dense"), 4),
     }
     goals["met"] = {
-        "task1 hybrid >= 1.25 x bm25_ours": bool(goals["task1_hybrid_over_bm25_ours"] and goals["task1_hybrid_over_bm25_ours"] >= 1.25),
+        "task1 hybrid >= 1.25 x bm25_ours": bool(
+            goals["task1_hybrid_over_bm25_ours"] and goals["task1_hybrid_over_bm25_ours"] >= 1.25
+        ),
         "task1 hybrid >= 1.10 x dense": bool(goals["task1_hybrid_over_dense"] and goals["task1_hybrid_over_dense"] >= 1.10),
         "task2 hybrid mrr >= dense": goals["task2_hybrid_minus_dense_mrr"] >= 0,
     }
@@ -262,11 +277,22 @@ def main() -> None:
     for split in ("tuning", "reporting"):
         print_table("task 2: English hadith -> Arabic hadith", table2, split)
     print(f"\nweight chosen on task-1 tuning: {best_w}; goals (reporting halves): {goals}")
-    write_report(args.out, {
-        "machine": platform.platform(), "model": embedder.name, "docs": len(docs), "topics": len(topics),
-        "task2_queries": len(sample), "seed": args.seed, "embed_docs_s": round(embed_s, 1),
-        "total_s": round(time.perf_counter() - t_start, 1), "task1": table1, "task2": table2, "goals": goals,
-    })
+    write_report(
+        args.out,
+        {
+            "machine": platform.platform(),
+            "model": embedder.name,
+            "docs": len(docs),
+            "topics": len(topics),
+            "task2_queries": len(sample),
+            "seed": args.seed,
+            "embed_docs_s": round(embed_s, 1),
+            "total_s": round(time.perf_counter() - t_start, 1),
+            "task1": table1,
+            "task2": table2,
+            "goals": goals,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -85,10 +85,20 @@ def child_export(root: str, word: str) -> None:
 
     export.write(hits(), Discard(), "csv")  # the CLI's writer, to a sink that keeps nothing
     an = default_analyzer()
-    print(json.dumps({"matches": res.total, "exported": len(ids), "unique": len(set(ids)),
-                      "analyzer_memo": len(an._memo), "stemmer_memo": len(an.stemmer._memo),  # noqa: SLF001 - bounded caches
-                      "seconds": round(time.perf_counter() - t0, 2), "rss_before_mb": round(before, 1),
-                      "peak_rss_mb": round(peak, 1)}))
+    print(
+        json.dumps(
+            {
+                "matches": res.total,
+                "exported": len(ids),
+                "unique": len(set(ids)),
+                "analyzer_memo": len(an._memo),
+                "stemmer_memo": len(an.stemmer._memo),  # noqa: SLF001 - bounded caches
+                "seconds": round(time.perf_counter() - t0, 2),
+                "rss_before_mb": round(before, 1),
+                "peak_rss_mb": round(peak, 1),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -134,14 +144,24 @@ def main() -> None:
 
     exports = {}
     for share in (0.2, 0.4, 0.8):
-        out = subprocess.run([sys.executable, __file__, "--child-export", str(tmp / "lancedb"), words[share][0]],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child-export", str(tmp / "lancedb"), words[share][0]],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         exports[f"{share:.0%}"] = json.loads(out.stdout.strip().splitlines()[-1])
     small, large = exports["20%"], exports["80%"]
     report = {
-        "machine": platform.platform(), "articles": args.articles, "seed": args.seed, "repeat": args.repeat, **timings,
-        "query": {"word": word, "matches": matches}, "top_terms_first_call_ms": round(cold_terms_s * 1000, 1),
-        "top_terms_described": top.describe(), "top_terms": [t.term for t in top.terms[:10]],
+        "machine": platform.platform(),
+        "articles": args.articles,
+        "seed": args.seed,
+        "repeat": args.repeat,
+        **timings,
+        "query": {"word": word, "matches": matches},
+        "top_terms_first_call_ms": round(cold_terms_s * 1000, 1),
+        "top_terms_described": top.describe(),
+        "top_terms": [t.term for t in top.terms[:10]],
         "latency_ms": {k: {"p50": pct(v, 50), "p95": pct(v, 95)} for k, v in lat.items()},
         "export": exports,
         "export_peak_growth_mb": {k: round(v["peak_rss_mb"] - v["rss_before_mb"], 1) for k, v in exports.items()},

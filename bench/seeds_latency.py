@@ -20,15 +20,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from metrics import write_report  # noqa: E402
+
 from archive.embeddings import Embedder  # noqa: E402
 from archive.pipeline import Indexer  # noqa: E402
 from archive.search import MODES, SearchService  # noqa: E402
 from archive.store import open_store  # noqa: E402
-from metrics import write_report  # noqa: E402
 
 QUERIES = [
-    "الجيش السوري", "قاعدة همدان الجوية", '"حزب الله" -داعش', "روسيا OR إيران", "سوري*",
-    "شمخانى", "Russia and Iran joint military headquarters in Syria", "Soleimani visit to Moscow",
+    "الجيش السوري",
+    "قاعدة همدان الجوية",
+    '"حزب الله" -داعش',
+    "روسيا OR إيران",
+    "سوري*",
+    "شمخانى",
+    "Russia and Iran joint military headquarters in Syria",
+    "Soleimani visit to Moscow",
 ]
 
 
@@ -46,8 +53,13 @@ def main() -> None:
         report = Indexer(store, embedder, progress=False).run([ROOT / "seeds"])
         svc = SearchService(open_store(data, read_only=True), embedder)
         svc.search("تسخين", mode="hybrid")  # warm caches once
-        out: dict = {"machine": platform.platform(), "model_load_s": round(load_s, 2),
-                     "index_seeds_s": round(report.seconds, 2), "passages": report.passages, "modes": {}}
+        out: dict = {
+            "machine": platform.platform(),
+            "model_load_s": round(load_s, 2),
+            "index_seeds_s": round(report.seconds, 2),
+            "passages": report.passages,
+            "modes": {},
+        }
         print(f"model load {load_s:.1f}s; indexed 5 seeds ({report.passages} passages) in {report.seconds:.2f}s")
         for mode in MODES:
             times = []

@@ -166,9 +166,13 @@ def build(store: Store, batches: Iterable[Batch], limit: int | None = None) -> t
     t0 = time.perf_counter()
     store.optimize()
     optimize_s = time.perf_counter() - t0
-    timings = {"build_s": round(time.perf_counter() - t_build, 1), "analyze_s": round(analyze_s, 1),
-               "stories_s": round(stories_s, 1),
-               "write_s": round(write_s, 1), "optimize_s": round(optimize_s, 1)}
+    timings = {
+        "build_s": round(time.perf_counter() - t_build, 1),
+        "analyze_s": round(analyze_s, 1),
+        "stories_s": round(stories_s, 1),
+        "write_s": round(write_s, 1),
+        "optimize_s": round(optimize_s, 1),
+    }
     return np.concatenate(vec_parts), timings
 
 
@@ -193,15 +197,25 @@ def boolean_queries(vocab: list[str], n: int, seed: int) -> list[tuple[str, str,
     for _ in range(n):
         w = [r.choice(words) for _ in range(40)]
 
-        def nested(prefix: str, fuzzy: str) -> str:
-            return " OR ".join(f'(({w[i]} OR {w[i + 1]} OR "{w[i + 2]} {w[i + 3]}" OR {w[i + 4][:3]}{prefix}) AND '
-                               f"({w[i + 5]} | {w[i + 6]}{fuzzy} | {w[i + 7]}) -{w[i + 8]})" for i in range(0, 36, 9))
+        def nested(prefix: str, fuzzy: str, w: list[str] = w) -> str:
+            return " OR ".join(
+                f'(({w[i]} OR {w[i + 1]} OR "{w[i + 2]} {w[i + 3]}" OR {w[i + 4][:3]}{prefix}) AND '
+                f"({w[i + 5]} | {w[i + 6]}{fuzzy} | {w[i + 7]}) -{w[i + 8]})"
+                for i in range(0, 36, 9)
+            )
+
         out.append((" ".join(w[36:39]), nested("*", "~1"), nested("", "")))
     return out
 
 
-def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: np.ndarray,
-            all_vecs: np.ndarray, boolean: list[tuple[str, str, str]]) -> tuple[dict[str, list[float]], list[float]]:
+def latency(
+    store: LanceStore,
+    embedder: Embedder,
+    queries: list[str],
+    q_vecs: np.ndarray,
+    all_vecs: np.ndarray,
+    boolean: list[tuple[str, str, str]],
+) -> tuple[dict[str, list[float]], list[float]]:
     """Per query: raw LanceDB keyword / vector / both, the service per mode with a given vector
     and with the query embedded, a 3-word and a 32-clause boolean keyword query, and ANN
     recall@10 of the semantic mode's first page (as the service asks the store: 100 deep) vs
@@ -227,8 +241,13 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
             articles.search(fts, query_type="fts").select(["id", "_score"]).limit(100).to_list()
 
     def raw_vector(v: np.ndarray) -> None:
-        (passages.search(v, vector_column_name="vector").distance_type("cosine")
-         .select(["article_id", "_distance"]).limit(100).to_list())
+        (
+            passages.search(v, vector_column_name="vector")
+            .distance_type("cosine")
+            .select(["article_id", "_distance"])
+            .limit(100)
+            .to_list()
+        )
 
     def steps(q: str, v: np.ndarray, three: str, nested: str, plain: str) -> list[tuple[str, Callable[[], object]]]:
         modes = ("keyword", "semantic", "hybrid")
@@ -251,7 +270,7 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
         fixed.vector = v
         todo = steps(q, v, three, nested, plain)
         # a query's first call pays for its cold reads: rotate which step goes first
-        for name, step in todo[n % len(todo):] + todo[: n % len(todo)]:
+        for name, step in todo[n % len(todo) :] + todo[: n % len(todo)]:
             with timed(name):
                 step()
         got = {h.article.id for h in svc_fixed.search(q, mode="semantic").hits}
@@ -259,8 +278,9 @@ def latency(store: LanceStore, embedder: Embedder, queries: list[str], q_vecs: n
     return lat, recalls
 
 
-def es_function(batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np.ndarray, model: str,
-                boolean: list[tuple[str, str, str]]) -> dict:
+def es_function(
+    batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np.ndarray, model: str, boolean: list[tuple[str, str, str]]
+) -> dict:
     """The first ``n`` passages in the ES backend (noida-db) and in a fresh embedded store; the
     same queries through the same service on both: errors, how often the top 10 agree, and for
     the 3-word and 32-clause boolean queries whether the totals agree and each backend's p95
@@ -308,13 +328,21 @@ def es_function(batches: Iterable[Batch], n: int, queries: list[str], q_vecs: np
                     times.setdefault(f"{name}_{kind}", []).append(time.perf_counter() - t0)
                 totals_agree.append(got[0] == got[1])
         p95 = {k: pct(v, 95) for k, v in times.items()}
-        return {"passages": n, "queries": len(queries), "es_build_s": round(es_build, 1), "errors": errors[:20],
-                "boolean_totals_agree": round(statistics.mean(totals_agree), 4),
-                "boolean_p95_ms": p95,
-                "boolean32_over_3words_p95": {f"{b}{k}": round(p95[f"{b}_boolean32{k}"] / p95[f"{b}_3words"], 2)
-                                              for b in ("elasticsearch", "lancedb") for k in ("", "_plain")},
-                "error_count": len(errors),
-                "top10_overlap_with_embedded": {m: round(statistics.mean(x), 4) for m, x in same.items() if x}}
+        return {
+            "passages": n,
+            "queries": len(queries),
+            "es_build_s": round(es_build, 1),
+            "errors": errors[:20],
+            "boolean_totals_agree": round(statistics.mean(totals_agree), 4),
+            "boolean_p95_ms": p95,
+            "boolean32_over_3words_p95": {
+                f"{b}{k}": round(p95[f"{b}_boolean32{k}"] / p95[f"{b}_3words"], 2)
+                for b in ("elasticsearch", "lancedb")
+                for k in ("", "_plain")
+            },
+            "error_count": len(errors),
+            "top10_overlap_with_embedded": {m: round(statistics.mean(x), 4) for m, x in same.items() if x},
+        }
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -360,22 +388,31 @@ def main() -> None:
     lat, recalls = latency(store, embedder, queries, q_vecs, all_vecs, boolean)
     med = {k: statistics.median(v) for k, v in lat.items()}
     report = {
-        "machine": platform.platform(), "corpus": args.corpus, "passages": len(all_vecs), "queries": len(queries),
-        "seed": args.seed, **timings, "disk_mb": round(disk / 2**20, 1), "peak_rss_build_mb": round(peak_build, 1),
+        "machine": platform.platform(),
+        "corpus": args.corpus,
+        "passages": len(all_vecs),
+        "queries": len(queries),
+        "seed": args.seed,
+        **timings,
+        "disk_mb": round(disk / 2**20, 1),
+        "peak_rss_build_mb": round(peak_build, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "ann_recall@10": round(statistics.mean(recalls), 4),
         "latency_ms": {k: {"p50": pct(v, 50), "p95": pct(v, 95)} for k, v in lat.items()},
         "service_over_raw_p50": {m: round(med[f"{m}_service"] / med[f"{m}_raw"], 2) for m in ("keyword", "semantic", "hybrid")},
-        "boolean32_over_3words_p95": {k: round(pct(lat[f"keyword_boolean32{k}_service"], 95) / pct(lat["keyword_3words_service"], 95), 2)
-                                      for k in ("", "_plain")},
+        "boolean32_over_3words_p95": {
+            k: round(pct(lat[f"keyword_boolean32{k}_service"], 95) / pct(lat["keyword_3words_service"], 95), 2)
+            for k in ("", "_plain")
+        },
     }
     shutil.rmtree(tmp, ignore_errors=True)
     for k, v in report["latency_ms"].items():  # the embedded store's numbers first: the ES pass is slow on noida-db
         print(f"{k:34} p50 {v['p50']:8.2f} ms   p95 {v['p95']:8.2f} ms")
     write_report(out, report)
     if args.es:
-        report["elasticsearch_function"] = es_function(make(), args.es, queries[:50], q_vecs[:50], embedder.name,
-                                                       boolean[:5])  # noida-db takes seconds per 32-clause query
+        report["elasticsearch_function"] = es_function(
+            make(), args.es, queries[:50], q_vecs[:50], embedder.name, boolean[:5]
+        )  # noida-db takes seconds per 32-clause query
     print({k: v for k, v in report.items() if k != "latency_ms"})
     write_report(out, report)
 

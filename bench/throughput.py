@@ -58,8 +58,13 @@ def write_corpus(path: Path, n: int, seed: int) -> None:
     docs = random.Random(seed).sample(load().docs, n)
     with path.open("w", encoding="utf-8") as f:
         for d in docs:
-            rec = {"id": f"h{d.doc_id}", "title": min(d.chapters) if d.chapters else "", "body": d.arabic,
-                   "source": "hadith", "published_at": "2020-01-01"}
+            rec = {
+                "id": f"h{d.doc_id}",
+                "title": min(d.chapters) if d.chapters else "",
+                "body": d.arabic,
+                "source": "hadith",
+                "published_at": "2020-01-01",
+            }
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
@@ -99,12 +104,20 @@ def main() -> None:
             s = time.perf_counter() - t0
             if report.failed or report.added != len(articles) or report.passages != len(texts):
                 raise SystemExit(f"pipeline run did not index the corpus: {report.as_dict()}")
-            runs[f"pipeline_b{b}"].append({
-                "seconds": s, "articles_per_s": len(articles) / s, "passages_per_s": len(texts) / s,
-                "encode_s": timed.seconds, "other_s": s - timed.seconds,
-            })
-            print(f"[{rep + 1}/{args.repeats}] pipeline batch {b:3} {len(texts) / s:8.1f} passages/s "
-                  f"{len(articles) / s:7.1f} articles/s (encoder {timed.seconds:.1f} s of {s:.1f} s)", flush=True)
+            runs[f"pipeline_b{b}"].append(
+                {
+                    "seconds": s,
+                    "articles_per_s": len(articles) / s,
+                    "passages_per_s": len(texts) / s,
+                    "encode_s": timed.seconds,
+                    "other_s": s - timed.seconds,
+                }
+            )
+            print(
+                f"[{rep + 1}/{args.repeats}] pipeline batch {b:3} {len(texts) / s:8.1f} passages/s "
+                f"{len(articles) / s:7.1f} articles/s (encoder {timed.seconds:.1f} s of {s:.1f} s)",
+                flush=True,
+            )
             shutil.rmtree(store_dir, ignore_errors=True)
 
     def med(name: str, key: str) -> float:
@@ -119,9 +132,16 @@ def main() -> None:
     import torch
 
     report = {
-        "machine": platform.platform(), "device": args.device or "cpu", "torch_threads": torch.get_num_threads(),
-        "articles": len(articles), "passages": len(texts), "repeats": args.repeats, "seed": args.seed,
-        "mean_passage_chars": round(statistics.mean(len(t) for t in texts)), "summary": summary, "runs": runs,
+        "machine": platform.platform(),
+        "device": args.device or "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "articles": len(articles),
+        "passages": len(texts),
+        "repeats": args.repeats,
+        "seed": args.seed,
+        "mean_passage_chars": round(statistics.mean(len(t) for t in texts)),
+        "summary": summary,
+        "runs": runs,
     }
     print(json.dumps(summary, indent=2))
     write_report(args.out, report)

@@ -14,8 +14,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from archive import config, export
 from archive.config import ESSettings
@@ -57,9 +58,14 @@ def _embedder(args: argparse.Namespace) -> Embedder:
 
 def _es(args: argparse.Namespace) -> ESSettings:
     """ES settings: flags over environment; credentials only ever from the environment."""
-    return ESSettings.from_env(url=args.es_url, index=args.es_index, ca_certs=args.es_ca_certs, timeout=args.es_timeout,
-                               verify_certs=False if args.es_no_verify else None,
-                               server_rrf=True if args.es_server_rrf else None)
+    return ESSettings.from_env(
+        url=args.es_url,
+        index=args.es_index,
+        ca_certs=args.es_ca_certs,
+        timeout=args.es_timeout,
+        verify_certs=False if args.es_no_verify else None,
+        server_rrf=True if args.es_server_rrf else None,
+    )
 
 
 def _backend(args: argparse.Namespace) -> str:
@@ -74,7 +80,7 @@ def _progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def _report(rec: "JobRecord", as_json: bool) -> int:
+def _report(rec: JobRecord, as_json: bool) -> int:
     """Print a job's outcome; its exit code."""
     for err in rec.errors:
         print(f"error: {err}", file=sys.stderr)
@@ -88,13 +94,17 @@ def _report(rec: "JobRecord", as_json: bool) -> int:
         print(f"locked: {rec.message}", file=sys.stderr)
     else:
         verb = "would index" if rec.mode == "dry-run" else "indexed"
-        print(f"{verb} {rec.added} new, {rec.updated} updated, {rec.unchanged} unchanged, {rec.deleted} deleted, "
-              f"{rec.failed} failed; {rec.passages} passages embedded in {rec.seconds:.1f}s ({rec.mode}, job {rec.id})")
+        print(
+            f"{verb} {rec.added} new, {rec.updated} updated, {rec.unchanged} unchanged, {rec.deleted} deleted, "
+            f"{rec.failed} failed; {rec.passages} passages embedded in {rec.seconds:.1f}s ({rec.mode}, job {rec.id})"
+        )
         if rec.kept_unreadable:
             print(f"kept {rec.kept_unreadable} indexed article(s) whose files could not be read", file=sys.stderr)
         if rec.generation:
-            print(f"generation {rec.generation}: {'now active' if rec.switched else 'NOT switched to'}"
-                  + (f"; pruned {', '.join(rec.pruned)}" if rec.pruned else ""))
+            print(
+                f"generation {rec.generation}: {'now active' if rec.switched else 'NOT switched to'}"
+                + (f"; pruned {', '.join(rec.pruned)}" if rec.pruned else "")
+            )
     if rec.status == "partial" and not (rec.added or rec.updated or rec.unchanged or rec.deleted):
         return EXIT_FAILED  # nothing usable came of it
     return STATUS_EXIT.get(rec.status, EXIT_FAILED)
@@ -129,7 +139,7 @@ def _has_index(args: argparse.Namespace) -> bool:
         return False
 
 
-def _job_config(args: argparse.Namespace) -> "JobConfig":
+def _job_config(args: argparse.Namespace) -> JobConfig:
     """The job file (``--config``) or the paths given; the file's [store] fills unset flags."""
     from archive.jobs import ConfigError, config_from_paths, load_config
 
@@ -138,8 +148,9 @@ def _job_config(args: argparse.Namespace) -> "JobConfig":
     if not args.config and not args.paths:
         raise ConfigError("nothing to index: give --config FILE (see the README) or source directories")
     if not args.config:
-        return config_from_paths([Path(p) for p in args.paths], args.batch_size or DEFAULT_BATCH, args.retention or 1,
-                                 args.publisher or "")
+        return config_from_paths(
+            [Path(p) for p in args.paths], args.batch_size or DEFAULT_BATCH, args.retention or 1, args.publisher or ""
+        )
     config = load_config(Path(args.config))
     for key in ("backend", "data_dir", "model", "es_url", "es_index"):
         if getattr(args, key, None) is None and config.store.get(key) is not None:
@@ -147,8 +158,11 @@ def _job_config(args: argparse.Namespace) -> "JobConfig":
     if args.batch_size or args.retention is not None:
         from dataclasses import replace
 
-        config = replace(config, batch_size=args.batch_size or config.batch_size,
-                         retention=config.retention if args.retention is None else args.retention)
+        config = replace(
+            config,
+            batch_size=args.batch_size or config.batch_size,
+            retention=config.retention if args.retention is None else args.retention,
+        )
     return config
 
 
@@ -171,7 +185,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from archive.jobs import rollback
 
     rec = rollback(_store(args))
-    print(rec.message if rec.status == "ok" else f"{rec.status}: {rec.message}", file=sys.stdout if rec.status == "ok" else sys.stderr)
+    print(
+        rec.message if rec.status == "ok" else f"{rec.status}: {rec.message}",
+        file=sys.stdout if rec.status == "ok" else sys.stderr,
+    )
     return STATUS_EXIT.get(rec.status, EXIT_FAILED)
 
 
@@ -179,7 +196,8 @@ def _job_line(r: dict) -> str:
     when = str(r.get("started", ""))[:19].replace("T", " ")
     counts = f"+{r.get('added', 0)} ~{r.get('updated', 0)} -{r.get('deleted', 0)} ={r.get('unchanged', 0)} !{r.get('failed', 0)}"
     extra = f" → {r['generation']}{'' if r.get('switched') else ' (not switched)'}" if r.get("generation") else ""
-    return f"{when}  {r.get('id', '')}  {r.get('mode', ''):<11} {r.get('status', ''):<11} {counts}  {float(r.get('seconds') or 0):.1f}s{extra}"
+    seconds = float(r.get("seconds") or 0)
+    return f"{when}  {r.get('id', '')}  {r.get('mode', ''):<11} {r.get('status', ''):<11} {counts}  {seconds:.1f}s{extra}"
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -217,7 +235,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if bool(cron) == bool(every):
         raise ConfigError("give exactly one of --cron EXPR or --every DURATION (or [schedule] in the job file)")
     try:
-        trigger = CronTrigger.from_crontab(cron) if cron else IntervalTrigger(seconds=parse_duration(every, "--every"))
+        trigger = CronTrigger.from_crontab(cron) if cron else IntervalTrigger(seconds=parse_duration(str(every), "--every"))
     except ValueError as exc:
         raise ConfigError(f"--cron {cron!r}: {exc}") from None
     grace = parse_duration(args.misfire_grace or config.misfire_grace, "--misfire-grace")
@@ -242,8 +260,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"scheduled reindex ({'cron ' + cron if cron else 'every ' + str(every)}); first run {first:%Y-%m-%d %H:%M:%S %Z}",
-          flush=True)
+    print(
+        f"scheduled reindex ({'cron ' + cron if cron else 'every ' + str(every)}); first run {first:%Y-%m-%d %H:%M:%S %Z}",
+        flush=True,
+    )
     scheduler.start()  # blocks until stop()
     return EXIT_OK
 
@@ -257,22 +277,41 @@ def _plain(snippet_html: str, tty: bool) -> str:
 
 def _result_json(res: SearchResult) -> dict:
     return {
-        "query": res.query.raw, "mode": res.mode, "total": res.total, "total_exact": res.total_exact,
-        "keyword_total": res.keyword_total, "semantic_total": res.semantic_total, "weaker": res.weaker, "page": res.page,
-        "stories": res.stories or None, "stories_exact": res.stories_exact if res.stories else None,
-        "took_ms": res.took_ms, "warnings": res.warnings, "sources": res.sources,
+        "query": res.query.raw,
+        "mode": res.mode,
+        "total": res.total,
+        "total_exact": res.total_exact,
+        "keyword_total": res.keyword_total,
+        "semantic_total": res.semantic_total,
+        "weaker": res.weaker,
+        "page": res.page,
+        "stories": res.stories or None,
+        "stories_exact": res.stories_exact if res.stories else None,
+        "took_ms": res.took_ms,
+        "warnings": res.warnings,
+        "sources": res.sources,
         "weights": {"keyword": res.weights[0], "semantic": res.weights[1]},
         "years": {str(k): v for k, v in res.years.items()},
         "hits": [
             {
-                "id": h.article.id, "title": h.article.title, "source": h.article.source,
+                "id": h.article.id,
+                "title": h.article.title,
+                "source": h.article.source,
                 "published_at": h.article.published_at.isoformat() if h.article.published_at else None,
-                "url": h.article.url, "path": h.article.path, "match": h.match,
-                "fused_score": h.fused_score, "keyword_rank": h.keyword_rank, "keyword_score": h.keyword_score,
-                "semantic_rank": h.semantic_rank, "semantic_score": h.semantic_score,
+                "url": h.article.url,
+                "path": h.article.path,
+                "match": h.match,
+                "fused_score": h.fused_score,
+                "keyword_rank": h.keyword_rank,
+                "keyword_score": h.keyword_score,
+                "semantic_rank": h.semantic_rank,
+                "semantic_score": h.semantic_score,
                 "best_passage": {"n": h.passage.n, "start": h.passage.start, "end": h.passage.end} if h.passage else None,
-                "snippet_html": h.snippet_html, "snippet": _plain(h.snippet_html, False), "weak": h.weak,
-                "story": h.article.story_id, "versions": [v.id for v in h.versions],
+                "snippet_html": h.snippet_html,
+                "snippet": _plain(h.snippet_html, False),
+                "weak": h.weak,
+                "story": h.article.story_id,
+                "versions": [v.id for v in h.versions],
             }
             for h in res.hits
         ],
@@ -280,9 +319,18 @@ def _result_json(res: SearchResult) -> dict:
 
 
 def _asked(svc: SearchService, args: argparse.Namespace, **page: Any) -> SearchResult:
-    return svc.search(args.query, mode=args.mode, semantic_weight=args.weight, sources=args.source or (),
-                      date_from=args.date_from, date_to=args.date_to, sort=args.sort,
-                      default="AND" if args.all_words else "OR", group=getattr(args, "group", False), **page)
+    return svc.search(
+        args.query,
+        mode=args.mode,
+        semantic_weight=args.weight,
+        sources=args.source or (),
+        date_from=args.date_from,
+        date_to=args.date_to,
+        sort=args.sort,
+        default="AND" if args.all_words else "OR",
+        group=getattr(args, "group", False),
+        **page,
+    )
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -297,24 +345,38 @@ def cmd_search(args: argparse.Namespace) -> int:
     tty = sys.stdout.isatty()
     for w in res.warnings:
         print(f"note: {w}", file=sys.stderr)
-    print(f"{res.total_text} results ({res.mode}, {res.took_ms:.0f} ms)"
-          + (f", {res.stories:,} stories" + ("" if res.stories_exact else f" among the first {len(res.order):,} ranked")
-             if res.stories else ""))
+    print(
+        f"{res.total_text} results ({res.mode}, {res.took_ms:.0f} ms)"
+        + (
+            f", {res.stories:,} stories" + ("" if res.stories_exact else f" among the first {len(res.order):,} ranked")
+            if res.stories
+            else ""
+        )
+    )
     if res.weaker:
-        print(f"{res.weaker} weaker semantic matches below the relevance floor, not counted"
-              + (": listed after the results" if args.weaker else " (--weaker lists them)"))
+        print(
+            f"{res.weaker} weaker semantic matches below the relevance floor, not counted"
+            + (": listed after the results" if args.weaker else " (--weaker lists them)")
+        )
     for i, h in enumerate(res.hits, (res.page - 1) * res.page_size + 1):
         a = h.article
         when = a.published_at.date().isoformat() if a.published_at else "-"
         why = f"keyword #{h.keyword_rank or '-'}, semantic #{h.semantic_rank or '-'}, fused {h.fused_score:.4f}"
         print(f"\n{i}. {_isolated(_plain(h.title_html, tty) or a.id, tty)}")
-        print(f"   {when} · {_isolated(a.source or '-', tty)} · {why}" + (" · weaker match" if h.weak else " · semantic match" if h.match == "semantic" else ""))
+        print(
+            f"   {when} · {_isolated(a.source or '-', tty)} · {why}"
+            + (" · weaker match" if h.weak else " · semantic match" if h.match == "semantic" else "")
+        )
         print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
         print(f"   id {a.id} · {a.path or a.url}")
         if h.versions:
-            print(f"   {len(h.versions)} more version(s) of this story: "
-                  + "; ".join(f"{v.id} ({_isolated(v.source or '-', tty)}, {v.published_at.date() if v.published_at else '-'})"
-                              for v in h.versions))
+            print(
+                f"   {len(h.versions)} more version(s) of this story: "
+                + "; ".join(
+                    f"{v.id} ({_isolated(v.source or '-', tty)}, {v.published_at.date() if v.published_at else '-'})"
+                    for v in h.versions
+                )
+            )
     if top:
         print(f"\ntop terms of {top.describe()} (matches holding it · articles holding it):")
         for t in top.terms:
@@ -328,30 +390,44 @@ TIMELINE_SOURCES = 5
 def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -> dict:
     """``--timeline``: every match's series, and with ``--by-source`` one per large source;
     printed (unless ``--json``, which gets the returned record) and written as CSV when asked."""
-    interval, overall, by_source = svc.timeline(res, args.timeline, list(res.sources)[:TIMELINE_SOURCES] if args.by_source else ())
+    interval, overall, by_source = svc.timeline(
+        res, args.timeline, list(res.sources)[:TIMELINE_SOURCES] if args.by_source else ()
+    )
     if args.timeline_csv:
         args.timeline_csv.write_bytes(timeline_csv(overall, by_source))
     undated = res.total - sum(b.matches for b in overall)
 
     def rows(buckets: list[Bucket]) -> list[dict]:
-        return [dict(start=b.start.isoformat(), end=b.end.isoformat(), matches=b.matches, articles=b.articles,
-                     share=round(b.share, 6)) for b in buckets]
+        return [
+            dict(
+                start=b.start.isoformat(), end=b.end.isoformat(), matches=b.matches, articles=b.articles, share=round(b.share, 6)
+            )
+            for b in buckets
+        ]
 
     if not args.json:
         tty = sys.stdout.isatty()
-        print(f"timeline by {interval}: matches of articles under the same filters, share"
-              + ("" if res.total_exact else f" (a lower bound: {res.total_text} matches)")
-              + (f"; {undated:,} undated matches are not in it" if undated else ""))
+        print(
+            f"timeline by {interval}: matches of articles under the same filters, share"
+            + ("" if res.total_exact else f" (a lower bound: {res.total_text} matches)")
+            + (f"; {undated:,} undated matches are not in it" if undated else "")
+        )
         for name, buckets in [(None, overall), *by_source.items()]:
             if by_source:
                 print(f"\n  {'all sources' if name is None else _isolated(name or '(no source)', tty)}")
             top = max((b.matches for b in buckets), default=0) or 1
             for b in buckets:
-                print(f"  {b.start.isoformat()}  {b.matches:>7,} of {b.articles:>7,}  {100 * b.share:5.1f} %  "
-                      + "#" * round(30 * b.matches / top))
+                print(
+                    f"  {b.start.isoformat()}  {b.matches:>7,} of {b.articles:>7,}  {100 * b.share:5.1f} %  "
+                    + "#" * round(30 * b.matches / top)
+                )
         print()
-    return {"interval": interval, "undated": undated, "buckets": rows(overall),
-            "by_source": {s: rows(b) for s, b in by_source.items()}}
+    return {
+        "interval": interval,
+        "undated": undated,
+        "buckets": rows(overall),
+        "by_source": {s: rows(b) for s, b in by_source.items()},
+    }
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -371,8 +447,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         n = export.write(hits, sys.stdout, args.format)
     bar.close()
-    print(f"{n:,} articles exported ({res.mode}" + ("" if res.total_exact else ", the semantic channel capped") + ")"
-          + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    print(
+        f"{n:,} articles exported ({res.mode}"
+        + ("" if res.total_exact else ", the semantic channel capped")
+        + ")"
+        + (f" to {args.out}" if args.out else ""),
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -389,8 +470,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     for source, n in info.sources.items():
         print(f"  {_isolated(source or '(no source)', sys.stdout.isatty())}: {n}")
     for gen in store.generations():
-        print(f"generation {gen.name}: {gen.articles} articles"
-              + ("  ← active" if gen.active else "" if gen.complete else "  (incomplete: never switched to)"))
+        print(
+            f"generation {gen.name}: {gen.articles} articles"
+            + ("  ← active" if gen.active else "" if gen.complete else "  (incomplete: never switched to)")
+        )
     print(f"last job  {_job_line(last[0])}" if last else "last job  none recorded")
     return EXIT_OK
 
@@ -413,8 +496,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         env[config.MODEL_ENV] = args.model
     env[config.BACKEND_ENV] = _backend(args)
     es = _es(args)  # flags reach the app through its environment (credentials are there already)
-    env.update({"ES_URL": es.url, "ES_INDEX": es.index, "ES_TIMEOUT": str(es.timeout),
-                "ES_VERIFY_CERTS": str(es.verify_certs).lower(), "ES_SERVER_RRF": str(es.server_rrf).lower()})
+    env.update(
+        {
+            "ES_URL": es.url,
+            "ES_INDEX": es.index,
+            "ES_TIMEOUT": str(es.timeout),
+            "ES_VERIFY_CERTS": str(es.verify_certs).lower(),
+            "ES_SERVER_RRF": str(es.server_rrf).lower(),
+        }
+    )
     if es.ca_certs:
         env["ES_CA_CERTS"] = es.ca_certs
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"), "--server.port", str(args.port)]
@@ -425,58 +515,95 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help=f"index location (default ${config.DATA_DIR_ENV} or ./data)")
-    common.add_argument("--model", help=f"sentence-transformers model id or path (default ${config.MODEL_ENV} or multilingual-e5-small)")
-    common.add_argument("--backend", choices=config.BACKENDS,
-                        help=f"store (default ${config.BACKEND_ENV}; elasticsearch when $ES_URL is set; else lancedb)")
+    common.add_argument(
+        "--model", help=f"sentence-transformers model id or path (default ${config.MODEL_ENV} or multilingual-e5-small)"
+    )
+    common.add_argument(
+        "--backend",
+        choices=config.BACKENDS,
+        help=f"store (default ${config.BACKEND_ENV}; elasticsearch when $ES_URL is set; else lancedb)",
+    )
     es = common.add_argument_group("Elasticsearch (credentials only from $ES_API_KEY or $ES_USERNAME/$ES_PASSWORD)")
     es.add_argument("--es-url", help="cluster URL (default $ES_URL or http://localhost:9200)")
     es.add_argument("--es-index", help="alias to read and write (default $ES_INDEX or news)")
     es.add_argument("--es-ca-certs", help="CA certificate file for TLS (default $ES_CA_CERTS)")
     es.add_argument("--es-no-verify", action="store_true", help="do not verify TLS certificates ($ES_VERIFY_CERTS=false)")
     es.add_argument("--es-timeout", type=float, help="request timeout in seconds (default $ES_TIMEOUT or 30)")
-    es.add_argument("--es-server-rrf", action="store_true",
-                    help="fuse hybrid results on the cluster (rrf retriever; ES 8.15+, Enterprise licence) ($ES_SERVER_RRF)")
+    es.add_argument(
+        "--es-server-rrf",
+        action="store_true",
+        help="fuse hybrid results on the cluster (rrf retriever; ES 8.15+, Enterprise licence) ($ES_SERVER_RRF)",
+    )
     p = argparse.ArgumentParser(prog=PROG, description="Arabic news archive: index and search (keyword + semantic).")
     sub = p.add_subparsers(dest="command", required=True)
 
     publisher = argparse.ArgumentParser(add_help=False)
-    publisher.add_argument("--publisher", help="source of the articles that name none themselves (a trailing "
-                                               "line that is a name is then left in the text unless it is this)")
+    publisher.add_argument(
+        "--publisher",
+        help="source of the articles that name none themselves (a trailing "
+        "line that is a name is then left in the text unless it is this)",
+    )
     ix = sub.add_parser("index", parents=[common, publisher], help=f"add or update files or directories ({FILE_TYPES})")
     ix.add_argument("paths", nargs="+", help=f"files or directories to index ({FILE_TYPES})")
-    ix.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"articles per encoder call and atomic write (default {DEFAULT_BATCH})")
+    ix.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH,
+        help=f"articles per encoder call and atomic write (default {DEFAULT_BATCH})",
+    )
     ix.add_argument("--json", action="store_true", help="print the run summary as JSON")
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
     ix.set_defaults(func=cmd_index)
 
     asked = argparse.ArgumentParser(add_help=False)  # what a result set depends on (search, export)
-    asked.add_argument("query", help='query: words, "phrases", AND / OR / NOT, (groups), +required, -excluded, '
-                                  '"a b"~5 (within 5 words), word~1 (fuzzy), prefix*, title:word, source:X, '
-                                  'from:/to:YYYY-MM-DD (a query that starts with - is read as the query, not as an option)')
+    asked.add_argument(
+        "query",
+        help='query: words, "phrases", AND / OR / NOT, (groups), +required, -excluded, '
+        '"a b"~5 (within 5 words), word~1 (fuzzy), prefix*, title:word, source:X, '
+        "from:/to:YYYY-MM-DD (a query that starts with - is read as the query, not as an option)",
+    )
     asked.add_argument("--mode", choices=MODES, default="hybrid")
     asked.add_argument("--weight", type=float, default=0.5, help="semantic weight in hybrid mode, 0..1 (default 0.5)")
     asked.add_argument("--source", action="append", help="only this source (repeatable)")
     asked.add_argument("--from", dest="date_from", type=_date, help="published on or after YYYY-MM-DD")
     asked.add_argument("--to", dest="date_to", type=_date, help="published on or before YYYY-MM-DD")
     asked.add_argument("--sort", choices=("relevance", "newest"), default="relevance")
-    asked.add_argument("--and", dest="all_words", action="store_true",
-                       help="juxtaposed words are all required (default: any of them, ranked)")
+    asked.add_argument(
+        "--and", dest="all_words", action="store_true", help="juxtaposed words are all required (default: any of them, ranked)"
+    )
     se = sub.add_parser("search", parents=[common, asked], help="search the index")
     se.add_argument("--page", type=int, default=1)
     se.add_argument("--limit", type=int, default=10, help="results per page")
     se.add_argument("--json", action="store_true", help="machine-readable output")
-    se.add_argument("--weaker", action="store_true",
-                    help="also list the semantic hits below the relevance floor, after the results (marked, not counted)")
-    se.add_argument("--timeline", nargs="?", const="auto", choices=("auto", *INTERVALS),
-                    help="attention over time: matches per day / week / month / year (default: chosen from the span) "
-                         "beside all articles under the same filters, and their share")
+    se.add_argument(
+        "--weaker",
+        action="store_true",
+        help="also list the semantic hits below the relevance floor, after the results (marked, not counted)",
+    )
+    se.add_argument(
+        "--timeline",
+        nargs="?",
+        const="auto",
+        choices=("auto", *INTERVALS),
+        help="attention over time: matches per day / week / month / year (default: chosen from the span) "
+        "beside all articles under the same filters, and their share",
+    )
     se.add_argument("--by-source", action="store_true", help="with --timeline: a series per source (the 5 largest)")
     se.add_argument("--timeline-csv", type=Path, metavar="FILE", help="with --timeline: also write the series as CSV")
-    se.add_argument("--group", action="store_true",
-                    help="one result per story: near-duplicates (the same text republished) listed once, with their versions")
-    se.add_argument("--terms", nargs="?", type=int, const=25, metavar="N",
-                    help="the result set's N most significant terms against the whole archive (default 25); "
-                         "add one to the query as +term to narrow to it")
+    se.add_argument(
+        "--group",
+        action="store_true",
+        help="one result per story: near-duplicates (the same text republished) listed once, with their versions",
+    )
+    se.add_argument(
+        "--terms",
+        nargs="?",
+        type=int,
+        const=25,
+        metavar="N",
+        help="the result set's N most significant terms against the whole archive (default 25); "
+        "add one to the query as +term to narrow to it",
+    )
     se.set_defaults(func=cmd_search)
 
     ex = sub.add_parser("export", parents=[common, asked], help="every match of a query as CSV or JSONL (no cap)")
@@ -503,7 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("--retention", type=int, help="previous generations kept for rollback (default 1)")
     job.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    rx = sub.add_parser("reindex", parents=[common, job, publisher], help="sync the index with its sources (adds, updates, deletes)")
+    rx = sub.add_parser(
+        "reindex", parents=[common, job, publisher], help="sync the index with its sources (adds, updates, deletes)"
+    )
     rx.add_argument("--dry-run", action="store_true", help="count what would change; embed and write nothing")
     rx.add_argument("--json", action="store_true", help="print the job record as JSON")
     rx.set_defaults(func=cmd_reindex)
@@ -543,7 +672,7 @@ def _query_after_dashes(parser: argparse.ArgumentParser, argv: list[str]) -> lis
         prev = options.get(argv[i - 1].split("=")[0]) if i > 1 else None
         takes_value = prev is not None and prev.nargs != 0 and "=" not in argv[i - 1]
         if word.startswith("-") and word != "-" and word.split("=")[0] not in options and not takes_value:
-            return argv[:i] + argv[i + 1:] + ["--", word]
+            return argv[:i] + argv[i + 1 :] + ["--", word]
     return argv
 
 

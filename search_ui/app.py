@@ -18,6 +18,7 @@ import math
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal, cast
 
 import altair as alt
 import streamlit as st
@@ -27,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from archive import config, export  # noqa: E402
 from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
-from archive.search import MODES, SearchResult, SearchService  # noqa: E402
+from archive.search import MODES, Mode, SearchResult, SearchService, Sort  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
-from archive.timeline import INTERVALS  # noqa: E402
+from archive.timeline import INTERVALS, Interval  # noqa: E402
 from search_ui import render  # noqa: E402
 from search_ui.loading import BackgroundLoad  # noqa: E402
 from search_ui.overview import Overview, overview  # noqa: E402
@@ -77,31 +78,45 @@ def _seed(state: ViewState) -> None:
     """First run of a session: widgets start from the URL (a permalink restores the view)."""
     if st.session_state.get("seeded"):
         return
-    st.session_state.update(q=state.q, mode=state.mode, weight=state.weight, sources=list(state.sources),
-                            date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                            page=state.page, weaker=state.weaker, all_words=state.all_words, group=state.group,
-                            last_key=None, seeded=True)
+    st.session_state.update(
+        q=state.q,
+        mode=state.mode,
+        weight=state.weight,
+        sources=list(state.sources),
+        date_from=state.date_from,
+        date_to=state.date_to,
+        sort=state.sort,
+        page=state.page,
+        weaker=state.weaker,
+        all_words=state.all_words,
+        group=state.group,
+        last_key=None,
+        seeded=True,
+    )
 
 
 def _widgets(svc: SearchService, key: str) -> ViewState:
     top = st.columns([8, 1])
-    top[0].text_input("ابحث · Search", key="q", max_chars=1000,
-                      placeholder='الجيش السوري · "حزب الله" -داعش · Russia Iran')
+    top[0].text_input("ابحث · Search", key="q", max_chars=1000, placeholder='الجيش السوري · "حزب الله" -داعش · Russia Iran')
     with top[1].popover("؟ Help"):
         st.markdown(render.help_html(), unsafe_allow_html=True)
     cols = st.columns([2, 1, 1])
     mode = cols[0].radio("Mode", MODES, format_func=MODE_LABELS.get, horizontal=True, key="mode")
     cols[1].slider("وزن المعنى · Semantic weight", 0.0, 1.0, step=0.1, key="weight", disabled=mode != "hybrid")
-    cols[2].checkbox("كل الكلمات · All words", key="all_words",
-                     help="Juxtaposed words are all required (AND); off: any of them, best first (OR)")
+    cols[2].checkbox(
+        "كل الكلمات · All words",
+        key="all_words",
+        help="Juxtaposed words are all required (AND); off: any of them, best first (OR)",
+    )
     with st.sidebar:
         st.markdown(render.app_link("?view=status", "حالة الفهرس · Index status"), unsafe_allow_html=True)
         st.header("تصفية · Filters")
         archive = _overview(svc, key)
         known = archive.sources
         options = list(dict.fromkeys([*known, *st.session_state.get("sources", [])]))
-        st.multiselect("المصدر · Source", options, key="sources",
-                       format_func=lambda s: f"{s or '(بدون مصدر · none)'} ({known.get(s, 0)})")
+        st.multiselect(
+            "المصدر · Source", options, key="sources", format_func=lambda s: f"{s or '(بدون مصدر · none)'} ({known.get(s, 0)})"
+        )
         lo, hi = archive.date_range(dt.date.today())  # the archive's own dates, never the future
         for k in ("date_from", "date_to"):  # a permalink's date outside them: the nearest one
             if st.session_state.get(k) is not None:
@@ -109,15 +124,31 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
         st.date_input("من · From", key="date_from", format="YYYY-MM-DD", min_value=lo, max_value=hi)
         st.date_input("إلى · To", key="date_to", format="YYYY-MM-DD", min_value=lo, max_value=hi)
         st.radio("الترتيب · Sort", list(SORT_LABELS), format_func=SORT_LABELS.get, key="sort")
-        st.checkbox("التطابقات الأضعف · Weaker matches", key="weaker",
-                    help="List the semantic hits below the relevance floor after the matches (marked, never counted)")
-        st.checkbox("تجميع النسخ · Group reposts", key="group",
-                    help="One result per story: the same text republished by several sources is listed once, "
-                         "with its other versions beside it")
+        st.checkbox(
+            "التطابقات الأضعف · Weaker matches",
+            key="weaker",
+            help="List the semantic hits below the relevance floor after the matches (marked, never counted)",
+        )
+        st.checkbox(
+            "تجميع النسخ · Group reposts",
+            key="group",
+            help="One result per story: the same text republished by several sources is listed once, "
+            "with its other versions beside it",
+        )
     ss = st.session_state
-    state = ViewState(ss.q.strip(), ss.mode, float(ss.weight), tuple(ss.sources), ss.date_from, ss.date_to, ss.sort,
-                      int(ss.page), weaker=bool(ss.get("weaker")), all_words=bool(ss.get("all_words")),
-                      group=bool(ss.get("group", True)))
+    state = ViewState(
+        ss.q.strip(),
+        ss.mode,
+        float(ss.weight),
+        tuple(ss.sources),
+        ss.date_from,
+        ss.date_to,
+        ss.sort,
+        int(ss.page),
+        weaker=bool(ss.get("weaker")),
+        all_words=bool(ss.get("all_words")),
+        group=bool(ss.get("group", True)),
+    )
     if ss.last_key is not None and state.search_key() != ss.last_key:
         ss.page = 1  # a new query or filter starts at its first page
         state = replace(state, page=1)
@@ -126,10 +157,20 @@ def _widgets(svc: SearchService, key: str) -> ViewState:
 
 
 def _search(svc: SearchService, state: ViewState, page_size: int = PAGE_SIZE) -> SearchResult:
-    return svc.search(state.q, mode=state.mode, semantic_weight=state.weight, sources=state.sources,
-                      date_from=state.date_from, date_to=state.date_to, sort=state.sort,
-                      page=state.page, page_size=page_size, weaker=state.weaker,
-                      default="AND" if state.all_words else "OR", group=state.group)
+    return svc.search(
+        state.q,
+        mode=cast(Mode, state.mode),  # ViewState.from_params keeps only known modes and sorts
+        semantic_weight=state.weight,
+        sources=state.sources,
+        date_from=state.date_from,
+        date_to=state.date_to,
+        sort=cast(Sort, state.sort),
+        page=state.page,
+        page_size=page_size,
+        weaker=state.weaker,
+        default="AND" if state.all_words else "OR",
+        group=state.group,
+    )
 
 
 def _go(page: int) -> None:
@@ -142,8 +183,10 @@ def _model_progress(model: BackgroundLoad[Embedder], mode: str) -> None:
     the keyword results shown meanwhile give way to the mode's own."""
     if model.ready():
         st.rerun()
-    st.info(f"جار تحميل نموذج المعنى ({model.seconds():.0f} ث) · Loading the semantic model ({model.seconds():.0f} s): "
-            f"keyword results meanwhile; the {mode} results replace them when it is ready.")
+    st.info(
+        f"جار تحميل نموذج المعنى ({model.seconds():.0f} ث) · Loading the semantic model ({model.seconds():.0f} s): "
+        f"keyword results meanwhile; the {mode} results replace them when it is ready."
+    )
 
 
 def _no_results_hint(state: ViewState) -> str:
@@ -158,10 +201,16 @@ def _no_results_hint(state: ViewState) -> str:
 def landing_page(archive: Overview) -> None:
     today = dt.date.today()
     span = (archive.oldest, archive.newest or today) if archive.oldest else None
-    st.markdown(render.caption_html("اكتب كلمات بالعربية أو بالإنجليزية، أو اختر مصدرا أو تاريخا",
-                                    "Type Arabic or English words, or pick a source or dates"), unsafe_allow_html=True)
-    st.markdown(render.landing_html(archive.articles, span, archive.sources, archive.latest, archive.examples),
-                unsafe_allow_html=True)
+    st.markdown(
+        render.caption_html(
+            "اكتب كلمات بالعربية أو بالإنجليزية، أو اختر مصدرا أو تاريخا",
+            "Type Arabic or English words, or pick a source or dates",
+        ),
+        unsafe_allow_html=True,
+    )
+    st.markdown(
+        render.landing_html(archive.articles, span, archive.sources, archive.latest, archive.examples), unsafe_allow_html=True
+    )
 
 
 def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -> None:
@@ -196,22 +245,40 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
     listed = (res.stories if grouped else res.total) + (res.weaker if state.weaker else 0)
     pages = max(1, math.ceil(listed / PAGE_SIZE))
     more = "أكثر من " if not res.total_exact else ""
-    st.caption(render.caption_html(f"{more}{res.total:,} نتيجة · {res.total_text} results", f"{res.took_ms:.0f} ms",
-                                   f"صفحة {res.page} من {pages} · page {res.page} of {pages}"), unsafe_allow_html=True)
+    st.caption(
+        render.caption_html(
+            f"{more}{res.total:,} نتيجة · {res.total_text} results",
+            f"{res.took_ms:.0f} ms",
+            f"صفحة {res.page} من {pages} · page {res.page} of {pages}",
+        ),
+        unsafe_allow_html=True,
+    )
     if state.group and res.stories < len(res.order):
         among = "" if res.stories_exact else f" among the first {len(res.order):,} ranked matches"
-        st.caption(render.caption_html(f"{res.stories:,} خبرا · {res.stories:,} stories{among}",
-                                       "the same text republished by several sources is one result with its versions"),
-                   unsafe_allow_html=True)
+        st.caption(
+            render.caption_html(
+                f"{res.stories:,} خبرا · {res.stories:,} stories{among}",
+                "the same text republished by several sources is one result with its versions",
+            ),
+            unsafe_allow_html=True,
+        )
     if res.weaker:
-        st.caption(render.caption_html(f"{res.weaker} تطابقا أضعف · {res.weaker} weaker semantic matches",
-                                       "below the relevance floor, not counted" + (
-                                           ", listed after the matches" if state.weaker else
-                                           ": tick “Weaker matches” to list them")), unsafe_allow_html=True)
+        st.caption(
+            render.caption_html(
+                f"{res.weaker} تطابقا أضعف · {res.weaker} weaker semantic matches",
+                "below the relevance floor, not counted"
+                + (", listed after the matches" if state.weaker else ": tick “Weaker matches” to list them"),
+            ),
+            unsafe_allow_html=True,
+        )
     if res.mode == "hybrid" and res.weights[0] < 1.0 - state.weight - 1e-9:
-        st.caption(render.caption_html(f"وزن الكلمات · keyword weight {res.weights[0]:.2f} of {1.0 - state.weight:.2f}",
-                                       "some query words never occur in the archive, so keyword matches count for less"),
-                   unsafe_allow_html=True)
+        st.caption(
+            render.caption_html(
+                f"وزن الكلمات · keyword weight {res.weights[0]:.2f} of {1.0 - state.weight:.2f}",
+                "some query words never occur in the archive, so keyword matches count for less",
+            ),
+            unsafe_allow_html=True,
+        )
     if not res.hits:
         if not loading:  # while loading, the mode's own results are still to come
             st.info(f"لا نتائج · No results. {_no_results_hint(state)}")
@@ -222,24 +289,38 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
     _terms_view(svc, res)
     st.markdown(render.results_html(res.hits, (res.page - 1) * res.page_size + 1, state), unsafe_allow_html=True)
     nav = st.columns([2, 2, 3, 1, 1])
-    nav[0].button("→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev",
-                  use_container_width=True)
-    nav[1].button("التالي · Next ←", disabled=res.page >= pages, on_click=_go, args=(res.page + 1,), key="next",
-                  use_container_width=True)
+    nav[0].button(
+        "→ السابق · Prev", disabled=res.page <= 1, on_click=_go, args=(res.page - 1,), key="prev", use_container_width=True
+    )
+    nav[1].button(
+        "التالي · Next ←", disabled=res.page >= pages, on_click=_go, args=(res.page + 1,), key="next", use_container_width=True
+    )
 
     if res.total > EXPORT_LIMIT:  # built in the server's memory on a click: past this, the CLI streams it
         nav[3].caption(render.caption_html(f"{res.total:,} > {EXPORT_LIMIT:,}: python -m indexer export"), unsafe_allow_html=True)
         st.code(asked.export_command(export.file_name(state.q, dt.date.today()) + ".csv"), language="bash")
         return
     name = export.file_name(state.q, dt.date.today())
-    nav[3].download_button("CSV", data=lambda: export.to_csv(svc.export(res)), file_name=f"{name}.csv",
-                           mime="text/csv", on_click="ignore", key="csv")
-    nav[4].download_button("JSONL", data=lambda: export.to_jsonl(svc.export(res)), file_name=f"{name}.jsonl",
-                           mime="application/jsonl", on_click="ignore", key="jsonl")
+    nav[3].download_button(
+        "CSV", data=lambda: export.to_csv(svc.export(res)), file_name=f"{name}.csv", mime="text/csv", on_click="ignore", key="csv"
+    )
+    nav[4].download_button(
+        "JSONL",
+        data=lambda: export.to_jsonl(svc.export(res)),
+        file_name=f"{name}.jsonl",
+        mime="application/jsonl",
+        on_click="ignore",
+        key="jsonl",
+    )
 
 
-INTERVAL_LABELS = {"auto": "تلقائي · Auto", "day": "يوم · Day", "week": "أسبوع · Week", "month": "شهر · Month",
-                   "year": "سنة · Year"}
+INTERVAL_LABELS = {
+    "auto": "تلقائي · Auto",
+    "day": "يوم · Day",
+    "week": "أسبوع · Week",
+    "month": "شهر · Month",
+    "year": "سنة · Year",
+}
 
 
 def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> None:
@@ -249,26 +330,56 @@ def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> N
     if not st.toggle("الاهتمام عبر الزمن · Attention over time", key="timeline"):
         return
     cols = st.columns([3, 1])
-    interval = cols[0].radio("Interval", ("auto", *INTERVALS), format_func=INTERVAL_LABELS.get, horizontal=True,
-                             key="interval", label_visibility="collapsed")
+    interval = cols[0].radio(
+        "Interval",
+        ("auto", *INTERVALS),
+        format_func=INTERVAL_LABELS.get,
+        horizontal=True,
+        key="interval",
+        label_visibility="collapsed",
+    )
     share = cols[1].toggle("النسبة · Share", key="share", help="matches as a share of all articles in each bucket")
-    chosen, buckets, _ = svc.timeline(res, interval)
+    chosen, buckets, _ = svc.timeline(res, cast("Interval | Literal['auto']", interval))
     if not buckets:
         st.caption(render.caption_html("لا تواريخ · No dated matches"), unsafe_allow_html=True)
         return
-    values = [{"start": b.start.isoformat(), "end": b.end.isoformat(), "matches": b.matches, "articles": b.articles,
-               "share": round(b.share, 4)} for b in buckets]
+    values = [
+        {
+            "start": b.start.isoformat(),
+            "end": b.end.isoformat(),
+            "matches": b.matches,
+            "articles": b.articles,
+            "share": round(b.share, 4),
+        }
+        for b in buckets
+    ]
     pick = alt.selection_point(name="bucket", fields=["start", "end"])
-    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        x=alt.X("start:T", title=f"{INTERVAL_LABELS[chosen]}"),
-        y=alt.Y("share:Q", title="share", axis=alt.Axis(format="%")) if share else alt.Y("matches:Q", title="matches"),
-        tooltip=[alt.Tooltip("start:T", title="from"), alt.Tooltip("end:T", title="to"), "matches:Q", "articles:Q",
-                 alt.Tooltip("share:Q", format=".1%")],
-    ).add_params(pick)
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
+        .encode(
+            x=alt.X("start:T", title=f"{INTERVAL_LABELS[chosen]}"),
+            y=alt.Y("share:Q", title="share", axis=alt.Axis(format="%")) if share else alt.Y("matches:Q", title="matches"),
+            tooltip=[
+                alt.Tooltip("start:T", title="from"),
+                alt.Tooltip("end:T", title="to"),
+                "matches:Q",
+                "articles:Q",
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
+        )
+        .add_params(pick)
+    )
     st.altair_chart(chart, width="stretch", on_select=_narrow_to_bucket, selection_mode="bucket", key="timeline_chart")
     name = export.file_name(state.q, dt.date.today())
-    st.download_button("CSV", data=export.timeline_csv(buckets, {}), file_name=f"{name}_timeline.csv", mime="text/csv",
-                       on_click="ignore", key="timeline_csv")
+    st.download_button(
+        "CSV",
+        data=export.timeline_csv(buckets, {}),
+        file_name=f"{name}_timeline.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="timeline_csv",
+    )
 
 
 def _terms_view(svc: SearchService, res: SearchResult) -> None:
@@ -277,15 +388,24 @@ def _terms_view(svc: SearchService, res: SearchResult) -> None:
     if not st.toggle("أبرز الكلمات · Top terms", key="top_terms"):
         return
     top = svc.top_terms(res, TOP_TERMS)
-    st.caption(render.caption_html(f"top terms of {top.describe()}", "matches holding it / articles holding it"),
-               unsafe_allow_html=True)
+    st.caption(
+        render.caption_html(f"top terms of {top.describe()}", "matches holding it / articles holding it"), unsafe_allow_html=True
+    )
     if not top.terms:
-        st.caption(render.caption_html("لا كلمات بارزة · No term is more common in the matches than in the archive"),
-                   unsafe_allow_html=True)
+        st.caption(
+            render.caption_html("لا كلمات بارزة · No term is more common in the matches than in the archive"),
+            unsafe_allow_html=True,
+        )
         return
     counts = {t.term: f"{t.term} · {t.matches:,}/{t.articles:,}" for t in top.terms}
-    st.pills("Top terms", list(counts), format_func=counts.get, key="top_term", on_change=_add_term,
-             label_visibility="collapsed")
+    st.pills(
+        "Top terms",
+        list(counts),
+        format_func=lambda t: counts[t],
+        key="top_term",
+        on_change=_add_term,
+        label_visibility="collapsed",
+    )
 
 
 def _add_term() -> None:
@@ -304,8 +424,10 @@ def _narrow_to_bucket() -> None:
 
 
 def article_page(svc: SearchService, state: ViewState) -> None:
-    st.markdown(render.app_link(state.href(view="search", article=""), "→ العودة إلى النتائج · Back to the results"),
-                unsafe_allow_html=True)
+    st.markdown(
+        render.app_link(state.href(view="search", article=""), "→ العودة إلى النتائج · Back to the results"),
+        unsafe_allow_html=True,
+    )
     found = svc.article(state.article, state.q)
     if found is None:
         st.warning(f"لا توجد مقالة بهذا المعرف · No article with id {render.md(repr(state.article))} (it may have been removed).")
@@ -326,8 +448,12 @@ def status_page(svc: SearchService) -> None:
     cols[1].metric("المقاطع · Passages", info.passages)
     cols[2].metric("المصادر · Sources", len([s for s in info.sources if s]))  # articles without one are no source
     cols[3].metric("الخلفية · Backend", info.backend)
-    st.caption(render.md(f"{info.location} · model {info.model} ({info.dim}-d) · analysis v{info.analysis_version} · "
-                         f"schema v{info.schema_version}"))
+    st.caption(
+        render.md(
+            f"{info.location} · model {info.model} ({info.dim}-d) · analysis v{info.analysis_version} · "
+            f"schema v{info.schema_version}"
+        )
+    )
     jobs = store.jobs(10)
     st.subheader("آخر مهمة فهرسة · Last reindex job")
     if not jobs:
@@ -335,21 +461,24 @@ def status_page(svc: SearchService) -> None:
     else:
         last = jobs[0]
         outcome = {"ok": st.success, "partial": st.warning, "interrupted": st.warning, "running": st.info}.get(
-            last.get("status"), st.error)
-        outcome(render.md(f"{last.get('mode')} · {last.get('status')} · started {last.get('started')} · "
-                          f"+{last.get('added')} ~{last.get('updated')} -{last.get('deleted')} ={last.get('unchanged')} "
-                          f"!{last.get('failed')}" + (f" · {last['message']}" if last.get("message") else "")))
-        st.caption(render.md("+ جديد · new · ~ محدّث · updated · - محذوف · deleted · = بلا تغيير · unchanged · "
-                             "! فشل · failed"))
+            str(last.get("status")), st.error
+        )
+        outcome(
+            render.md(
+                f"{last.get('mode')} · {last.get('status')} · started {last.get('started')} · "
+                f"+{last.get('added')} ~{last.get('updated')} -{last.get('deleted')} ={last.get('unchanged')} "
+                f"!{last.get('failed')}" + (f" · {last['message']}" if last.get("message") else "")
+            )
+        )
+        st.caption(render.md("+ جديد · new · ~ محدّث · updated · - محذوف · deleted · = بلا تغيير · unchanged · ! فشل · failed"))
         columns = ("started", "mode", "status", "added", "updated", "deleted", "unchanged", "failed", "seconds")
-        st.dataframe([{**{k: r.get(k) for k in columns}, "generation": r.get("generation") or ""} for r in jobs],
-                     hide_index=True)  # generation: only a full rebuild makes one
+        st.dataframe(
+            [{**{k: r.get(k) for k in columns}, "generation": r.get("generation") or ""} for r in jobs], hide_index=True
+        )  # generation: only a full rebuild makes one
     st.subheader("الأجيال · Generations")
-    st.dataframe([{"name": g.name, "active": g.active, "articles": g.articles} for g in store.generations()],
-                 hide_index=True)
+    st.dataframe([{"name": g.name, "active": g.active, "articles": g.articles} for g in store.generations()], hide_index=True)
     st.subheader("حسب المصدر · Per source")
-    st.dataframe([{"source": s or "بدون مصدر · no source", "articles": n} for s, n in info.sources.items()],
-                 hide_index=True)
+    st.dataframe([{"source": s or "بدون مصدر · no source", "articles": n} for s, n in info.sources.items()], hide_index=True)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ def _oldest(svc: SearchService, years: dict[int, int]) -> dt.date | None:
 
 def _headline_words(svc: SearchService, title: str) -> list[str]:
     """A headline's words as written, stop words and one- or two-letter words left out."""
-    return [title[t.start:t.end] for t in svc.analyzer.analyze(title) if t.stem and len(t.exact) > 2]
+    return [title[t.start : t.end] for t in svc.analyzer.analyze(title) if t.stem and len(t.exact) > 2]
 
 
 def _examples(svc: SearchService, recent: list[Article], sources: dict[str, int]) -> list[str]:
@@ -77,5 +77,11 @@ def overview(svc: SearchService) -> Overview:
     found = svc.store.get(ids)
     recent = [found[i] for i in ids if i in found]
     dated = [a.published_at for a in recent if a.published_at]
-    return Overview(info.articles, info.sources, _oldest(svc, info.years), max(dated).date() if dated else None,
-                    recent[:LATEST], _examples(svc, recent, info.sources))
+    return Overview(
+        info.articles,
+        info.sources,
+        _oldest(svc, info.years),
+        max(dated).date() if dated else None,
+        recent[:LATEST],
+        _examples(svc, recent, info.sources),
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit
 
 from archive.highlight import escape
@@ -75,8 +75,11 @@ def facets_html(sources: dict[str, int], years: dict[int, int]) -> str:
     """Counts in the current result set, by source and by year."""
     src = " · ".join(f"<bdi>{_e(s or '—')}</bdi> ({n})" for s, n in sources.items())
     yrs = " · ".join(f"{y} ({n})" for y, n in years.items())
-    return (f'<div class="meta" dir="rtl"><bdi>المصادر · Sources</bdi> &nbsp; {src}'
-            + (f" &nbsp;|&nbsp; <bdi>السنوات · Years</bdi> &nbsp; {yrs}" if yrs else "") + "</div>")
+    return (
+        f'<div class="meta" dir="rtl"><bdi>المصادر · Sources</bdi> &nbsp; {src}'
+        + (f" &nbsp;|&nbsp; <bdi>السنوات · Years</bdi> &nbsp; {yrs}" if yrs else "")
+        + "</div>"
+    )
 
 
 def caption_html(*parts: str) -> str:
@@ -88,7 +91,10 @@ def caption_html(*parts: str) -> str:
 # (examples, meaning): each example in its own direction, so an operator stays where it is typed
 # (-داعش reads minus first, right to left; from:2015-01-01 reads left to right)
 _HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("الجيش السوري",), "كلمات بأي تصريف، مع التشكيل أو بدونه، أي منها · words, any inflection, with or without diacritics, any of them"),
+    (
+        ("الجيش السوري",),
+        "كلمات بأي تصريف، مع التشكيل أو بدونه، أي منها · words, any inflection, with or without diacritics, any of them",
+    ),
     (('"قاعدة همدان"', "«حزب الله»"), "عبارة مطابقة (مطلوبة) · exact phrase (required)"),
     (("روسيا AND إيران",), "كلاهما · both"),
     (("روسيا OR إيران", "روسيا | إيران"), "أحدهما · either"),
@@ -102,8 +108,10 @@ _HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("source:العربية",), "مصدر واحد · one source"),
     (("from:2015-01-01 to:2015-12-31",), "نطاق التاريخ · date range"),
 )
-_HELP_NOTES = ("AND / OR / NOT بالأحرف الكبيرة؛ NOT أولا ثم AND ثم OR ثم المسافة · upper-case operators; "
-               "NOT binds first, then AND, then OR, then juxtaposition (\u2018All words\u2019 makes it AND)")
+_HELP_NOTES = (
+    "AND / OR / NOT بالأحرف الكبيرة؛ NOT أولا ثم AND ثم OR ثم المسافة · upper-case operators; "
+    "NOT binds first, then AND, then OR, then juxtaposition (\u2018All words\u2019 makes it AND)"
+)
 
 
 def _direction(text: str) -> str:
@@ -117,29 +125,46 @@ def _direction(text: str) -> str:
 def help_html() -> str:
     """The query syntax in both languages, right to left, examples as they are typed."""
     rows = "".join(
-        "<tr><td>" + " ".join(f'<code dir="{_direction(x)}">{_e(x)}</code>' for x in examples) + "</td><td>"
-        + " · ".join(f"<bdi>{_e(part)}</bdi>" for part in meaning.split(" · ")) + "</td></tr>"
-        for examples, meaning in _HELP_ROWS)
-    return ('<div class="help" dir="rtl"><p><b>صيغة البحث · Query syntax</b></p><table>'
-            "<tr><th>اكتب · type</th><th>المعنى · meaning</th></tr>" + rows + "</table>"
-            f"<p>{_e(_HELP_NOTES)}</p>"
-            '<p dir="ltr">English queries find Arabic articles by meaning (semantic and hybrid modes).</p></div>')
+        "<tr><td>"
+        + " ".join(f'<code dir="{_direction(x)}">{_e(x)}</code>' for x in examples)
+        + "</td><td>"
+        + " · ".join(f"<bdi>{_e(part)}</bdi>" for part in meaning.split(" · "))
+        + "</td></tr>"
+        for examples, meaning in _HELP_ROWS
+    )
+    return (
+        '<div class="help" dir="rtl"><p><b>صيغة البحث · Query syntax</b></p><table>'
+        "<tr><th>اكتب · type</th><th>المعنى · meaning</th></tr>" + rows + "</table>"
+        f"<p>{_e(_HELP_NOTES)}</p>"
+        '<p dir="ltr">English queries find Arabic articles by meaning (semantic and hybrid modes).</p></div>'
+    )
 
 
-def landing_html(articles: int, span: tuple[dt.date, dt.date] | None, sources: dict[str, int],
-                 latest: Sequence[Article], examples: Sequence[str]) -> str:
+def landing_html(
+    articles: int,
+    span: tuple[dt.date, dt.date] | None,
+    sources: dict[str, int],
+    latest: Sequence[Article],
+    examples: Sequence[str],
+) -> str:
     """The archive at a glance before any search: how many articles, from when to when, from
     which sources (each a link to its articles), the latest ones, and example queries that
     find something in it (links)."""
     when = f"{span[0]:%Y-%m-%d} – {span[1]:%Y-%m-%d}" if span else "—"
     named = {s: n for s, n in sources.items() if s}
-    facts = (f"<div><b>{articles}</b>مقالة · articles</div><div><b><bdi>{when}</bdi></b>الفترة · dates</div>"
-             f"<div><b>{len(named)}</b>مصدر · sources</div>")
-    src = " · ".join(f'<a href="?{_e(urlencode({"source": s}))}" target="_self"><bdi>{_e(s)}</bdi></a> ({n})'
-                     for s, n in list(named.items())[:12])
+    facts = (
+        f"<div><b>{articles}</b>مقالة · articles</div><div><b><bdi>{when}</bdi></b>الفترة · dates</div>"
+        f"<div><b>{len(named)}</b>مصدر · sources</div>"
+    )
+    src = " · ".join(
+        f'<a href="?{_e(urlencode({"source": s}))}" target="_self"><bdi>{_e(s)}</bdi></a> ({n})'
+        for s, n in list(named.items())[:12]
+    )
     items = "".join(
         f'<li><a href="?{_e(urlencode({"article": a.id}))}" target="_self"><bdi>{_e(a.title or a.id)}</bdi></a>'
-        f' <span class="meta">{_meta(a)}</span></li>' for a in latest)
+        f' <span class="meta">{_meta(a)}</span></li>'
+        for a in latest
+    )
     chips = "".join(f'<a href="?{_e(urlencode({"q": q}))}" target="_self"><bdi>{_e(q)}</bdi></a>' for q in examples)
     return (
         f'<div class="landing" dir="rtl"><div class="facts">{facts}</div>'
@@ -169,17 +194,31 @@ def result_html(rank: int, hit: Hit, state: ViewState) -> str:
     a = hit.article
     link = _e(state.href(view="article", article=a.id))
     title = hit.title_html or _e(a.id)
-    badge = {"semantic": '<span class="badge">تطابق دلالي · semantic match</span>',
-             "both": '<span class="badge">كلمات + معنى · keyword + semantic</span>'}.get(hit.match, "")
+    badge = {
+        "semantic": '<span class="badge">تطابق دلالي · semantic match</span>',
+        "both": '<span class="badge">كلمات + معنى · keyword + semantic</span>',
+    }.get(hit.match, "")
     if hit.weak:
         badge = '<span class="badge weak">تطابق أضعف · weaker match (below the relevance floor)</span>'
-    label = ('<div class="meta">أفضل مقطع · best-matching passage</div>' if hit.match == "semantic" else "")
-    why = ["<li>" + (f"ترتيب الكلمات · keyword rank #{hit.keyword_rank} (BM25 {hit.keyword_score})"
-                     if hit.keyword_rank else "ترتيب الكلمات · keyword: no match") + "</li>",
-           "<li>" + (f"الترتيب الدلالي · semantic rank #{hit.semantic_rank} (cosine {hit.semantic_score})"
-                     if hit.semantic_rank else "الترتيب الدلالي · semantic: not in the top") + "</li>",
-           f"<li>الدرجة المدمجة · fused score (RRF) {hit.fused_score}</li>",
-           f"<li>كلمات مطابقة · matched words: {hit.matched_words}</li>"]
+    label = '<div class="meta">أفضل مقطع · best-matching passage</div>' if hit.match == "semantic" else ""
+    why = [
+        "<li>"
+        + (
+            f"ترتيب الكلمات · keyword rank #{hit.keyword_rank} (BM25 {hit.keyword_score})"
+            if hit.keyword_rank
+            else "ترتيب الكلمات · keyword: no match"
+        )
+        + "</li>",
+        "<li>"
+        + (
+            f"الترتيب الدلالي · semantic rank #{hit.semantic_rank} (cosine {hit.semantic_score})"
+            if hit.semantic_rank
+            else "الترتيب الدلالي · semantic: not in the top"
+        )
+        + "</li>",
+        f"<li>الدرجة المدمجة · fused score (RRF) {hit.fused_score}</li>",
+        f"<li>كلمات مطابقة · matched words: {hit.matched_words}</li>",
+    ]
     passage = ""
     if hit.passage is not None and hit.match == "both":
         text = hit.passage.text if len(hit.passage.text) <= 600 else hit.passage.text[:600] + " …"
@@ -198,14 +237,21 @@ def versions_html(hit: Hit, state: ViewState) -> str:
     if not hit.versions:
         return ""
     n = len(hit.versions) + 1
-    lis = "".join(f'<li><a href="{_e(state.href(view="article", article=v.id))}" target="_self"><bdi>{_e(v.title or v.id)}</bdi></a>'
-                  f' <span class="meta">{_meta(v)}</span></li>' for v in hit.versions)
-    return (f'<details class="versions"><summary>{n} نسخ من الخبر نفسه · {n} versions of this story</summary>'
-            f'<ul dir="auto">{lis}</ul></details>')
+    lis = "".join(
+        f'<li><a href="{_e(state.href(view="article", article=v.id))}" target="_self"><bdi>{_e(v.title or v.id)}</bdi></a>'
+        f' <span class="meta">{_meta(v)}</span></li>'
+        for v in hit.versions
+    )
+    return (
+        f'<details class="versions"><summary>{n} نسخ من الخبر نفسه · {n} versions of this story</summary>'
+        f'<ul dir="auto">{lis}</ul></details>'
+    )
 
 
 def results_html(hits: Sequence[Hit], first_rank: int, state: ViewState) -> str:
-    return '<div class="results" dir="rtl">' + "".join(result_html(i, h, state) for i, h in enumerate(hits, first_rank)) + "</div>"
+    return (
+        '<div class="results" dir="rtl">' + "".join(result_html(i, h, state) for i, h in enumerate(hits, first_rank)) + "</div>"
+    )
 
 
 def article_html(a: Article, title_html: str, body_html: str) -> str:

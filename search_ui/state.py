@@ -68,6 +68,7 @@ class ViewState:
                 if value not in allowed:
                     raise ValueError(value)
                 return value
+
             return check
 
         s = ViewState()
@@ -85,8 +86,9 @@ class ViewState:
         weaker = one("weaker") in ("1", "true", "yes")
         all_words = one("op").upper() == "AND"
         group = one("group") not in ("0", "false", "no")
-        return ViewState(q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, weaker,
-                         all_words, group, tuple(notes))
+        return ViewState(
+            q, mode, weight, many("source"), dates[0], dates[1], sort, page, article, view, weaker, all_words, group, tuple(notes)
+        )
 
     def to_params(self) -> dict[str, str | list[str]]:
         """Only what differs from the defaults, so links stay short."""
@@ -144,8 +146,18 @@ class ViewState:
 
     def search_key(self) -> tuple:
         """What a result set depends on (a change sends the user back to page 1)."""
-        return (self.q, self.mode, self.weight if self.mode == "hybrid" else None, self.sources,
-                self.date_from, self.date_to, self.sort, self.weaker, self.all_words, self.group)
+        return (
+            self.q,
+            self.mode,
+            self.weight if self.mode == "hybrid" else None,
+            self.sources,
+            self.date_from,
+            self.date_to,
+            self.sort,
+            self.weaker,
+            self.all_words,
+            self.group,
+        )
 
 
 def bucket_dates(selected: list[dict]) -> tuple[dt.date, dt.date] | None:

@@ -10,8 +10,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -63,12 +64,12 @@ def service(seed_store_dir: Path, embedder: Embedder) -> SearchService:
     return SearchService(open_store(seed_store_dir, read_only=True), embedder)
 
 
-def model_loading(at: "AppTest") -> bool:
+def model_loading(at: AppTest) -> bool:
     """The app says the model is still loading (its results meanwhile are keyword results)."""
     return any("Loading the semantic model" in i.value for i in at.info)
 
 
-def open_app(data: Path, monkeypatch: pytest.MonkeyPatch, wait_for_model: bool = True, **params: str | list[str]) -> "AppTest":
+def open_app(data: Path, monkeypatch: pytest.MonkeyPatch, wait_for_model: bool = True, **params: str | list[str]) -> AppTest:
     """The Streamlit app (AppTest) on ``data`` at a URL with ``params``; by default rerun until the
     model that loads in the background is ready, so a hybrid or semantic view shows its own
     mode's results."""
@@ -90,7 +91,9 @@ def open_app(data: Path, monkeypatch: pytest.MonkeyPatch, wait_for_model: bool =
 def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The CLI as a user runs it: ``python -m indexer`` in a subprocess."""
     full = dict(os.environ, ARCHIVE_DATA_DIR=str(data_dir), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "indexer", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "indexer", *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -121,7 +124,7 @@ class Reading:
             except Exception as exc:  # noqa: BLE001 - every failure is what the tests count
                 self.errors.append(repr(exc))
 
-    def __enter__(self) -> "Reading":
+    def __enter__(self) -> Reading:
         self._thread.start()
         return self
 
@@ -186,13 +189,23 @@ def es_seed_store(es_url: str, embedder: Embedder) -> Iterator[ElasticStore]:
     _drop_alias_indices(settings)
 
 
-def served(feed: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder,
-           name: str, then: Sequence[Path] = (), batch_size: int = DEFAULT_BATCH) -> Iterator[SearchService]:
+def served(
+    feed: Path,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    name: str,
+    then: Sequence[Path] = (),
+    batch_size: int = DEFAULT_BATCH,
+) -> Iterator[SearchService]:
     """``feed`` (then each of ``then``, one run each) indexed by the real pipeline on the
     backend ``request.param`` names, behind the search service (a module fixture's body: the
     Elasticsearch index is dropped after it)."""
-    settings = ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-{name}-{uuid.uuid4().hex[:8]}") \
-        if request.param == "elasticsearch" else None
+    settings = (
+        ESSettings.from_env(url=request.getfixturevalue("es_url"), index=f"test-{name}-{uuid.uuid4().hex[:8]}")
+        if request.param == "elasticsearch"
+        else None
+    )
     root = tmp_path_factory.mktemp(name)
 
     def store(read_only: bool = False) -> Store:

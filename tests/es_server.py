@@ -30,9 +30,19 @@ class NoidaServer:
         self.log = data_dir / "noida.log"
         self._log = open(self.log, "wb")
         self.proc = subprocess.Popen(
-            [str(binary), "start", "--data-dir", str(data_dir), "--only", "elasticsearch",
-             "--elasticsearch-port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                str(binary),
+                "start",
+                "--data-dir",
+                str(data_dir),
+                "--only",
+                "elasticsearch",
+                "--elasticsearch-port",
+                str(self.port),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             env=dict(os.environ, NO_COLOR="1"),
         )
         self._wait()

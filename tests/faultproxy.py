@@ -7,8 +7,8 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import urlsplit
 
 # an HTTP status to answer, (status, JSON body) to answer that, "close" to drop the connection,
@@ -63,8 +63,14 @@ class FaultProxy:
                     self.connection.close()
                     return
                 elif isinstance(fault, (int, tuple)):
-                    status, payload = fault if isinstance(fault, tuple) else (
-                        fault, b'{"error":{"type":"injected_fault","reason":"injected by the test proxy"},"status":%d}' % fault)
+                    status, payload = (
+                        fault
+                        if isinstance(fault, tuple)
+                        else (
+                            fault,
+                            b'{"error":{"type":"injected_fault","reason":"injected by the test proxy"},"status":%d}' % fault,
+                        )
+                    )
                     proxy._count(str(status))
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -35,9 +35,19 @@ def app_data(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, embedder:
     (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
     feed_dir = d / "wire"
     feed_dir.mkdir()
-    lines = [json.dumps({"id": f"w{i:02d}", "title": f"خبر عاجل رقم {i}", "body": f"خبر عاجل عن الميناء والمطار رقم {i}",
-                         "source": "وكالة" if i % 2 else "=HYPERLINK(\"http://evil\")",
-                         "published_at": f"2020-01-{i + 1:02d}"}, ensure_ascii=False) for i in range(22)]
+    lines = [
+        json.dumps(
+            {
+                "id": f"w{i:02d}",
+                "title": f"خبر عاجل رقم {i}",
+                "body": f"خبر عاجل عن الميناء والمطار رقم {i}",
+                "source": "وكالة" if i % 2 else '=HYPERLINK("http://evil")',
+                "published_at": f"2020-01-{i + 1:02d}",
+            },
+            ensure_ascii=False,
+        )
+        for i in range(22)
+    ]
     (feed_dir / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     rec = JobRunner(open_store(d, backend="lancedb"), embedder).run(config_from_paths([SEEDS, feed_dir]))
     assert rec.status == "ok" and rec.added == 27
@@ -66,8 +76,7 @@ def test_a_permalink_restores_the_whole_view(app_data: Path, monkeypatch: pytest
     assert 'target="_self">11. ' in html and 'target="_self">1. ' not in html  # the second page
     assert html.index("رقم 7<") < html.index("رقم 6<")  # newest first: w07 (Jan 8) before w06
     # the URL is rewritten from the widgets: the same state, defaults left out
-    assert url(at) == {
-        "q": ["خبر عاجل"], "mode": ["keyword"], "from": ["2020-01-05"], "sort": ["newest"], "page": ["2"]}
+    assert url(at) == {"q": ["خبر عاجل"], "mode": ["keyword"], "from": ["2020-01-05"], "sort": ["newest"], "page": ["2"]}
 
 
 def test_changing_the_query_goes_back_to_page_one_and_paging_works(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,7 +115,9 @@ def chart_rows(at: AppTest) -> list[dict]:
     return pa.ipc.open_stream(at.get("vega_lite_chart")[0].proto.data.data).read_all().to_pylist()
 
 
-def test_attention_over_time_counts_every_match_and_a_bar_narrows_the_dates(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_attention_over_time_counts_every_match_and_a_bar_narrows_the_dates(
+    app_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """22 wire articles dated 2020-01-01..22, 11 from each source; the seeds are from 2015-16."""
     at = app(app_data, monkeypatch, q="خبر عاجل", mode="keyword", source="وكالة")
     assert not at.get("vega_lite_chart")  # on request only
@@ -148,8 +159,12 @@ def test_the_calendars_last_day_and_a_far_page_are_no_traceback(app_data: Path, 
 def test_article_view_marks_the_query_and_lists_similar_articles(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
-    target = SearchService(open_store(app_data, read_only=True, backend="lancedb"), Embedder).search(
-        "همدان", mode="keyword").hits[0].article
+    target = (
+        SearchService(open_store(app_data, read_only=True, backend="lancedb"), Embedder)
+        .search("همدان", mode="keyword")
+        .hits[0]
+        .article
+    )
     at = app(app_data, monkeypatch, article=target.id, q="همدان")
     html = page_html(at)
     assert 'class="article"' in html and "<mark>همدان</mark>" in html
@@ -189,7 +204,8 @@ def test_date_filter_spans_the_archive_up_to_today(app_data: Path, monkeypatch: 
 
 
 def test_landing_page_shows_the_archive_with_examples_that_find_something(
-        app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import re
     from urllib.parse import parse_qs
 
@@ -209,8 +225,9 @@ def test_landing_page_shows_the_archive_with_examples_that_find_something(
     assert archive.date_range(dt.date(2030, 1, 1)) == (dt.date(2015, 1, 1), dt.date(2030, 1, 1))
 
 
-def test_first_search_answers_by_keyword_while_the_model_loads(app_data: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_first_search_answers_by_keyword_while_the_model_loads(
+    app_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
 
     fresh = tmp_path / "fresh"  # another data dir path: a process that has not loaded the model for it yet
@@ -257,10 +274,22 @@ def test_bad_links_and_broken_backends_are_messages(app_data: Path, tmp_path: Pa
     assert any("cannot reach Elasticsearch" in e.value.replace("\\", "") for e in down.error)
 
 
-@given(st.builds(ViewState, q=st.text(max_size=50), mode=st.sampled_from(["hybrid", "keyword", "semantic"]),
-                 weight=st.sampled_from([0.0, 0.3, 0.5, 1.0]), sources=st.lists(st.text(min_size=1, max_size=8).map(str.strip).filter(bool), max_size=3, unique=True).map(tuple),
-                 date_from=st.none() | st.dates(), date_to=st.none() | st.dates(), sort=st.sampled_from(["relevance", "newest"]),
-                 page=st.integers(1, 1000), article=st.just(""), view=st.just("search"), group=st.booleans()))
+@given(
+    st.builds(
+        ViewState,
+        q=st.text(max_size=50),
+        mode=st.sampled_from(["hybrid", "keyword", "semantic"]),
+        weight=st.sampled_from([0.0, 0.3, 0.5, 1.0]),
+        sources=st.lists(st.text(min_size=1, max_size=8).map(str.strip).filter(bool), max_size=3, unique=True).map(tuple),
+        date_from=st.none() | st.dates(),
+        date_to=st.none() | st.dates(),
+        sort=st.sampled_from(["relevance", "newest"]),
+        page=st.integers(1, 1000),
+        article=st.just(""),
+        view=st.just("search"),
+        group=st.booleans(),
+    )
+)
 def test_view_state_survives_the_url(state: ViewState) -> None:
     from urllib.parse import parse_qs, urlsplit
 
@@ -276,15 +305,30 @@ def test_a_set_too_large_to_download_gets_the_command_that_exports_it(service: S
 
     from indexer.cli import _query_after_dashes, build_parser
 
-    state = ViewState(q='-"حزب الله" OR $(rm -rf ~)', mode="hybrid", weight=0.3, sources=("العربية", "x y"),
-                      date_from=dt.date(2015, 1, 1), sort="newest", all_words=True)
+    state = ViewState(
+        q='-"حزب الله" OR $(rm -rf ~)',
+        mode="hybrid",
+        weight=0.3,
+        sources=("العربية", "x y"),
+        date_from=dt.date(2015, 1, 1),
+        sort="newest",
+        all_words=True,
+    )
     line = state.export_command("out file.csv")
     parser = build_parser()
     words = shlex.split(line)
     assert words[:4] == ["python", "-m", "indexer", "export"]
     args = parser.parse_args(_query_after_dashes(parser, words[3:]))
     assert (args.query, args.mode, args.weight, args.source, args.date_from, args.sort, args.all_words, str(args.out)) == (
-        state.q, "hybrid", 0.3, ["العربية", "x y"], dt.date(2015, 1, 1), "newest", True, "out file.csv")
+        state.q,
+        "hybrid",
+        0.3,
+        ["العربية", "x y"],
+        dt.date(2015, 1, 1),
+        "newest",
+        True,
+        "out file.csv",
+    )
 
 
 def test_export_files_are_named_after_the_query_and_the_day() -> None:

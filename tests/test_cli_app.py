@@ -35,8 +35,10 @@ def test_cli_index_partial_failure_then_search(cli_data: Path, corpus: Path) -> 
     out = json.loads(res.stdout)  # exclusions alone: the articles without the word
     assert out["query"] == "-داعش" and 0 < out["total"] < 6 and "ok1" in [h["id"] for h in out["hits"]]
 
-    totals = [json.loads(run_cli("search", "طاجيكستان الجيش", *extra, "--mode", "keyword", "--json",
-                                 data_dir=cli_data).stdout)["total"] for extra in ([], ["--and"])]
+    totals = [
+        json.loads(run_cli("search", "طاجيكستان الجيش", *extra, "--mode", "keyword", "--json", data_dir=cli_data).stdout)["total"]
+        for extra in ([], ["--and"])
+    ]
     assert totals[0] >= 2 and totals[1] == 0  # any word / all words: ok1 has no الجيش
 
     res = run_cli("status", "--json", data_dir=cli_data)
@@ -72,8 +74,7 @@ def test_cli_sources_and_dates_a_newcomer_meets(cli_data: Path, tmp_path: Path) 
     (src / "b.txt").write_text(f"عنوان ثان\n\n{body}\n\nالوكالة الوطنية للإعلام\n", encoding="utf-8")
     (src / "c.txt").write_text(f"عنوان ثالث\nالسبت 3 تشرين الأول 2035\n\n{body}\n", encoding="utf-8")
     (src / "d.txt").write_text(f"عنوان رابع\n30/فبراير/2016\n\n{body}\n", encoding="utf-8")
-    (src / "e.jsonl").write_text(json.dumps({"id": "neg", "body": body, "published_at": "-0001-11-30"}) + "\n",
-                                 encoding="utf-8")
+    (src / "e.jsonl").write_text(json.dumps({"id": "neg", "body": body, "published_at": "-0001-11-30"}) + "\n", encoding="utf-8")
     res = run_cli("index", str(src), "--json", "--quiet", data_dir=cli_data)
     assert res.returncode == 1, res.stderr  # partial: the negative year is refused, the rest indexed
     rec = json.loads(res.stdout)
@@ -136,20 +137,30 @@ def test_setup_runs_pip_only_when_the_requirements_change(tmp_path: Path) -> Non
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     log = tmp_path / "pip.log"
     fake = tmp_path / "python3"  # "python3 -m venv .venv" makes a .venv/bin/python that logs its arguments
-    fake.write_text(f'#!/bin/sh\nmkdir -p .venv/bin\nprintf \'#!/bin/sh\\necho "$@" >> {log}\\n\' > .venv/bin/python\n'
-                    "chmod +x .venv/bin/python\n")
+    fake.write_text(
+        f"#!/bin/sh\nmkdir -p .venv/bin\nprintf '#!/bin/sh\\necho \"$@\" >> {log}\\n' > .venv/bin/python\n"
+        "chmod +x .venv/bin/python\n"
+    )
     fake.chmod(0o755)
 
     def setup(*args: str) -> list[str]:
         before = log.read_text().splitlines() if log.exists() else []
         t0 = time.perf_counter()
-        subprocess.run(["bash", "scripts/setup.sh", *args], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)},
-                       check=True, timeout=60)
+        subprocess.run(
+            ["bash", "scripts/setup.sh", *args],
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "PYTHON": str(fake)},
+            check=True,
+            timeout=60,
+        )
         print(f"setup.sh {' '.join(args)}: {time.perf_counter() - t0:.3f}s")
-        return log.read_text().splitlines()[len(before):]
+        return log.read_text().splitlines()[len(before) :]
 
-    assert setup() == ["-m pip install -q --upgrade pip", "-m pip install -q torch==2.13.0",
-                       "-m pip install -q -r requirements.txt"]
+    assert setup() == [
+        "-m pip install -q --upgrade pip",
+        "-m pip install -q torch==2.13.0",
+        "-m pip install -q -r requirements.txt",
+    ]
     assert setup() == []  # unchanged: demo.sh goes straight to the app
     assert setup("-r", "requirements-dev.txt")[-1] == "-m pip install -q -r requirements.txt -r requirements-dev.txt"
     assert setup() == [] and setup("-r", "requirements-dev.txt") == []  # demo and test runs do not undo each other
@@ -163,8 +174,9 @@ def test_cli_export_streams_every_match(seed_store_dir: Path, tmp_path: Path) ->
     """``export`` writes every match of the query (as counted by ``search``), to a file or to
     standard output, CSV with a BOM or JSONL; a query led by "-" is the query."""
     total = json.loads(run_cli("search", "-داعش", "--mode", "keyword", "--json", data_dir=seed_store_dir).stdout)["total"]
-    res = run_cli("export", "-داعش", "--mode", "keyword", "--format", "jsonl", "--out", str(tmp_path / "x.jsonl"),
-                  data_dir=seed_store_dir)
+    res = run_cli(
+        "export", "-داعش", "--mode", "keyword", "--format", "jsonl", "--out", str(tmp_path / "x.jsonl"), data_dir=seed_store_dir
+    )
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in (tmp_path / "x.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == len({r["id"] for r in rows}) == total > 0 and f"{total:,} articles exported" in res.stderr

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -28,19 +28,25 @@ from .es_server import free_port
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 EVIL = {
-    "id": "evil-1", "source": "مصدر <b>عريض</b>",
+    "id": "evil-1",
+    "source": "مصدر <b>عريض</b>",
     "title": "<script>window.__xss=1</script> خبر طاجيكستان \u202eعكس",
-    "body": "نص عن طاجيكستان <img src=x onerror=\"window.__xss=2\"> و [رابط](javascript:window.__xss=3) "
-            "<a href=\"javascript:window.__xss=4\">اضغط</a> **عريض** \u202eمقلوب",
+    "body": 'نص عن طاجيكستان <img src=x onerror="window.__xss=2"> و [رابط](javascript:window.__xss=3) '
+    '<a href="javascript:window.__xss=4">اضغط</a> **عريض** \u202eمقلوب',
     "url": "javascript:window.__xss=5",
 }
 OVERRIDE = {  # U+202E (right-to-left override) in the title, body and source
-    "id": "evil-2", "source": "\u202eReuters", "published_at": "2016-03-05",
-    "title": "خبر عن بيروت \u202eevil", "body": "نص عن بيروت \u202eevil بعده كلمات",
+    "id": "evil-2",
+    "source": "\u202eReuters",
+    "published_at": "2016-03-05",
+    "title": "خبر عن بيروت \u202eevil",
+    "body": "نص عن بيروت \u202eevil بعده كلمات",
 }
 
-pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-                                reason="needs Debian's chromium and chromium-driver (scripts/setup.sh installs them)")
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+    reason="needs Debian's chromium and chromium-driver (scripts/setup.sh installs them)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +55,33 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, embedder: 
     (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
     hostile = d / "hostile"
     hostile.mkdir()
-    (hostile / "evil.jsonl").write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in (EVIL, OVERRIDE)),
-                                        encoding="utf-8")
+    (hostile / "evil.jsonl").write_text(
+        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in (EVIL, OVERRIDE)), encoding="utf-8"
+    )
     assert JobRunner(open_store(d, backend="lancedb"), embedder).run(config_from_paths([SEEDS, hostile])).added == 7
     port = free_port()
     env = dict(os.environ, ARCHIVE_DATA_DIR=str(d))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "search_ui" / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "search_ui" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -82,8 +106,14 @@ def browser() -> Iterator[object]:
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--window-size=1280,1600", "--lang=ar"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--window-size=1280,1600",
+        "--lang=ar",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(60)
@@ -132,7 +162,8 @@ def _search(driver: object, text: str) -> float:
 
 def _x(driver: object, css: str, needle: str, offset: int = 0) -> float:
     """Left edge on screen of character ``offset`` of the first ``needle`` in the text under ``css``."""
-    x = driver.execute_script("""  // type: ignore[attr-defined]
+    x = driver.execute_script(
+        """  // type: ignore[attr-defined]
         const [css, needle, offset] = arguments;
         for (const root of document.querySelectorAll(css)) {
           const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
@@ -145,7 +176,11 @@ def _x(driver: object, css: str, needle: str, offset: int = 0) -> float:
             }
           }
         }
-        return null;""", css, needle, offset)
+        return null;""",
+        css,
+        needle,
+        offset,
+    )
     assert x is not None, f"{needle!r} not under {css!r}"
     return float(x)
 
@@ -159,10 +194,16 @@ def _model_loaded(driver: object, timeout: float = 180) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         try:
-            loading = [e for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')  # type: ignore[attr-defined]
-                       if "Loading the semantic model" in e.text]
-            ranked = [e for e in driver.find_elements(By.CSS_SELECTOR, ".results")  # type: ignore[attr-defined]
-                      if "semantic rank #" in (e.get_attribute("innerHTML") or "")]
+            loading = [
+                e
+                for e in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stAlert"]')  # type: ignore[attr-defined]
+                if "Loading the semantic model" in e.text
+            ]
+            ranked = [
+                e
+                for e in driver.find_elements(By.CSS_SELECTOR, ".results")  # type: ignore[attr-defined]
+                if "semantic rank #" in (e.get_attribute("innerHTML") or "")
+            ]
         except StaleElementReferenceException:  # the page is being redrawn
             loading, ranked = [True], []
         if not loading and ranked:
@@ -184,8 +225,10 @@ def test_search_highlight_permalink_in_a_real_browser(app_url: str, browser: obj
     warm = sorted(_search(d, q) for q in ("الجيش السوري", "روسيا ايران", "سليماني موسكو", "قاعدة همدان"))
     d.save_screenshot(str(ARTIFACTS / "search.png"))  # type: ignore[attr-defined]
     assert "q=" in d.current_url  # type: ignore[attr-defined]  # the URL follows the query
-    print(f"\nquery → results drawn in the browser: first {first:.2f}s (keyword, model loading), hybrid results "
-          f"{hybrid:.1f}s, warm median {warm[len(warm) // 2]:.2f}s (min {warm[0]:.2f}s, max {warm[-1]:.2f}s)")
+    print(
+        f"\nquery → results drawn in the browser: first {first:.2f}s (keyword, model loading), hybrid results "
+        f"{hybrid:.1f}s, warm median {warm[len(warm) // 2]:.2f}s (min {warm[0]:.2f}s, max {warm[-1]:.2f}s)"
+    )
 
     link = d.find_element(By.CSS_SELECTOR, ".results .result .title a")  # type: ignore[attr-defined]
     href = link.get_attribute("href")
@@ -217,9 +260,12 @@ def test_hostile_article_text_renders_inert(app_url: str, browser: object) -> No
     with pytest.raises(NoAlertPresentException):
         d.switch_to.alert.text  # type: ignore[attr-defined]  # noqa: B018
     d.save_screenshot(str(ARTIFACTS / "hostile.png"))  # type: ignore[attr-defined]
-    record_reliability("output safety in a browser", "an article with <script>, <img onerror>, javascript: links and URL, "
-                       "Markdown and U+202E, searched and opened in headless chromium",
-                       "all shown as text; no script ran, no image, link or bold element was created")
+    record_reliability(
+        "output safety in a browser",
+        "an article with <script>, <img onerror>, javascript: links and URL, "
+        "Markdown and U+202E, searched and opened in headless chromium",
+        "all shown as text; no script ran, no image, link or bold element was created",
+    )
 
 
 def _type_date(driver: object, which: int, digits: str) -> object:
@@ -344,8 +390,9 @@ def test_a_top_term_click_narrows_the_query(app_url: str, browser: object) -> No
     d = browser
     d.get(f"{app_url}/?q=%D8%AD%D9%84%D8%A8&mode=keyword")  # type: ignore[attr-defined]  # حلب: four of the seeds
     _wait(d, ".results .result")
-    toggle = [e for e in _wait(d, '[data-testid="stCheckbox"] label, [data-testid="stToggle"] label, label')
-              if "Top terms" in e.text][0]
+    toggle = [
+        e for e in _wait(d, '[data-testid="stCheckbox"] label, [data-testid="stToggle"] label, label') if "Top terms" in e.text
+    ][0]
     toggle.click()
     pills = [e for e in _wait(d, '[data-testid="stButtonGroup"] button') if "·" in e.text]
     term, counts = pills[0].text.split(" · ")
@@ -363,6 +410,7 @@ def test_a_top_term_click_narrows_the_query(app_url: str, browser: object) -> No
             return [e.text.split(" · ")[0] for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stButtonGroup"] button')]  # type: ignore[attr-defined]
         except StaleElementReferenceException:
             return [term]
+
     while time.monotonic() < deadline and (term in shown() or not shown()):  # the terms of the narrower set
         time.sleep(0.1)
     assert term not in shown() and shown()  # now part of the query, so no longer a top term of it

@@ -24,17 +24,33 @@ from archive.pipeline import Indexer
 from archive.query import parse
 from archive.search import SearchService
 from archive.store import open_store
-from archive.store.base import SCHEMA_VERSION, Filters, IndexMismatch, SemanticHit, StoreEmpty, StoreError, StoreLocked, prune, rollback
+from archive.store.base import (
+    SCHEMA_VERSION,
+    Filters,
+    IndexMismatch,
+    SemanticHit,
+    StoreEmpty,
+    StoreError,
+    StoreLocked,
+    prune,
+    rollback,
+)
 from archive.store.elastic import ElasticStore, load_mapping, mapping_digest
 
 from .conftest import ROOT, Searching, record_reliability, run_cli
 from .faultproxy import FaultProxy
 
 QUERIES = [
-    ("الجيش السوري", "keyword"), ("روسيا ايران", "hybrid"), ('"قاعدة همدان الجوية"', "hybrid"),
-    ("سليمانى موسكو", "keyword"), ("الجيش السوري -حلب", "hybrid"), ("روسي*", "keyword"),
-    ("Russian bombers at an Iranian air base", "semantic"), ("Iran Russia joint command in Syria", "hybrid"),
-    ("غارات روسية على حلب", "hybrid"), ("روسيا source:العربية", "hybrid"),
+    ("الجيش السوري", "keyword"),
+    ("روسيا ايران", "hybrid"),
+    ('"قاعدة همدان الجوية"', "hybrid"),
+    ("سليمانى موسكو", "keyword"),
+    ("الجيش السوري -حلب", "hybrid"),
+    ("روسي*", "keyword"),
+    ("Russian bombers at an Iranian air base", "semantic"),
+    ("Iran Russia joint command in Syria", "hybrid"),
+    ("غارات روسية على حلب", "hybrid"),
+    ("روسيا source:العربية", "hybrid"),
 ]
 
 
@@ -50,7 +66,7 @@ def assert_same_neighbours(es: list[SemanticHit], exact: list[SemanticHit], arti
     for h in es:
         assert h.score == pytest.approx(truth[h.article_id].score, abs=INT8_TOLERANCE), h.article_id
         assert (h.n, h.start, h.end) in {(p.n, p.start, p.end) for p in passages(articles[h.article_id])}
-    for a, b in zip(es, es[1:]):
+    for a, b in zip(es, es[1:], strict=False):
         assert truth[a.article_id].score >= truth[b.article_id].score - INT8_TOLERANCE, (a.article_id, b.article_id)
 
 
@@ -61,8 +77,18 @@ def _feed(path: Path, n: int, seed: int = 7) -> Path:
     lines = []
     for i in range(n):
         body = " ".join(rng.choice(words) for _ in range(60)) + f" رمز{i:04d}"
-        lines.append(json.dumps({"id": f"gen-{i}", "title": f"خبر رقم {i}", "body": body, "source": "مولد",
-                                 "published_at": f"2023-0{1 + i % 9}-1{i % 10}"}, ensure_ascii=False))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"gen-{i}",
+                    "title": f"خبر رقم {i}",
+                    "body": body,
+                    "source": "مولد",
+                    "published_at": f"2023-0{1 + i % 9}-1{i % 10}",
+                },
+                ensure_ascii=False,
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -75,8 +101,13 @@ def test_index_is_created_from_the_mapping_file_behind_an_alias(es_settings: ESS
     mapping = store.es.indices.get_mapping(index=es_settings.index)[gens[0].name]["mappings"]
     meta = dict(mapping["_meta"])
     assert meta.pop("switched_at")  # readers were switched to it: a complete generation
-    assert meta == {"model": "intfloat/multilingual-e5-small", "dim": 384, "analysis_version": ANALYSIS_VERSION,
-                    "schema_version": SCHEMA_VERSION, "mapping_digest": mapping_digest()}
+    assert meta == {
+        "model": "intfloat/multilingual-e5-small",
+        "dim": 384,
+        "analysis_version": ANALYSIS_VERSION,
+        "schema_version": SCHEMA_VERSION,
+        "mapping_digest": mapping_digest(),
+    }
     wanted = load_mapping("m", 384, ANALYSIS_VERSION)["mappings"]["properties"]
     props = mapping["properties"]
     assert set(props) == set(wanted)
@@ -106,28 +137,30 @@ def test_read_only_store_on_a_missing_index_says_so(es_settings: ESSettings) -> 
 
 
 @pytest.mark.parametrize("query,mode", QUERIES)
-def test_same_top5_and_snippets_as_the_embedded_store(query: str, mode: str, service: SearchService,
-                                                       es_seed_store: ElasticStore, embedder: Embedder) -> None:
+def test_same_top5_and_snippets_as_the_embedded_store(
+    query: str, mode: str, service: SearchService, es_seed_store: ElasticStore, embedder: Embedder
+) -> None:
     es = SearchService(es_seed_store, embedder).search(query, mode=mode, page_size=5)
     lance = service.search(query, mode=mode, page_size=5)
     assert [h.article.id for h in es.hits] == [h.article.id for h in lance.hits]
     assert es.hits, query
     assert [h.snippet_html for h in es.hits] == [h.snippet_html for h in lance.hits]
     assert [h.title_html for h in es.hits] == [h.title_html for h in lance.hits]
-    for a, b in zip(es.hits, lance.hits):
+    for a, b in zip(es.hits, lance.hits, strict=False):
         assert (a.keyword_rank, a.semantic_rank) == (b.keyword_rank, b.semantic_rank)
         if a.semantic_score is not None:
             assert a.semantic_score == pytest.approx(b.semantic_score, abs=INT8_TOLERANCE)
 
 
-def test_a_300_character_url_is_one_term_on_both_backends(es_settings: ESSettings, embedder: Embedder,
-                                                          tmp_path: Path) -> None:
+def test_a_300_character_url_is_one_term_on_both_backends(es_settings: ESSettings, embedder: Embedder, tmp_path: Path) -> None:
     """The analysis keeps a URL whole; ES's whitespace tokenizer cut tokens at 255 characters, so
     such a term (or a phrase with it) matched nothing on ES while the embedded store found it."""
     url = ("https://archive.example.com/" + "/".join(f"section-{i:03d}" for i in range(30)))[:299] + "x"
     assert len(url) == 300
-    articles = [{"id": "with-url", "title": "رابط طويل", "body": f"للمزيد انظر الرابط {url} اليوم", "source": "مولد"},
-                {"id": "without", "title": "خبر آخر", "body": "انظر الرابط في الموقع اليوم", "source": "مولد"}]
+    articles = [
+        {"id": "with-url", "title": "رابط طويل", "body": f"للمزيد انظر الرابط {url} اليوم", "source": "مولد"},
+        {"id": "without", "title": "خبر آخر", "body": "انظر الرابط في الموقع اليوم", "source": "مولد"},
+    ]
     feed = tmp_path / "url.jsonl"
     feed.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8")
     for store in (ElasticStore(es_settings), open_store(tmp_path / "lance")):
@@ -188,8 +221,9 @@ def test_writes_updates_and_deletes(es_settings: ESSettings, corpus: Path, embed
     assert svc.search("طاجيكستان", mode="keyword").hits == [] and store.info().articles == 4
 
 
-def test_full_rebuild_swaps_the_alias_atomically_and_rolls_back(es_settings: ESSettings, corpus: Path,
-                                                                  embedder: Embedder, tmp_path: Path) -> None:
+def test_full_rebuild_swaps_the_alias_atomically_and_rolls_back(
+    es_settings: ESSettings, corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     store = ElasticStore(es_settings)
     Indexer(store, embedder, progress=False).run([corpus])
     svc = SearchService(ElasticStore(es_settings, read_only=True), embedder)
@@ -218,8 +252,9 @@ def test_full_rebuild_swaps_the_alias_atomically_and_rolls_back(es_settings: ESS
     assert [g.number for g in store.generations()] == [1]
 
 
-def test_a_storm_of_429s_503s_and_dropped_connections_loses_nothing(es_url: str, es_settings: ESSettings, corpus: Path,
-                                                                    embedder: Embedder, tmp_path: Path) -> None:
+def test_a_storm_of_429s_503s_and_dropped_connections_loses_nothing(
+    es_url: str, es_settings: ESSettings, corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     rng = random.Random(42)
 
     def policy(method: str, path: str) -> int | str | None:
@@ -237,16 +272,20 @@ def test_a_storm_of_429s_503s_and_dropped_connections_loses_nothing(es_url: str,
         proxy.close()
     assert report.errors == [] and report.added == 45
     assert sum(proxy.faults.values()) >= 10, proxy.faults  # the storm really happened
-    record_reliability("ES fault storm", f"{sum(proxy.faults.values())} faults on bulk requests ({proxy.faults}) while "
-                       "indexing 45 articles in batches of 4", "all retried with backoff; 45 of 45 stored once, 0 lost, 0 duplicated")
+    record_reliability(
+        "ES fault storm",
+        f"{sum(proxy.faults.values())} faults on bulk requests ({proxy.faults}) while indexing 45 articles in batches of 4",
+        "all retried with backoff; 45 of 45 stored once, 0 lost, 0 duplicated",
+    )
     direct = ElasticStore(es_settings)
     direct.optimize()
     assert direct.es.count(index=es_settings.index)["count"] == 45  # none lost, none duplicated
     assert len(direct.hashes()) == 45 and direct.info().passages == report.passages
 
 
-def test_bulk_failures_are_reported_per_article_and_keep_what_was_indexed(es_url: str, es_settings: ESSettings,
-                                                                          corpus: Path, embedder: Embedder, tmp_path: Path) -> None:
+def test_bulk_failures_are_reported_per_article_and_keep_what_was_indexed(
+    es_url: str, es_settings: ESSettings, corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     Indexer(ElasticStore(es_settings), embedder, progress=False).run([corpus])
     proxy = FaultProxy(es_url, lambda m, p: 400 if "_bulk" in p else None)
     try:
@@ -289,11 +328,18 @@ def _claiming(es_url: str, version: str) -> FaultProxy:
     return FaultProxy(es_url, lambda m, p: (200, info) if p == "/" else None)
 
 
-@pytest.mark.parametrize("version,refused", [
-    ("7.17.0", "not supported: this client talks to 8.12.1"), ("8.11.4", "not supported"),
-    ("8.12.0", "int8_hnsw vectors may fail to merge segments.*fixed in 8.12.1"), ("8.12.1", None), ("8.14.3", None),
-    ("9.1.0", None), ("10.0.0", "not supported"),
-])
+@pytest.mark.parametrize(
+    "version,refused",
+    [
+        ("7.17.0", "not supported: this client talks to 8.12.1"),
+        ("8.11.4", "not supported"),
+        ("8.12.0", "int8_hnsw vectors may fail to merge segments.*fixed in 8.12.1"),
+        ("8.12.1", None),
+        ("8.14.3", None),
+        ("9.1.0", None),
+        ("10.0.0", "not supported"),
+    ],
+)
 def test_the_version_check_refuses_what_breaks(version: str, refused: str | None, es_url: str) -> None:
     proxy = _claiming(es_url, version)
     try:
@@ -307,8 +353,9 @@ def test_the_version_check_refuses_what_breaks(version: str, refused: str | None
 
 
 @pytest.mark.parametrize("version,server", [("8.14.3", False), ("8.15.0", True)])
-def test_server_side_rrf_only_where_the_retriever_takes_rank_window_size(version: str, server: bool, es_url: str,
-                                                                          es_seed_store: ElasticStore, embedder: Embedder) -> None:
+def test_server_side_rrf_only_where_the_retriever_takes_rank_window_size(
+    version: str, server: bool, es_url: str, es_seed_store: ElasticStore, embedder: Embedder
+) -> None:
     proxy = _claiming(es_url, version)
     try:
         store = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_seed_store.alias, server_rrf=True), read_only=True)
@@ -322,7 +369,9 @@ def test_server_side_rrf_only_where_the_retriever_takes_rank_window_size(version
         assert not warned and all(h.match == "" for h in res.hits)
     else:  # client fusion, the same answer as without --es-server-rrf, and the user is told
         assert warned and version in warned[0]
-        assert [(h.article.id, h.fused_score, h.match) for h in res.hits] == [(h.article.id, h.fused_score, h.match) for h in ours.hits]
+        assert [(h.article.id, h.fused_score, h.match) for h in res.hits] == [
+            (h.article.id, h.fused_score, h.match) for h in ours.hits
+        ]
 
 
 @pytest.mark.parametrize("lost_call", ["create", "renewal"])
@@ -357,15 +406,17 @@ def test_a_lock_write_whose_answer_is_lost_keeps_the_lock(lost_call: str, es_url
 
 
 def test_server_side_rrf_matches_client_side_fusion(es_seed_store: ElasticStore, embedder: Embedder) -> None:
-    server = ElasticStore(ESSettings.from_env(url=es_seed_store.settings.url, index=es_seed_store.alias, server_rrf=True),
-                          read_only=True)
+    server = ElasticStore(
+        ESSettings.from_env(url=es_seed_store.settings.url, index=es_seed_store.alias, server_rrf=True), read_only=True
+    )
     for query in ("روسيا ايران", "Iran Russia joint command in Syria", "الجيش السوري -حلب"):
         ours = SearchService(es_seed_store, embedder).search(query, page_size=5)
         theirs = SearchService(server, embedder).search(query, page_size=5)
         # the server's unweighted RRF is twice our 0.5/0.5 weighted one, article by article
         # (equal scores may come in another order: our tie-break prefers the keyword rank)
         assert {h.article.id: h.fused_score for h in theirs.hits} == pytest.approx(
-            {h.article.id: 2 * h.fused_score for h in ours.hits}, rel=1e-3), query
+            {h.article.id: 2 * h.fused_score for h in ours.hits}, rel=1e-3
+        ), query
         assert all(h.match == "" and h.keyword_rank is None for h in theirs.hits)
 
 
@@ -435,8 +486,12 @@ def test_readme_direct_queries_run_as_written(es_seed_store: ElasticStore, embed
             assert body and {i for r in body["indices"] for i in r["names"]} == {"news", "news-v*", "news-jobs"}
             continue
         path = "/" + path.replace("news", es_seed_store.alias, 1)
-        res = es_seed_store.es.perform_request(method, path, body=body, headers={
-            "accept": "application/json", **({"content-type": "application/json"} if body else {})})
+        res = es_seed_store.es.perform_request(
+            method,
+            path,
+            body=body,
+            headers={"accept": "application/json", **({"content-type": "application/json"} if body else {})},
+        )
         if path.startswith(f"/_alias/{es_seed_store.alias}"):
             assert list(res.body) == [f"{es_seed_store.alias}-v1"]
         if "_meta" in path:

@@ -12,7 +12,8 @@ from archive.embeddings import DEFAULT_MODEL, Embedder, ModelUnavailable, materi
 
 TEXTS = [
     "الجيش السوري يتقدم بغطاء روسي.. والتحالف الدولي يُصعِد من غاراته",
-    "كشف سكرتير المجلس الأعلى للأمن القومي الإيراني علي شمخاني اليوم الثلاثاء، أن إيران أنشأت مقراً عسكرياً مشتركاً مع روسيا في سوريا.",
+    "كشف سكرتير المجلس الأعلى للأمن القومي الإيراني علي شمخاني اليوم الثلاثاء، "
+    "أن إيران أنشأت مقراً عسكرياً مشتركاً مع روسيا في سوريا.",
     "ٱلْحَمْدُ لِلَّهِ رَبِّ ٱلْعَٰلَمِينَ",
     "Russia and Iran set up a joint military headquarters in Syria",
     "Salat will not be accepted without purification, nor charity from Ghulul.",
@@ -49,7 +50,10 @@ def test_vocalized_and_bare_text_get_one_vector(embedder: Embedder) -> None:
     bare = "حدثنا قتيبة بن سعيد قال سألت أنسا كيف أنصرف إذا صليت"
     v, b = embedder.passages([vocalized, bare])
     assert float(v @ b) > 0.9999
-    assert embedder._model.tokenizer("passage: " + embedding_text(vocalized))["input_ids"] == embedder._model.tokenizer("passage: " + bare)["input_ids"]
+    assert (
+        embedder._model.tokenizer("passage: " + embedding_text(vocalized))["input_ids"]
+        == embedder._model.tokenizer("passage: " + bare)["input_ids"]
+    )
 
 
 def test_vectors_are_normalized_and_prefixes_differ(embedder: Embedder) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -25,8 +25,9 @@ from .faultproxy import FaultProxy
 from .test_jobs import assert_store_equals, job_file, write_feed
 
 
-def test_timeouts_mid_bulk_are_retried_and_lose_nothing(es_url: str, es_settings: ESSettings, corpus: Path,
-                                                        embedder: Embedder, tmp_path: Path) -> None:
+def test_timeouts_mid_bulk_are_retried_and_lose_nothing(
+    es_url: str, es_settings: ESSettings, corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     sent = itertools.count()  # 2 of every 5 bulk requests held past the timeout, two in a row: retried
     proxy = FaultProxy(es_url, lambda m, p: 2.5 if "_bulk" in p and next(sent) % 5 < 2 else None)
     try:
@@ -38,12 +39,16 @@ def test_timeouts_mid_bulk_are_retried_and_lose_nothing(es_url: str, es_settings
     assert rec.status == "ok" and rec.added == 29 and proxy.faults.get("delay", 0) >= 2
     direct = ElasticStore(es_settings)
     assert_store_equals(direct, _by_dir(corpus))
-    record_reliability("ES timeouts mid-bulk", f"{proxy.faults['delay']} bulk requests held 2.5 s against a 1 s bulk timeout",
-                       "all retried; 29 of 29 articles stored once, 0 lost, 0 duplicated")
+    record_reliability(
+        "ES timeouts mid-bulk",
+        f"{proxy.faults['delay']} bulk requests held 2.5 s against a 1 s bulk timeout",
+        "all retried; 29 of 29 articles stored once, 0 lost, 0 duplicated",
+    )
 
 
 def test_bulk_writes_get_their_own_timeout_and_a_slow_bulk_is_sent_a_bounded_number_of_times(
-        es_url: str, es_settings: ESSettings) -> None:
+    es_url: str, es_settings: ESSettings
+) -> None:
     """HNSW indexing makes bulks slow on a real cluster: they run under ``bulk_timeout``, not the
     search timeout, and one that keeps timing out is sent ``BULK_ATTEMPTS`` times in all (the
     client's own retries on top of the whole-bulk retries sent it 36 times)."""
@@ -53,8 +58,9 @@ def test_bulk_writes_get_their_own_timeout_and_a_slow_bulk_is_sent_a_bounded_num
     from archive.store.elastic import BULK_ATTEMPTS  # noqa: PLC0415
 
     ElasticStore(es_settings).check_compatible("m", 4, ANALYSIS_VERSION)
-    item = prepare(Article("slow-1", "عنوان", "نص قصير عن الاقتصاد", None, "مولد", "", "", "h1"),
-                   np.full((1, 4), 0.5, dtype=np.float32))
+    item = prepare(
+        Article("slow-1", "عنوان", "نص قصير عن الاقتصاد", None, "مولد", "", "", "h1"), np.full((1, 4), 0.5, dtype=np.float32)
+    )
     proxy = FaultProxy(es_url, lambda m, p: 1.0 if "_bulk" in p else None)
     try:
         patient = ElasticStore(ESSettings.from_env(url=proxy.url, index=es_settings.index, timeout=0.3, bulk_timeout=10))
@@ -78,8 +84,9 @@ def _by_dir(corpus: Path) -> dict[str, tuple[str, int]]:
     return {a.id: (a.content_hash, len(passages(a))) for a in iter_articles([corpus]) if isinstance(a, Article)}
 
 
-def test_the_app_says_when_the_backend_is_down_and_recovers_by_itself(es_url: str, es_seed_store: ElasticStore,
-                                                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_app_says_when_the_backend_is_down_and_recovers_by_itself(
+    es_url: str, es_seed_store: ElasticStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     state = {"down": False}
     proxy = FaultProxy(es_url, lambda m, p: "close" if state["down"] else None)
     try:
@@ -101,17 +108,23 @@ def test_the_app_says_when_the_backend_is_down_and_recovers_by_itself(es_url: st
         assert not at.exception and not at.error and "<mark>همدان</mark>" in "".join(m.value for m in at.markdown)
     finally:
         proxy.close()
-    record_reliability("app during an outage", "Elasticsearch dropped every connection, then came back",
-                       "a one-line message while down, results again on the next search, no restart, no traceback")
+    record_reliability(
+        "app during an outage",
+        "Elasticsearch dropped every connection, then came back",
+        "a one-line message while down, results again on the next search, no restart, no traceback",
+    )
 
 
-def test_credentials_never_appear_in_output_errors_or_job_records(es_url: str, es_settings: ESSettings, corpus: Path,
-                                                                  cli_data: Path, tmp_path: Path) -> None:
+def test_credentials_never_appear_in_output_errors_or_job_records(
+    es_url: str, es_settings: ESSettings, corpus: Path, cli_data: Path, tmp_path: Path
+) -> None:
     secret_key, secret_pw = "k3y-SECRET-4f9a", "pw-SECRET-77"
     denied = b'{"error":{"type":"security_exception","reason":"action [indices:data/write/bulk] is unauthorized"},"status":403}'
     proxy = FaultProxy(es_url, lambda m, p: (403, denied) if "_bulk" in p else None)
     try:
-        cfg = job_file(tmp_path, corpus, f'[store]\nbackend = "elasticsearch"\nes_url = "{proxy.url}"\nes_index = "{es_settings.index}"\n')
+        cfg = job_file(
+            tmp_path, corpus, f'[store]\nbackend = "elasticsearch"\nes_url = "{proxy.url}"\nes_index = "{es_settings.index}"\n'
+        )
         seen = []
         for env in ({"ES_API_KEY": secret_key}, {"ES_USERNAME": "indexer", "ES_PASSWORD": secret_pw}):
             res = run_cli("reindex", "--config", str(cfg), "--quiet", "--json", data_dir=cli_data, env=env)
@@ -128,12 +141,16 @@ def test_credentials_never_appear_in_output_errors_or_job_records(es_url: str, e
     assert records.count('"status": "partial"') + records.count('"status": "failed"') >= 2
     for text in [*seen, records, repr(ESSettings(api_key=secret_key, password=secret_pw))]:
         assert secret_key not in text and secret_pw not in text
-    record_reliability("secrets", "API key and password through env and a URL, with 403 and 'index missing' failures",
-                       "absent from stdout, stderr, error messages, job records and repr")
+    record_reliability(
+        "secrets",
+        "API key and password through env and a URL, with 403 and 'index missing' failures",
+        "absent from stdout, stderr, error messages, job records and repr",
+    )
 
 
-def test_an_outage_mid_job_ends_with_one_line_and_exit_3(es_url: str, es_settings: ESSettings, corpus: Path,
-                                                          cli_data: Path) -> None:
+def test_an_outage_mid_job_ends_with_one_line_and_exit_3(
+    es_url: str, es_settings: ESSettings, corpus: Path, cli_data: Path
+) -> None:
     """Elasticsearch goes away at the first bulk write: the job's own error is what the user sees,
     not a traceback from releasing the lock on the way out."""
     state = {"down": False}
@@ -144,23 +161,38 @@ def test_an_outage_mid_job_ends_with_one_line_and_exit_3(es_url: str, es_setting
 
     proxy = FaultProxy(es_url, policy)
     try:
-        res = run_cli("index", str(corpus), "--quiet", "--es-url", proxy.url, "--es-index", es_settings.index,
-                      data_dir=cli_data, env={"ES_TIMEOUT": "2"})
+        res = run_cli(
+            "index",
+            str(corpus),
+            "--quiet",
+            "--es-url",
+            proxy.url,
+            "--es-index",
+            es_settings.index,
+            data_dir=cli_data,
+            env={"ES_TIMEOUT": "2"},
+        )
     finally:
         proxy.close()
     assert res.returncode == 3, res.stderr
     assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr
     assert res.stderr.startswith("error: cannot reach Elasticsearch") and proxy.url.split("//")[1] in res.stderr
-    record_reliability("ES outage mid-job", "every connection dropped from the job's first bulk write on",
-                       "one line naming the unreachable cluster, exit 3, no traceback")
+    record_reliability(
+        "ES outage mid-job",
+        "every connection dropped from the job's first bulk write on",
+        "one line naming the unreachable cluster, exit 3, no traceback",
+    )
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("http://indexer:pw-SECRET-77@es.example:9200/", "http://es.example:9200/"),
-    ("https://indexer:pw-SECRET-77@[2001:db8::1]:9243", "https://[2001:db8::1]:9243"),
-    ("http://indexer:pw-SECRET-77@es.example:70000", "http://es.example:70000"),
-    ("http://indexer:pw@SECRET-77@es.example:9200?x=pw-SECRET-77", "http://es.example:9200"),  # a raw @ in it
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://indexer:pw-SECRET-77@es.example:9200/", "http://es.example:9200/"),
+        ("https://indexer:pw-SECRET-77@[2001:db8::1]:9243", "https://[2001:db8::1]:9243"),
+        ("http://indexer:pw-SECRET-77@es.example:70000", "http://es.example:70000"),
+        ("http://indexer:pw@SECRET-77@es.example:9200?x=pw-SECRET-77", "http://es.example:9200"),  # a raw @ in it
+    ],
+)
 def test_the_url_password_never_shows_and_any_url_can_be_shown(url: str, shown: str) -> None:
     """``repr`` printed the password inside ``url``; ``safe_url`` dropped IPv6 brackets and raised
     ValueError for a port above 65535 (so the message about a bad URL was itself a traceback)."""
@@ -168,8 +200,11 @@ def test_the_url_password_never_shows_and_any_url_can_be_shown(url: str, shown: 
     assert settings.safe_url == shown
     assert "SECRET" not in repr(settings) and shown in repr(settings)
     assert any("SECRET-77" in s for s in settings.secrets())
-    record_reliability("secrets in the ES URL", "user:password@ in URLs with IPv6, a port over 65535, a raw @ in the password",
-                       "repr and messages show the URL without the password, brackets kept; no ValueError")
+    record_reliability(
+        "secrets in the ES URL",
+        "user:password@ in URLs with IPv6, a port over 65535, a raw @ in the password",
+        "repr and messages show the URL without the password, brackets kept; no ValueError",
+    )
 
 
 def test_a_port_out_of_range_gets_one_message_without_the_password() -> None:
@@ -195,7 +230,8 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[str], None]]:
 
 @pytest.mark.parametrize("backend", ["lancedb", "elasticsearch"])
 def test_a_store_that_fails_mid_job_exits_3_with_one_line_and_true_counts(
-        backend: str, tmp_path: Path, cli_data: Path, request: pytest.FixtureRequest) -> None:
+    backend: str, tmp_path: Path, cli_data: Path, request: pytest.FixtureRequest
+) -> None:
     """LanceDB on a full disk raised RuntimeError (not OSError): a raw traceback, exit 1, and a
     job record of 'failed +0' although a dozen articles of the run were committed. Elasticsearch
     refusing writes mid-job recorded +0 the same way. After the fault, the store stays readable
@@ -244,7 +280,9 @@ def test_a_store_that_fails_mid_job_exits_3_with_one_line_and_true_counts(
     again = json.loads(res.stdout)
     assert (again["added"], again["unchanged"]) == (60 - committed, committed)
     assert_store_equals(probe(), _by_dir(src))
-    record_reliability(f"store fails mid-job ({backend})",
-                       "a 400 KiB disk filling mid-index" if backend == "lancedb" else "bulk writes refused after 10 requests",
-                       f"exit 3, one line ({cause}); job record +{rec['added']} = the {committed} articles committed; "
-                       f"re-run after the fault: +{again['added']}, store = sources")
+    record_reliability(
+        f"store fails mid-job ({backend})",
+        "a 400 KiB disk filling mid-index" if backend == "lancedb" else "bulk writes refused after 10 requests",
+        f"exit 3, one line ({cause}); job record +{rec['added']} = the {committed} articles committed; "
+        f"re-run after the fault: +{again['added']}, store = sources",
+    )

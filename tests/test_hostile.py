@@ -55,27 +55,44 @@ def build(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     with open(sparse, "r+b") as f:
         f.truncate(65 * 2**20)  # a 65 MiB file, sparse on disk
     fail["toobig.jsonl"] = "over the 64 MiB limit"
-    put("page.html", "<html><head><title>صفحة</title><script>var x='سكربت';</script><style>p{}</style></head>"
-                     "<body><nav>القائمة</nav><h1>عنوان الصفحة عن مدينة بنزرت</h1><p>فقرة أولى عن الميناء.</p>"
-                     "<script>alert('xss')</script><p>فقرة ثانية.</p></body></html>")
-    put("feed.jsonl", "\n".join([
-        json.dumps({"id": "ok-1", "title": "خبر جيد", "body": "نص جيد عن مدينة القيروان"}, ensure_ascii=False),
-        "{not json",
-        json.dumps(["a", "list"]),
-        json.dumps({"id": "no-body", "title": "بلا نص"}, ensure_ascii=False),
-        json.dumps({"id": "future", "body": "خبر من المستقبل", "published_at": "2999-01-01"}, ensure_ascii=False),
-        json.dumps({"id": "baddate", "body": "تاريخ غير مفهوم", "published_at": "yesterday-ish"}, ensure_ascii=False),
-        json.dumps({"id": "longword", "body": "كلمة " + "ب" * 100_000 + " نهاية عن مدينة المنستير"}, ensure_ascii=False),
-        json.dumps({"id": "dup", "body": "نسخة أولى"}, ensure_ascii=False),
-    ]) + "\n")
-    fail.update({"feed.jsonl:2": "invalid JSON", "feed.jsonl:3": "must be a JSON object", "feed.jsonl:4": "missing field 'body'",
-                 "feed.jsonl:6": "is not a date"})
+    put(
+        "page.html",
+        "<html><head><title>صفحة</title><script>var x='سكربت';</script><style>p{}</style></head>"
+        "<body><nav>القائمة</nav><h1>عنوان الصفحة عن مدينة بنزرت</h1><p>فقرة أولى عن الميناء.</p>"
+        "<script>alert('xss')</script><p>فقرة ثانية.</p></body></html>",
+    )
+    put(
+        "feed.jsonl",
+        "\n".join(
+            [
+                json.dumps({"id": "ok-1", "title": "خبر جيد", "body": "نص جيد عن مدينة القيروان"}, ensure_ascii=False),
+                "{not json",
+                json.dumps(["a", "list"]),
+                json.dumps({"id": "no-body", "title": "بلا نص"}, ensure_ascii=False),
+                json.dumps({"id": "future", "body": "خبر من المستقبل", "published_at": "2999-01-01"}, ensure_ascii=False),
+                json.dumps({"id": "baddate", "body": "تاريخ غير مفهوم", "published_at": "yesterday-ish"}, ensure_ascii=False),
+                json.dumps({"id": "longword", "body": "كلمة " + "ب" * 100_000 + " نهاية عن مدينة المنستير"}, ensure_ascii=False),
+                json.dumps({"id": "dup", "body": "نسخة أولى"}, ensure_ascii=False),
+            ]
+        )
+        + "\n",
+    )
+    fail.update(
+        {
+            "feed.jsonl:2": "invalid JSON",
+            "feed.jsonl:3": "must be a JSON object",
+            "feed.jsonl:4": "missing field 'body'",
+            "feed.jsonl:6": "is not a date",
+        }
+    )
     note["feed.jsonl:5"] = "in the future: indexed without a date"  # a typo in the year loses no article
     put("nocol.csv", "title,text\nا,ب\n", "no 'body' column")
     put("rows.csv", "id,title,body\nc1,عنوان,نص عن مدينة المهدية\nc2,فارغ,\n")
     fail["rows.csv:3"] = "missing field 'body'"
     put("formula.csv", 'id,title,body\nf1,"=HYPERLINK(""http://evil"")",نص عن مدينة نابل\n')
-    (other / "feed.jsonl").write_text(json.dumps({"id": "dup", "body": "نسخة ثانية"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (other / "feed.jsonl").write_text(
+        json.dumps({"id": "dup", "body": "نسخة ثانية"}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     fail["other/feed.jsonl"] = "duplicate article id 'dup'"
     (src / "loop").mkdir()
     (src / "loop" / "again").symlink_to(src / "loop", target_is_directory=True)
@@ -116,8 +133,17 @@ def test_hostile_inputs_are_reported_and_the_rest_is_indexed(tmp_path: Path, emb
         assert any(where in n and fragment in n for n in rec.notes), (where, rec.notes)
     assert rec.failed == len(rec.errors) == len(fail)  # nothing failed that was not expected
     stored = {a.path.split("/")[-1] for a in store.get(list(store.hashes())).values()}
-    assert stored == {"legacy.txt", "utf16bom.txt", "utf16le.txt", "utf16be.txt", "page.html", "feed.jsonl",
-                      "rows.csv", "formula.csv", "good.txt"}
+    assert stored == {
+        "legacy.txt",
+        "utf16bom.txt",
+        "utf16le.txt",
+        "utf16be.txt",
+        "page.html",
+        "feed.jsonl",
+        "rows.csv",
+        "formula.csv",
+        "good.txt",
+    }
     assert rec.added == store.info().articles == 12  # feed.jsonl holds 4 good lines, one of them undated
     assert store.get(["future"], text=False)["future"].published_at is None
     svc = SearchService(store, embedder)
@@ -126,8 +152,11 @@ def test_hostile_inputs_are_reported_and_the_rest_is_indexed(tmp_path: Path, emb
     assert "القائمة" not in page.body and "فقرة أولى" in page.body
     for city in ("طنجة", "صفاقس", "سوسة", "قفصة", "القيروان", "المنستير", "المهدية", "نابل"):
         assert svc.search(city, mode="keyword").hits, city  # every decodable input is searchable
-    record_reliability("hostile input", f"{len(fail) + len(note) + 4} kinds of broken or odd files in one job",
-                       f"{rec.failed} reported by name, {rec.added} good articles indexed, status {rec.status}, 0 crashes")
+    record_reliability(
+        "hostile input",
+        f"{len(fail) + len(note) + 4} kinds of broken or odd files in one job",
+        f"{rec.failed} reported by name, {rec.added} good articles indexed, status {rec.status}, 0 crashes",
+    )
 
 
 @pytest.mark.parametrize("kind,data", [("utf-16-le", "نص عربي بسيط"), ("utf-16-be", "نص عربي بسيط مع English words 123")])

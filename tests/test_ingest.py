@@ -64,10 +64,21 @@ def test_arabic_dates(text: str, expected: dt.datetime | None) -> None:
 
 
 def test_jsonl_csv_and_bad_input(tmp_path: Path) -> None:
-    good = {"id": "a1", "title": "عنوان", "body": "نص الخبر", "published_at": "2016-05-01", "source": "رويترز", "url": "http://x/1"}
+    good = {
+        "id": "a1",
+        "title": "عنوان",
+        "body": "نص الخبر",
+        "published_at": "2016-05-01",
+        "source": "رويترز",
+        "url": "http://x/1",
+    }
     (tmp_path / "feed.jsonl").write_text(
-        json.dumps(good, ensure_ascii=False) + "\n{broken\n" + json.dumps({"title": "no body"}) + "\n"
-        + json.dumps({"body": "x", "published_at": "yesterday"}) + "\n",
+        json.dumps(good, ensure_ascii=False)
+        + "\n{broken\n"
+        + json.dumps({"title": "no body"})
+        + "\n"
+        + json.dumps({"body": "x", "published_at": "yesterday"})
+        + "\n",
         encoding="utf-8",
     )
     (tmp_path / "rows.csv").write_text("id,title,body,published_at,source,url\nc1,عنوان,نص,2015-01-02,سانا,\n", encoding="utf-8")
@@ -86,8 +97,15 @@ def test_jsonl_csv_and_bad_input(tmp_path: Path) -> None:
     assert legacy.title == "عنوان قديم"
     assert len(errs) == 7
     joined = "\n".join(errs)
-    for needle in ("feed.jsonl:2: invalid JSON", "feed.jsonl:3: missing field 'body'", "feed.jsonl:4: field 'published_at'",
-                   "nocol.csv: CSV has no 'body' column", "bin.txt", "empty.txt: empty article", "missing: no such file"):
+    for needle in (
+        "feed.jsonl:2: invalid JSON",
+        "feed.jsonl:3: missing field 'body'",
+        "feed.jsonl:4: field 'published_at'",
+        "nocol.csv: CSV has no 'body' column",
+        "bin.txt",
+        "empty.txt: empty article",
+        "missing: no such file",
+    ):
         assert needle in joined
 
 
@@ -96,19 +114,31 @@ def test_passages_cover_the_body_with_overlap() -> None:
     ps = passages(a)
     assert len(ps) >= 3
     assert ps[0].start == 0 and ps[-1].end == len(a.body.rstrip())
-    for p, q in zip(ps, ps[1:]):
+    for p, q in zip(ps, ps[1:], strict=False):
         assert q.start < p.end  # overlap
         assert a.body[p.start : p.end] == p.text
     assert all(len(p.text.split()) <= 200 for p in ps)
 
 
-@pytest.mark.parametrize("last,source", [
-    ("هسبريس", "هسبريس"), ("الشروق", "الشروق"), ("الرياض", "الرياض"), ("اليوم السابع", "اليوم السابع"),
-    ("السومرية", "السومرية"), ("الوكالة الوطنية للإعلام", "الوكالة الوطنية للإعلام"), ("رويترز", "رويترز"),
-    ("المصدر: موقع المدن", "موقع المدن"),
-    # sentences, closers and places stay in the text
-    ("وتستمر المعارك", ""), ("انتهى", ""), ("في حلب", ""), ("قتل 5 أشخاص", ""), ("هذا ما حدث.", ""),
-])
+@pytest.mark.parametrize(
+    "last,source",
+    [
+        ("هسبريس", "هسبريس"),
+        ("الشروق", "الشروق"),
+        ("الرياض", "الرياض"),
+        ("اليوم السابع", "اليوم السابع"),
+        ("السومرية", "السومرية"),
+        ("الوكالة الوطنية للإعلام", "الوكالة الوطنية للإعلام"),
+        ("رويترز", "رويترز"),
+        ("المصدر: موقع المدن", "موقع المدن"),
+        # sentences, closers and places stay in the text
+        ("وتستمر المعارك", ""),
+        ("انتهى", ""),
+        ("في حلب", ""),
+        ("قتل 5 أشخاص", ""),
+        ("هذا ما حدث.", ""),
+    ],
+)
 def test_a_trailing_name_line_is_the_source(last: str, source: str) -> None:
     parsed = parse_text(f"عنوان الخبر\n\nنص الخبر عن حلب وما جرى فيها أمس.\n\n{last}\n")
     assert parsed.source == source
@@ -127,8 +157,12 @@ def test_dates_a_newcomer_gets_wrong_are_said(tmp_path: Path) -> None:
     (tmp_path / "future.txt").write_text("عنوان\n21/12/2035\n\nنص الخبر.", encoding="utf-8")
     (tmp_path / "feb30.txt").write_text("عنوان\nالثلاثاء 30/فبراير/2016\n\nنص الخبر.", encoding="utf-8")
     (tmp_path / "feed.jsonl").write_text(
-        json.dumps({"id": "f", "body": "نص", "published_at": "2035-01-01"}) + "\n"
-        + json.dumps({"id": "n", "body": "نص", "published_at": "-0001-11-30"}) + "\n", encoding="utf-8")
+        json.dumps({"id": "f", "body": "نص", "published_at": "2035-01-01"})
+        + "\n"
+        + json.dumps({"id": "n", "body": "نص", "published_at": "-0001-11-30"})
+        + "\n",
+        encoding="utf-8",
+    )
     items = list(iter_articles([tmp_path]))
     arts = {a.path.split("/")[-1] if a.path.endswith(".txt") else a.id: a for a in items if isinstance(a, Article)}
     notes = [str(n) for n in items if isinstance(n, Notice)]
@@ -144,13 +178,19 @@ def test_a_repeated_id_in_one_file_names_both_lines(tmp_path: Path) -> None:
     """The second record with an id already seen in the same JSONL/CSV file is refused with both
     line numbers (the message named the file only, so the user had to search for them)."""
     rec = lambda i, body: json.dumps({"id": i, "body": body}, ensure_ascii=False)  # noqa: E731
-    (tmp_path / "feed.jsonl").write_text("\n".join([rec("a", "أول"), rec("b", "ثان"), "", rec("a", "مكرر")]) + "\n",
-                                         encoding="utf-8")
+    (tmp_path / "feed.jsonl").write_text(
+        "\n".join([rec("a", "أول"), rec("b", "ثان"), "", rec("a", "مكرر")]) + "\n", encoding="utf-8"
+    )
     (tmp_path / "rows.csv").write_text("id,body\nc,أول\nc,مكرر\n", encoding="utf-8")
     items = list(iter_articles([tmp_path]))
     assert sorted(a.body for a in items if isinstance(a, Article)) == sorted(["أول", "ثان", "أول"])  # the first wins
     errs = sorted(str(e) for e in items if isinstance(e, IngestError))
-    assert errs == [f"{tmp_path / 'feed.jsonl'}:4: duplicate article id 'a' (first at line 1); skipped",
-                    f"{tmp_path / 'rows.csv'}:3: duplicate article id 'c' (first at line 2); skipped"]
-    record_reliability("repeated id in one file", "the same id twice in one JSONL and in one CSV",
-                       "each refused with both line numbers; the first kept")
+    assert errs == [
+        f"{tmp_path / 'feed.jsonl'}:4: duplicate article id 'a' (first at line 1); skipped",
+        f"{tmp_path / 'rows.csv'}:3: duplicate article id 'c' (first at line 2); skipped",
+    ]
+    record_reliability(
+        "repeated id in one file",
+        "the same id twice in one JSONL and in one CSV",
+        "each refused with both line numbers; the first kept",
+    )

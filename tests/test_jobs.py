@@ -10,8 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -42,8 +42,11 @@ def write_feed(path: Path, ids: range, tag: str = "", words: int = 60, seed: int
 
 def job_file(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
     cfg = tmp_path / "jobs.toml"
-    cfg.write_text(f'retention = 1\nbatch_size = 8\n{extra}\n[[sources]]\nname = "news"\npath = "{corpus}"\n'
-                   'include = ["*.txt", "*.jsonl"]\nexclude = ["drafts/*"]\n', encoding="utf-8")
+    cfg.write_text(
+        f'retention = 1\nbatch_size = 8\n{extra}\n[[sources]]\nname = "news"\npath = "{corpus}"\n'
+        'include = ["*.txt", "*.jsonl"]\nexclude = ["drafts/*"]\n',
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -78,8 +81,9 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., 
     return lambda read_only=False: ElasticStore(settings, read_only=read_only)
 
 
-def test_incremental_sync_adds_updates_deletes_and_embeds_only_changes(make_store: Callable[..., Store], corpus: Path,
-                                                                      tmp_path: Path, embedder: Embedder) -> None:
+def test_incremental_sync_adds_updates_deletes_and_embeds_only_changes(
+    make_store: Callable[..., Store], corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     feed = write_feed(corpus / "feed.jsonl", range(6))
     (corpus / "drafts").mkdir()
     write_feed(corpus / "drafts" / "draft.jsonl", range(100, 102))  # excluded by the job file
@@ -113,8 +117,9 @@ def test_incremental_sync_adds_updates_deletes_and_embeds_only_changes(make_stor
     assert history[0]["deleted"] == 2 and history[0]["ended"] >= history[0]["started"]
 
 
-def test_unreadable_input_never_deletes_what_was_indexed(make_store: Callable[..., Store], corpus: Path,
-                                                        tmp_path: Path, embedder: Embedder) -> None:
+def test_unreadable_input_never_deletes_what_was_indexed(
+    make_store: Callable[..., Store], corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     feed = write_feed(corpus / "feed.jsonl", range(4))
     cfg = load_config(job_file(tmp_path, corpus))
     store = make_store()
@@ -134,8 +139,9 @@ def test_unreadable_input_never_deletes_what_was_indexed(make_store: Callable[..
     assert "no such file or directory" in rec.errors[0]
 
 
-def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callable[..., Store], corpus: Path,
-                                                             tmp_path: Path, embedder: Embedder) -> None:
+def test_full_rebuild_keeps_search_answering_then_rolls_back(
+    make_store: Callable[..., Store], corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     cfg = load_config(job_file(tmp_path, corpus))
     store = make_store()
     runner = JobRunner(store, embedder)
@@ -145,9 +151,12 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     with Searching(reader, "روسيا") as searching:
         rec = runner.run(cfg, full=True)
     assert searching.errors == [] and len(searching.totals) > 5 and set(searching.totals) == {5}  # never a half index
-    record_reliability(f"full rebuild under load ({store.backend})", "a reader searching all through a full rebuild and the switch",
-                       f"{len(searching.totals)} searches during a {rec.seconds}s rebuild, {len(searching.errors)} errors, "
-                       "every answer from one whole generation")
+    record_reliability(
+        f"full rebuild under load ({store.backend})",
+        "a reader searching all through a full rebuild and the switch",
+        f"{len(searching.totals)} searches during a {rec.seconds}s rebuild, {len(searching.errors)} errors, "
+        "every answer from one whole generation",
+    )
     assert (rec.mode, rec.status, rec.added, rec.switched) == ("full", "ok", 17, True)
     gens = store.generations()
     assert [g.active for g in gens] == [False, True] and gens[1].name == rec.generation
@@ -164,8 +173,9 @@ def test_full_rebuild_keeps_search_answering_then_rolls_back(make_store: Callabl
     assert [g.name for g in store.generations()] == [gens[1].name, rec2.generation]
 
 
-def test_a_killed_rebuild_is_never_rolled_back_to_and_is_pruned_first(make_store: Callable[..., Store], corpus: Path,
-                                                                      tmp_path: Path, embedder: Embedder) -> None:
+def test_a_killed_rebuild_is_never_rolled_back_to_and_is_pruned_first(
+    make_store: Callable[..., Store], corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     """A full rebuild killed half-way left the newest inactive generation with a few articles:
     pruning kept it, dropping the complete ones, and ``rollback`` switched readers to it."""
     from archive.analysis import ANALYSIS_VERSION
@@ -196,11 +206,14 @@ def test_a_killed_rebuild_is_never_rolled_back_to_and_is_pruned_first(make_store
     store.activate(rec.generation)
     runner.run(cfg, full=True)
     assert rollback(store).generation == rec.generation  # a generation readers used stays a rollback target
-    record_reliability(f"rollback after a killed rebuild ({store.backend})",
-                       "a full rebuild killed after 2 of 20 articles"
-                       + (" and a stray g0009 directory" if store.backend == "lancedb" else "") + ", a full rebuild, rollback",
-                       f"pruned {', '.join(rec.pruned)} (the killed one too); rollback to {back.generation}: {served} of 20 "
-                       "articles" + ("; the stray directory untouched" if store.backend == "lancedb" else ""))
+    record_reliability(
+        f"rollback after a killed rebuild ({store.backend})",
+        "a full rebuild killed after 2 of 20 articles"
+        + (" and a stray g0009 directory" if store.backend == "lancedb" else "")
+        + ", a full rebuild, rollback",
+        f"pruned {', '.join(rec.pruned)} (the killed one too); rollback to {back.generation}: {served} of 20 "
+        "articles" + ("; the stray directory untouched" if store.backend == "lancedb" else ""),
+    )
 
 
 def test_an_analysis_version_change_forces_a_full_rebuild(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
@@ -251,15 +264,17 @@ def test_a_second_job_is_locked_out(make_store: Callable[..., Store], corpus: Pa
     assert [r["status"] for r in store.jobs(5)] == ["ok", "locked"]
 
 
-def test_the_next_job_records_why_a_killed_one_stopped(make_store: Callable[..., Store], corpus: Path, tmp_path: Path,
-                                                       embedder: Embedder) -> None:
+def test_the_next_job_records_why_a_killed_one_stopped(
+    make_store: Callable[..., Store], corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     """A killed job's record said 'running' in the history for ever (read back as 'interrupted'
     only while nobody held the lock), with no reason; the next job to take the lock records it."""
     from archive.jobs import JobRecord, _now
 
     store = make_store()
-    for n, step in enumerate((lambda: JobRunner(store, embedder).run(load_config(job_file(tmp_path, corpus))),
-                              lambda: rollback(store))):
+    for n, step in enumerate(
+        (lambda: JobRunner(store, embedder).run(load_config(job_file(tmp_path, corpus))), lambda: rollback(store))
+    ):
         dead = JobRecord(f"killed-{n}", "full", ["news"], _now(), message="full rebuild forced: x")
         store.record_job(dead.as_dict())  # what a job killed with -9 leaves: its 'running' record, no lock
         step()
@@ -269,25 +284,28 @@ def test_the_next_job_records_why_a_killed_one_stopped(make_store: Callable[...,
         assert stored[dead.id]["message"].startswith("full rebuild forced: x; the process (pid ")
         assert "ended without finishing" in stored[dead.id]["message"]
         assert [r["status"] for r in stored.values()].count("running") == 0
-    record_reliability(f"killed job's record ({store.backend})", "a job's 'running' record left by kill -9, then a reindex; "
-                       "again, then a rollback", "each recorded as interrupted, with pid, host and the job that found it")
+    record_reliability(
+        f"killed job's record ({store.backend})",
+        "a job's 'running' record left by kill -9, then a reindex; again, then a rollback",
+        "each recorded as interrupted, with pid, host and the job that found it",
+    )
 
 
 def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text("[[sources]]\nname = \"a\"\n", encoding="utf-8")
+    bad.write_text('[[sources]]\nname = "a"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.toml: sources\[1\]\.path: missing"):
         load_config(bad)
-    bad.write_text("retention = -1\n[[sources]]\npath = \"x\"\n", encoding="utf-8")
+    bad.write_text('retention = -1\n[[sources]]\npath = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.toml: retention"):
         load_config(bad)
-    bad.write_text("[[sources]]\npath = \"x\"\n[[sources]]\npath = \"y/x\"\n", encoding="utf-8")
+    bad.write_text('[[sources]]\npath = "x"\n[[sources]]\npath = "y/x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="unique.*repeated: x"):
         load_config(bad)
     bad.write_text("[[sources]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
-    bad.write_text("[schedule]\nevery = \"soon\"\n[[sources]]\npath = \"x\"\n", encoding="utf-8")
+    bad.write_text('[schedule]\nevery = "soon"\n[[sources]]\npath = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="schedule.every.*not a duration"):
         load_config(bad)
     assert config_from_paths([ROOT / "seeds"]).sources[0].name == "seeds"
@@ -299,8 +317,9 @@ def test_config_errors_name_the_file_and_field(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- real processes
 def _cli(*args: str, data: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     full = dict(os.environ, ARCHIVE_DATA_DIR=str(data), **(env or {}))
-    return subprocess.Popen([sys.executable, "-m", "indexer", *args], cwd=ROOT, env=full,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexer", *args], cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
@@ -314,7 +333,8 @@ def _wait(cond: Callable[[], bool], timeout: float, what: str) -> None:
 
 @pytest.mark.parametrize("backend", ["lancedb", "elasticsearch"])
 def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
-        backend: str, corpus: Path, tmp_path: Path, cli_data: Path, embedder: Embedder, request: pytest.FixtureRequest) -> None:
+    backend: str, corpus: Path, tmp_path: Path, cli_data: Path, embedder: Embedder, request: pytest.FixtureRequest
+) -> None:
     write_feed(corpus / "feed.jsonl", range(80))
     extra = ""
     if backend == "elasticsearch":
@@ -350,9 +370,12 @@ def test_sigkill_mid_reindex_then_rerun_leaves_the_store_equal_to_the_sources(
     assert_store_equals(probe(), expected(corpus))
     killed = [r for r in probe().jobs(5) if r["id"] != rec["id"]]
     assert killed[0]["status"] == "interrupted" and "ended without finishing" in killed[0]["message"]  # recorded, with why
-    record_reliability(f"kill -9 ({backend})", "SIGKILL in the middle of a reindex of 85 articles, then the same command again",
-                       f"{partial} committed before the kill, {rec['unchanged']} unchanged and {rec['added'] + rec['updated']} "
-                       "written by the re-run; store = sources (0 lost, 0 duplicated)")
+    record_reliability(
+        f"kill -9 ({backend})",
+        "SIGKILL in the middle of a reindex of 85 articles, then the same command again",
+        f"{partial} committed before the kill, {rec['unchanged']} unchanged and {rec['added'] + rec['updated']} "
+        "written by the re-run; store = sources (0 lost, 0 duplicated)",
+    )
 
 
 def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, tmp_path: Path, cli_data: Path) -> None:
@@ -369,7 +392,7 @@ def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, t
     assert proc.returncode == 0, err
     assert "scheduled reindex (every 2s)" in out and "finishing the running job" in err
     runs = sorted((r["started"], r["ended"]) for r in store.jobs(20) if r["mode"] == "incremental")
-    assert len(runs) >= 2 and all(a[1] <= b[0] for a, b in zip(runs, runs[1:]))  # never overlapping
+    assert len(runs) >= 2 and all(a[1] <= b[0] for a, b in zip(runs, runs[1:], strict=False))  # never overlapping
     assert store.jobs(20)[-1]["status"] == "locked"
 
     res = run_cli("jobs", data_dir=cli_data)
@@ -381,9 +404,13 @@ def test_cli_reindex_locked_exit_code_and_schedule_stops_cleanly(corpus: Path, t
 
 
 def test_a_job_file_source_names_the_publisher_of_its_articles(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    (corpus / "feed.jsonl").write_text(json.dumps({"id": "own", "body": "نص بلا مصدر"}, ensure_ascii=False) + "\n"
-                                       + json.dumps({"id": "wire", "body": "نص", "source": "رويترز"}, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+    (corpus / "feed.jsonl").write_text(
+        json.dumps({"id": "own", "body": "نص بلا مصدر"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "wire", "body": "نص", "source": "رويترز"}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
     job = tmp_path / "job.toml"
     job.write_text(f'[[sources]]\nname = "mine"\npath = "{corpus}"\npublisher = "هسبريس"\n', encoding="utf-8")
     cfg = load_config(job)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import pytest
 
@@ -26,8 +26,27 @@ from archive.store.elastic import ElasticStore
 
 from .conftest import _drop_alias_indices
 
-VOCAB = ["karim", "karam", "kerim", "talib", "taliban", "talibs", "hamas", "hama", "homs", "idlib", "aleppo",
-         "alepo", "روسيا", "ايران", "الجيش", "جيش", "سوريا", "حلب", "وحلب"]
+VOCAB = [
+    "karim",
+    "karam",
+    "kerim",
+    "talib",
+    "taliban",
+    "talibs",
+    "hamas",
+    "hama",
+    "homs",
+    "idlib",
+    "aleppo",
+    "alepo",
+    "روسيا",
+    "ايران",
+    "الجيش",
+    "جيش",
+    "سوريا",
+    "حلب",
+    "وحلب",
+]
 N_DOCS, N_QUERIES, N_MEANING = 80, 500, 60
 
 
@@ -72,14 +91,15 @@ def evaluate(node: Node, doc: Doc, root: bool = True) -> bool:
         if not node.must and not node.should:
             return root  # exclusions alone: everything else (the root only)
         return all(evaluate(c, doc, False) for c in node.must) and (
-            bool(node.must) or any(evaluate(c, doc, False) for c in node.should))
+            bool(node.must) or any(evaluate(c, doc, False) for c in node.should)
+        )
     title = node.field == "title"
     if isinstance(node, Term):
         return node.stem in (doc.title if title else doc.stem)
     if isinstance(node, Phrase):
         tokens = doc.title if title else doc.exact
         if node.slop and len(node.terms) > 2:  # the documented rule: every neighbouring pair
-            return all(_occurs(tokens, pair, node.slop) for pair in zip(node.terms, node.terms[1:]))
+            return all(_occurs(tokens, pair, node.slop) for pair in zip(node.terms, node.terms[1:], strict=False))
         return _occurs(tokens, node.terms, node.slop)
     if isinstance(node, Prefix):
         return any(t.startswith(node.prefix) for t in (doc.title if title else doc.exact))
@@ -91,11 +111,11 @@ def _typo(r: random.Random, word: str) -> str:
     i = r.randrange(len(word))
     edit = r.choice(["sub", "del", "swap", "ins"])
     if edit == "sub":
-        return word[:i] + r.choice("aeiokm") + word[i + 1:]
+        return word[:i] + r.choice("aeiokm") + word[i + 1 :]
     if edit == "del" and len(word) > 3:
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if edit == "swap" and i + 1 < len(word):
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     return word[:i] + r.choice("aeiokm") + word[i:]
 
 
@@ -142,27 +162,39 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Articl
         articles.append(Article(id=f"o{i}", title=title, body=" ".join(body), source="oracle"))
     feed = work / "corpus" / "feed.jsonl"
     feed.parent.mkdir()
-    feed.write_text("".join(json.dumps({"id": a.id, "title": a.title, "body": a.body, "source": a.source},
-                                       ensure_ascii=False) + "\n" for a in articles), encoding="utf-8")
+    feed.write_text(
+        "".join(
+            json.dumps({"id": a.id, "title": a.title, "body": a.body, "source": a.source}, ensure_ascii=False) + "\n"
+            for a in articles
+        ),
+        encoding="utf-8",
+    )
     return feed.parent, articles, bodies
 
 
 @pytest.fixture(scope="module")
-def services(archive: tuple[Path, list[Article], list[list[str]]], tmp_path_factory: pytest.TempPathFactory,
-             embedder: Embedder, es_url: str) -> Iterator[dict[str, SearchService]]:
+def services(
+    archive: tuple[Path, list[Article], list[list[str]]],
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    es_url: str,
+) -> Iterator[dict[str, SearchService]]:
     corpus, articles, _ = archive
     data = tmp_path_factory.mktemp("oracle-lance")
     settings = ESSettings.from_env(url=es_url, index=f"oracle-{uuid.uuid4().hex[:8]}")
     for store in (open_store(data), ElasticStore(settings)):
         report = Indexer(store, embedder, progress=False).run([corpus])
         assert report.added == len(articles) and not report.errors, report.errors
-    yield {"lancedb": SearchService(open_store(data, read_only=True), embedder, floor=None),
-           "elasticsearch": SearchService(ElasticStore(settings, read_only=True), embedder, floor=None)}
+    yield {
+        "lancedb": SearchService(open_store(data, read_only=True), embedder, floor=None),
+        "elasticsearch": SearchService(ElasticStore(settings, read_only=True), embedder, floor=None),
+    }
     _drop_alias_indices(settings)
 
 
-def test_keyword_results_equal_the_brute_force_sets_on_both_backends(archive: tuple[Path, list[Article], list[list[str]]],
-                                                                      services: dict[str, SearchService]) -> None:
+def test_keyword_results_equal_the_brute_force_sets_on_both_backends(
+    archive: tuple[Path, list[Article], list[list[str]]], services: dict[str, SearchService]
+) -> None:
     _, articles, bodies = archive
     docs = [Doc(a) for a in articles]
     r = random.Random(2026)
@@ -184,8 +216,9 @@ def test_keyword_results_equal_the_brute_force_sets_on_both_backends(archive: tu
     assert {"Termtext", "Termtitle", "Phrasetext", "Phrasetitle", "Prefixtext", "Prefixtitle", "Fuzzytext"} <= kinds
 
 
-def test_meaning_obeys_every_exclusion_and_required_group(archive: tuple[Path, list[Article], list[list[str]]],
-                                                          services: dict[str, SearchService]) -> None:
+def test_meaning_obeys_every_exclusion_and_required_group(
+    archive: tuple[Path, list[Article], list[list[str]]], services: dict[str, SearchService]
+) -> None:
     """No floor here, so the semantic channel offers every article: only the query's logic can
     keep one out."""
     _, articles, bodies = archive

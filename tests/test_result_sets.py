@@ -7,15 +7,15 @@ import datetime as dt
 import json
 import random
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from archive.embeddings import Embedder
 from archive.highlight import to_plain
-from archive.search import SearchService
 from archive.model import Article
+from archive.search import SearchService
 from archive.store.base import Filters, Tally
 
 from .conftest import served
@@ -30,15 +30,26 @@ def _archive(path: Path) -> Path:
     lines = []
     for i in range(N):
         words = [rng.choice(TOPICS) for _ in range(50)] + (["البرلمان"] if i % 3 == 0 else [])
-        lines.append(json.dumps({"id": f"a{i:03d}", "title": f"خبر رقم {i}", "body": " ".join(words),
-                                 "source": "مولد" if i % 2 else "آخر", "published_at": f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}"},
-                                ensure_ascii=False))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"a{i:03d}",
+                    "title": f"خبر رقم {i}",
+                    "body": " ".join(words),
+                    "source": "مولد" if i % 2 else "آخر",
+                    "published_at": f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                },
+                ensure_ascii=False,
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module", params=["lancedb", "elasticsearch"])
-def counted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SearchService]:
+def counted(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[SearchService]:
     """The generated archive on each backend, behind the search service."""
     yield from served(_archive(tmp_path_factory.mktemp("feed") / "news.jsonl"), request, tmp_path_factory, embedder, "count")
 
@@ -58,27 +69,48 @@ def _generated(article_id: str) -> Article:
     return Article(article_id, "", "", dt.datetime(2020, 1 + i % 12, 1 + i % 28), "مولد" if i % 2 else "آخر")
 
 
-@pytest.mark.parametrize("text,mode", [("خبر", "keyword"), ("خبر", "hybrid"), ("خبر -البرلمان", "hybrid"),
-                                       ("-البرلمان", "hybrid"), ("source:مولد", "hybrid"), ("البرلمان", "keyword")])
+@pytest.mark.parametrize(
+    "text,mode",
+    [
+        ("خبر", "keyword"),
+        ("خبر", "hybrid"),
+        ("خبر -البرلمان", "hybrid"),
+        ("-البرلمان", "hybrid"),
+        ("source:مولد", "hybrid"),
+        ("البرلمان", "keyword"),
+    ],
+)
 def test_facets_and_days_count_the_whole_match_set(counted: SearchService, text: str, mode: str) -> None:
     """Before: the source and year facets counted the first fetched hits (100 of 150 matches),
     so they did not add up to the total. Now they are the tally of every match."""
     res = counted.search(text, mode=mode, page_size=5)  # type: ignore[arg-type]
-    ids = [h.article.id for p in range(1, -(-res.total // 100) + 1)
-           for h in counted.search(text, mode=mode, page_size=100, page=p).hits]  # type: ignore[arg-type]
+    ids = [
+        h.article.id
+        for p in range(1, -(-res.total // 100) + 1)
+        for h in counted.search(text, mode=mode, page_size=100, page=p).hits
+    ]  # type: ignore[arg-type]
     assert len(ids) == len(set(ids)) == res.total and res.total_exact
     expected = Tally.of(_generated(i) for i in ids)
     assert res.tally == expected and res.years == {2020: res.total} and sum(res.sources.values()) == res.total
     _, overall, by_source = counted.timeline(res, "month", ["مولد", "آخر"])  # a source's part, counted the same way
     for name, buckets in by_source.items():
-        months = Counter(a.published_at.date().replace(day=1) for a in map(_generated, ids) if a.source == name and a.published_at)
+        months = Counter(
+            a.published_at.date().replace(day=1) for a in map(_generated, ids) if a.source == name and a.published_at
+        )
         assert {b.start: b.matches for b in buckets if b.matches} == months
     assert [sum(b[i].matches for b in by_source.values()) for i in range(len(overall))] == [b.matches for b in overall]
 
 
-@pytest.mark.parametrize("text,mode,sort", [("خبر", "keyword", "relevance"), ("خبر", "hybrid", "relevance"),
-                                            ("خبر", "keyword", "newest"), ("-البرلمان", "hybrid", "relevance"),
-                                            ("from:2020-01-01", "keyword", "relevance")])
+@pytest.mark.parametrize(
+    "text,mode,sort",
+    [
+        ("خبر", "keyword", "relevance"),
+        ("خبر", "hybrid", "relevance"),
+        ("خبر", "keyword", "newest"),
+        ("-البرلمان", "hybrid", "relevance"),
+        ("from:2020-01-01", "keyword", "relevance"),
+    ],
+)
 def test_export_holds_every_match_once_past_the_fetch_depth(counted: SearchService, text: str, mode: str, sort: str) -> None:
     """Before: exports stopped at the page's fetch depth (1,000 in the app). Now every match,
     the ranked ones first in the order shown, read in small batches."""
@@ -116,7 +148,9 @@ def test_exclusions_and_filters_are_counted_exactly(counted: SearchService) -> N
     assert counted.search("(خبر AND البرلمان) OR (البرلمان AND NOT خبر)", mode="keyword").total == 50
 
 
-@pytest.mark.parametrize("text", ["خبر", "البرلمان OR الطاقة", "خبر -البرلمان", '"خبر رقم"', "الطاق*", "(رقم AND البرلمان) OR النفط~1"])
+@pytest.mark.parametrize(
+    "text", ["خبر", "البرلمان OR الطاقة", "خبر -البرلمان", '"خبر رقم"', "الطاق*", "(رقم AND البرلمان) OR النفط~1"]
+)
 def test_one_pass_ranking_is_the_keyword_ranking_and_the_tally(counted: SearchService, text: str) -> None:
     """``ranked`` (top hits and the exact tally from one pass, what a page of many matches
     needs) must agree with ``keyword`` and ``tally``: same scores in the same order, same counts,

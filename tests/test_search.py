@@ -159,7 +159,12 @@ def test_change_delete_add(tmp_path: Path, corpus: Path, embedder: Embedder) -> 
 
 def test_new_jsonl_article_is_found_and_escaped(tmp_path: Path, embedder: Embedder) -> None:
     feed = tmp_path / "feed.jsonl"
-    evil = {"id": "x1", "title": "<script>alert(1)</script> عاجل", "body": "خبر عاجل عن <img src=x onerror=alert(1)> طاجيكستان", "source": "رويترز"}
+    evil = {
+        "id": "x1",
+        "title": "<script>alert(1)</script> عاجل",
+        "body": "خبر عاجل عن <img src=x onerror=alert(1)> طاجيكستان",
+        "source": "رويترز",
+    }
     feed.write_text(json.dumps(evil, ensure_ascii=False) + "\n", encoding="utf-8")
     store = open_store(tmp_path / "data")
     Indexer(store, embedder, progress=False).run([feed])
@@ -187,7 +192,9 @@ def test_similar_articles(service: SearchService) -> None:
     assert all(0 < s <= 1 for _, s in similar)
 
 
-def test_stale_passage_from_an_interrupted_write_never_hides_the_article(tmp_path: Path, corpus: Path, embedder: Embedder) -> None:
+def test_stale_passage_from_an_interrupted_write_never_hides_the_article(
+    tmp_path: Path, corpus: Path, embedder: Embedder
+) -> None:
     """A write killed between step 1 (new passages) and step 2 (article row) leaves passages of a
     version that never committed; the article must still be found through its live passages."""
     import pyarrow as pa
@@ -240,8 +247,9 @@ def test_snippet_window_holds_the_densest_matches() -> None:
     assert n == 4 and html_snippet.count("<mark>") == 3 and "كلمة10 " not in html_snippet
 
 
-def test_a_capped_depth_keeps_the_total_and_says_which_pages_can_be_reached(service: SearchService,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_capped_depth_keeps_the_total_and_says_which_pages_can_be_reached(
+    service: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import archive.search as search  # noqa: PLC0415
 
     ranked = [h.article.id for h in service.search("روسيا", mode="keyword").hits]
@@ -277,5 +285,8 @@ def test_snippet_of_a_900k_character_article_takes_linear_time() -> None:
         signal.signal(signal.SIGALRM, old)
     assert took < 3, took
     assert html_snippet.count("<mark>") == 40 and n > 0
-    record_reliability("huge article highlighting", "the snippet of a 900,000-character article of one repeated word",
-                       f"{took:.2f} s (before: 1.7 s for its first 90,000 characters, 8.0 s for 180,000, minutes for all)")
+    record_reliability(
+        "huge article highlighting",
+        "the snippet of a 900,000-character article of one repeated word",
+        f"{took:.2f} s (before: 1.7 s for its first 90,000 characters, 8.0 s for 180,000, minutes for all)",
+    )

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterator
 from itertools import combinations
-from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -63,26 +62,49 @@ def planted() -> tuple[list[dict], list[dict], dict[str, str]]:
     for i in range(ORIGINALS):
         paras = _paragraphs(rng, vocab)
         bodies[i] = paras
-        first.append({"id": f"o{i:02d}", "title": f"الخبر الأصلي {i}", "body": "\n\n".join(paras), "source": "الوكالة",
-                      "published_at": f"2021-03-{1 + i % 28:02d}"})
+        first.append(
+            {
+                "id": f"o{i:02d}",
+                "title": f"الخبر الأصلي {i}",
+                "body": "\n\n".join(paras),
+                "source": "الوكالة",
+                "published_at": f"2021-03-{1 + i % 28:02d}",
+            }
+        )
         truth[f"o{i:02d}"] = f"o{i:02d}"
     for i in range(SIMILAR):  # the same topic, one paragraph shared: a follow-up, not a repost
         paras = [bodies[i][0], *_paragraphs(rng, vocab, 4)]
-        first.append({"id": f"f{i:02d}", "title": f"متابعة للخبر {i}", "body": "\n\n".join(paras), "source": "صحيفة",
-                      "published_at": f"2021-04-{1 + i:02d}"})
+        first.append(
+            {
+                "id": f"f{i:02d}",
+                "title": f"متابعة للخبر {i}",
+                "body": "\n\n".join(paras),
+                "source": "صحيفة",
+                "published_at": f"2021-04-{1 + i:02d}",
+            }
+        )
         truth[f"f{i:02d}"] = f"f{i:02d}"
     for i in range(REPOSTED):
         for k in range(1 + i % 3):
             title, body = _repost(rng, bodies[i], vocab, i + k)
             rid = f"r{i:02d}{k}"
-            second.append({"id": rid, "title": title, "body": "\n\n".join(body), "source": f"موقع {k}",
-                           "published_at": f"2021-03-{1 + i % 28:02d}T{10 + k}:00:00"})
+            second.append(
+                {
+                    "id": rid,
+                    "title": title,
+                    "body": "\n\n".join(body),
+                    "source": f"موقع {k}",
+                    "published_at": f"2021-03-{1 + i % 28:02d}T{10 + k}:00:00",
+                }
+            )
             truth[rid] = f"o{i:02d}"
     return first, second, truth
 
 
 @pytest.fixture(scope="module", params=["lancedb", "elasticsearch"])
-def grouped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SearchService]:
+def grouped(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[SearchService]:
     """Indexed in two runs (reposts after their originals), eight articles a batch, so a story is
     found across batches, across runs and inside a batch."""
     first, second, _ = planted()
@@ -90,8 +112,7 @@ def grouped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     (feed / "a.jsonl").write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in first) + "\n", encoding="utf-8")
     later = tmp_path_factory.mktemp("stories-later") / "b.jsonl"
     later.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in second) + "\n", encoding="utf-8")
-    for svc in served(feed / "a.jsonl", request, tmp_path_factory, embedder, "stories", then=[later], batch_size=8):
-        yield svc
+    yield from served(feed / "a.jsonl", request, tmp_path_factory, embedder, "stories", then=[later], batch_size=8)
 
 
 def test_planted_reposts_are_grouped_with_precision_and_recall_over_095(grouped: SearchService) -> None:
@@ -121,7 +142,9 @@ def test_a_grouped_search_lists_each_story_once_with_its_versions(grouped: Searc
         dates = [v.published_at for v in h.versions]
         assert dates == sorted(dates, reverse=True)  # newest version first
     page = grouped.search("title:الأصلي OR title:معدل", mode="keyword", page_size=10, page=3, group=True)
-    assert len(page.hits) == 10 and not {h.article.id for h in page.hits} & {v.id for h in res.hits[:20] for v in [h.article, *h.versions]}
+    assert len(page.hits) == 10 and not {h.article.id for h in page.hits} & {
+        v.id for h in res.hits[:20] for v in [h.article, *h.versions]
+    }
 
 
 def test_signatures_estimate_jaccard_and_short_bodies_are_never_grouped() -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -39,13 +39,22 @@ def _articles() -> list[dict]:
         elif i < TOPIC + 6:
             words += ["التخصيب"]  # the term occurs outside the set too: its background is not its foreground
         rng.shuffle(words)
-        out.append({"id": f"t{i:03d}", "title": f"تقرير {i}", "body": " ".join(words), "source": "مولد",
-                    "published_at": f"2021-{1 + i % 12:02d}-01"})
+        out.append(
+            {
+                "id": f"t{i:03d}",
+                "title": f"تقرير {i}",
+                "body": " ".join(words),
+                "source": "مولد",
+                "published_at": f"2021-{1 + i % 12:02d}-01",
+            }
+        )
     return out
 
 
 @pytest.fixture(scope="module", params=["lancedb", "elasticsearch"])
-def archive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SearchService]:
+def archive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[SearchService]:
     feed = tmp_path_factory.mktemp("terms") / "news.jsonl"
     feed.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in _articles()) + "\n", encoding="utf-8")
     yield from served(feed, request, tmp_path_factory, embedder, "terms")
@@ -90,7 +99,9 @@ def test_top_terms_of_a_sampled_result_set(archive: SearchService) -> None:
     assert top.describe().startswith(f"the first 10 of {TOPIC} matches")
 
 
-def test_the_embedded_background_is_a_uniform_sample_past_its_cap(archive: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_embedded_background_is_a_uniform_sample_past_its_cap(
+    archive: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if archive.store.backend != "lancedb":
         pytest.skip("Elasticsearch counts the background exactly")
     monkeypatch.setattr(lance, "BACKGROUND_SAMPLE", 40)

@@ -18,8 +18,9 @@ D = dt.date
 
 
 def test_every_bucket_of_the_span_is_listed_with_its_share() -> None:
-    interval, buckets = timeline({D(2020, 1, 6): 2, D(2020, 1, 20): 1}, {D(2020, 1, 1): 5, D(2020, 1, 6): 4, D(2020, 1, 20): 1},
-                                 "week")
+    interval, buckets = timeline(
+        {D(2020, 1, 6): 2, D(2020, 1, 20): 1}, {D(2020, 1, 1): 5, D(2020, 1, 6): 4, D(2020, 1, 20): 1}, "week"
+    )
     assert interval == "week"
     assert [(b.start, b.end, b.matches, b.articles) for b in buckets] == [
         (D(2019, 12, 30), D(2020, 1, 5), 0, 5),  # ISO weeks begin on Monday
@@ -29,8 +30,12 @@ def test_every_bucket_of_the_span_is_listed_with_its_share() -> None:
     ]
     assert [b.share for b in buckets] == [0.0, 0.5, 0.0, 1.0]
     _, months = timeline({D(2019, 12, 31): 1}, {D(2019, 11, 2): 1, D(2020, 2, 1): 3}, "month")
-    assert [(b.start, b.end) for b in months] == [(D(2019, 11, 1), D(2019, 11, 30)), (D(2019, 12, 1), D(2019, 12, 31)),
-                                                  (D(2020, 1, 1), D(2020, 1, 31)), (D(2020, 2, 1), D(2020, 2, 29))]
+    assert [(b.start, b.end) for b in months] == [
+        (D(2019, 11, 1), D(2019, 11, 30)),
+        (D(2019, 12, 1), D(2019, 12, 31)),
+        (D(2020, 1, 1), D(2020, 1, 31)),
+        (D(2020, 2, 1), D(2020, 2, 29)),
+    ]
     assert [b.matches for b in months] == [0, 1, 0, 0]
     _, years = timeline({}, {D(9999, 12, 31): 1, D(9998, 1, 1): 1}, "year")  # the calendar's end is no crash
     assert years[-1] == Bucket(D(9999, 1, 1), D.max, 0, 1)
@@ -48,19 +53,39 @@ def test_auto_interval_is_the_finest_that_fits() -> None:
 
 
 def test_timeline_csv_is_formula_safe_and_names_its_series() -> None:
-    rows = list(csv.reader(io.StringIO(timeline_csv([Bucket(D(2020, 1, 1), D(2020, 1, 31), 2, 4)],
-                                                    {"=cmd|' /C calc'!A0": [Bucket(D(2020, 1, 1), D(2020, 1, 31), 1, 1)]})
-                                       .decode("utf-8-sig"))))
-    assert rows == [["series", "source", "start", "end", "matches", "articles", "share"],
-                    ["all", "", "2020-01-01", "2020-01-31", "2", "4", "0.500000"],
-                    ["source", "'=cmd|' /C calc'!A0", "2020-01-01", "2020-01-31", "1", "1", "1.000000"]]
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                timeline_csv(
+                    [Bucket(D(2020, 1, 1), D(2020, 1, 31), 2, 4)],
+                    {"=cmd|' /C calc'!A0": [Bucket(D(2020, 1, 1), D(2020, 1, 31), 1, 1)]},
+                ).decode("utf-8-sig")
+            )
+        )
+    )
+    assert rows == [
+        ["series", "source", "start", "end", "matches", "articles", "share"],
+        ["all", "", "2020-01-01", "2020-01-31", "2", "4", "0.500000"],
+        ["source", "'=cmd|' /C calc'!A0", "2020-01-01", "2020-01-31", "1", "1", "1.000000"],
+    ]
 
 
 def test_search_timeline_on_the_command_line(seed_store_dir: Path, tmp_path: Path) -> None:
     """The seeds: every match counted once, in buckets that cover the archive's span, with
     the share of all articles; the CSV holds the same numbers."""
-    res = run_cli("search", "الجيش", "--mode", "keyword", "--json", "--timeline", "month", "--by-source",
-                  "--timeline-csv", str(tmp_path / "t.csv"), data_dir=seed_store_dir)
+    res = run_cli(
+        "search",
+        "الجيش",
+        "--mode",
+        "keyword",
+        "--json",
+        "--timeline",
+        "month",
+        "--by-source",
+        "--timeline-csv",
+        str(tmp_path / "t.csv"),
+        data_dir=seed_store_dir,
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     line = out["timeline"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import ContextManager, Protocol, Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,8 +57,9 @@ class Filters:
     ids: tuple[str, ...] = ()  # restrict to these articles (used to test candidates)
 
     @staticmethod
-    def of(query: ParsedQuery, sources: Sequence[str] = (), date_from: dt.date | None = None,
-           date_to: dt.date | None = None) -> "Filters":
+    def of(
+        query: ParsedQuery, sources: Sequence[str] = (), date_from: dt.date | None = None, date_to: dt.date | None = None
+    ) -> Filters:
         """Filters from the query's own source:/from:/to: plus the UI's (query wins on dates)."""
         return Filters(
             tuple(dict.fromkeys([*query.sources, *sources])),
@@ -125,17 +127,26 @@ class Tally:
     def of(articles: Iterable[Article]) -> Tally:
         """The tally of articles at hand."""
         items = list(articles)
-        return Tally(len(items), dict(Counter(a.source for a in items)),
-                     dict(Counter(a.published_at.date() for a in items if a.published_at)))
+        return Tally(
+            len(items),
+            dict(Counter(a.source for a in items)),
+            dict(Counter(a.published_at.date() for a in items if a.published_at)),
+        )
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(self.total + other.total, dict(Counter(self.sources) + Counter(other.sources)),
-                     dict(Counter(self.days) + Counter(other.days)))
+        return Tally(
+            self.total + other.total,
+            dict(Counter(self.sources) + Counter(other.sources)),
+            dict(Counter(self.days) + Counter(other.days)),
+        )
 
     def __sub__(self, other: Tally) -> Tally:
         """What is left of this set without ``other``, a subset of it (a listing less its exclusions)."""
-        return Tally(self.total - other.total, dict(Counter(self.sources) - Counter(other.sources)),
-                     dict(Counter(self.days) - Counter(other.days)))
+        return Tally(
+            self.total - other.total,
+            dict(Counter(self.sources) - Counter(other.sources)),
+            dict(Counter(self.days) - Counter(other.days)),
+        )
 
     @property
     def years(self) -> dict[int, int]:
@@ -179,7 +190,7 @@ SWITCHED = "switched_at"  # meta key: when readers were first switched to a gene
 
 def switched_meta() -> dict[str, str]:
     """The meta entry a store records on a generation as it first becomes active."""
-    return {SWITCHED: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    return {SWITCHED: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,18 @@ class StoreInfo:
     schema_version: str | None
     sources: dict[str, int] = field(default_factory=dict)
     years: dict[int, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ServerFusion(Protocol):
+    """An optional ability: a backend that fuses both channels itself (Elasticsearch's ``rrf``
+    retriever) when ``server_rrf`` is on."""
+
+    server_rrf: bool
+
+    def hybrid(self, tree: Node | None, vector: np.ndarray, filters: Filters, limit: int, k: int) -> list[KeywordHit]:
+        """Fused hits of the keyword tree and the vector, best first (RRF with constant ``k``)."""
+        ...
 
 
 class Store(Protocol):
@@ -284,7 +307,7 @@ class Store(Protocol):
     # generations: a full rebuild writes a new one, then switches readers to it atomically
     def generations(self) -> list[Generation]: ...
 
-    def new_generation(self, model: str, dim: int, analysis_version: str) -> "Store":
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> Store:
         """A store writing into a fresh generation that readers do not see until ``activate``."""
 
     def activate(self, name: str) -> None: ...
@@ -293,7 +316,7 @@ class Store(Protocol):
         """Delete an inactive generation (``StoreError`` for the active one)."""
 
     # jobs: one writer at a time, and a history every reader can see
-    def lock(self, job_id: str) -> ContextManager[None]:
+    def lock(self, job_id: str) -> AbstractContextManager[None]:
         """Hold the index's write lock (released even by kill -9); ``StoreLocked`` if taken."""
 
     def record_job(self, record: dict) -> None:
@@ -321,7 +344,7 @@ def prune(store: Store, keep: int) -> list[str]:
     newest; their names, oldest first."""
     inactive = [g for g in store.generations() if not g.active]
     complete = [g for g in inactive if g.complete]
-    kept = {g.name for g in complete[max(0, len(complete) - keep):]}
+    kept = {g.name for g in complete[max(0, len(complete) - keep) :]}
     doomed = [g.name for g in inactive if g.name not in kept]
     for name in doomed:
         store.drop(name)

@@ -6,7 +6,8 @@ writers use an alias (``news``) over versioned physical indices (``news-v1``, ``
 created from ``mappings/news.json`` as it is: a full rebuild fills a new generation and swaps the
 alias atomically; the previous generation stays for ``rollback``. Companion indices:
 ``<generation>-vocab`` lists the distinct exact terms, so ``prefix*`` expands to the same terms as
-on the embedded store, and the marked stems hybrid search looks up; ``<alias>-jobs`` holds the job lock (a document with a lease) and history.
+on the embedded store, and the marked stems hybrid search looks up; ``<alias>-jobs`` holds the job lock
+(a document with a lease) and history.
 
 Keyword queries use only ``term`` and ``match_phrase`` on the whitespace-analyzed
 fields written by ``archive.analysis``, never ES's own Arabic analysis, so both backends rank
@@ -24,10 +25,11 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,8 +72,10 @@ FUZZY_CANDIDATES = 1_000  # a fuzzy query's max_expansions: each is a clause (ma
 VOCAB = "-vocab"  # <generation>-vocab: one doc per exact term (prefix* expansion) and marked stem
 VOCAB_MAPPING = {"dynamic": "strict", "properties": {"term": {"type": "keyword"}}}
 JOBS = "-jobs"  # <alias>-jobs: the write lock (a document with a lease) and the job history
-JOBS_MAPPING = {"dynamic": False, "properties": {"kind": {"type": "keyword"}, "started": {"type": "date"},
-                                                 "status": {"type": "keyword"}}}
+JOBS_MAPPING = {
+    "dynamic": False,
+    "properties": {"kind": {"type": "keyword"}, "started": {"type": "date"}, "status": {"type": "keyword"}},
+}
 
 
 def mapping_digest() -> str:
@@ -186,8 +190,11 @@ class ElasticStore:
 
         s = self.settings
         kwargs: dict[str, Any] = dict(
-            request_timeout=s.timeout, max_retries=5, retry_on_timeout=True,
-            retry_on_status=(429, 502, 503, 504), verify_certs=s.verify_certs,
+            request_timeout=s.timeout,
+            max_retries=5,
+            retry_on_timeout=True,
+            retry_on_status=(429, 502, 503, 504),
+            verify_certs=s.verify_certs,
         )
         if s.ca_certs:
             kwargs["ca_certs"] = s.ca_certs
@@ -205,14 +212,18 @@ class ElasticStore:
             version = client.info()["version"]["number"]
         nums = tuple(int(x) for x in re.findall(r"\d+", version)[:3])
         if nums[:2] == (8, 12) and nums < MIN_VERSION:
-            raise StoreError(f"Elasticsearch {version} at {s.safe_url} is not supported: its int8_hnsw vectors may fail to "
-                             "merge segments once documents are replaced, which stops indexing (fixed in 8.12.1)")
+            raise StoreError(
+                f"Elasticsearch {version} at {s.safe_url} is not supported: its int8_hnsw vectors may fail to "
+                "merge segments once documents are replaced, which stops indexing (fixed in 8.12.1)"
+            )
         if nums < MIN_VERSION or nums[0] > 9:
             raise StoreError(f"Elasticsearch {version} at {s.safe_url} is not supported: this client talks to 8.12.1 … 9.x")
         if self.server_rrf and nums < SERVER_RRF_VERSION:
             self.server_rrf = False
-            self.warnings.append(f"server-side fusion needs Elasticsearch 8.15 or later (this cluster runs {version}): "
-                                 "results were fused client-side")
+            self.warnings.append(
+                f"server-side fusion needs Elasticsearch 8.15 or later (this cluster runs {version}): "
+                "results were fused client-side"
+            )
         return client
 
     def _scrub(self, text: str) -> str:
@@ -238,11 +249,14 @@ class ElasticStore:
         try:
             yield
         except AuthenticationException:
-            raise StoreError(f"Elasticsearch at {url} refused the credentials (401) while trying to {action}: "
-                             "set ES_API_KEY, or ES_USERNAME and ES_PASSWORD") from None
+            raise StoreError(
+                f"Elasticsearch at {url} refused the credentials (401) while trying to {action}: "
+                "set ES_API_KEY, or ES_USERNAME and ES_PASSWORD"
+            ) from None
         except AuthorizationException as exc:
-            raise StoreError(self._scrub(f"the Elasticsearch credentials may not {action} on {self.target!r} (403): "
-                                         f"{_reason(exc)}")) from None
+            raise StoreError(
+                self._scrub(f"the Elasticsearch credentials may not {action} on {self.target!r} (403): {_reason(exc)}")
+            ) from None
         except NotFoundError as exc:
             if _error_type(exc) == "index_not_found_exception":
                 raise StoreEmpty(f"no index {self.target!r} on {url}: run the indexer first") from None
@@ -251,8 +265,9 @@ class ElasticStore:
             raise StoreError(f"{url} did not answer as Elasticsearch (or its version is unsupported)") from None
         except ConnectionTimeout:
             timeout, env = (self.settings.bulk_timeout, "ES_BULK_TIMEOUT") if bulk else (self.settings.timeout, "ES_TIMEOUT")
-            raise StoreError(f"Elasticsearch at {url} timed out while trying to {action} "
-                             f"(timeout {timeout:g}s; set {env})") from None
+            raise StoreError(
+                f"Elasticsearch at {url} timed out while trying to {action} (timeout {timeout:g}s; set {env})"
+            ) from None
         except TransportConnectionError as exc:
             raise StoreError(self._scrub(f"cannot reach Elasticsearch at {url} to {action}: {exc.message}")) from None
         except ApiError as exc:
@@ -295,8 +310,15 @@ class ElasticStore:
                 continue
             with self._errors("count a generation"):
                 n = int(self.es.count(index=name)["count"])
-            out.append(Generation(name, int(m.group(1)), self.alias in body.get("aliases", {}), n,
-                                  dict(body.get("mappings", {}).get("_meta", {}))))
+            out.append(
+                Generation(
+                    name,
+                    int(m.group(1)),
+                    self.alias in body.get("aliases", {}),
+                    n,
+                    dict(body.get("mappings", {}).get("_meta", {})),
+                )
+            )
         return sorted(out, key=lambda g: g.number)
 
     def _create(self, name: str, model: str, dim: int, analysis_version: str, bulk: bool, alias: bool) -> None:
@@ -306,13 +328,22 @@ class ElasticStore:
         settings = dict(body["settings"], **(BULK_SETTINGS if bulk else {}))
         with self._errors(f"create index {name}"):
             self.es.indices.create(index=name + VOCAB, settings={"number_of_shards": 1}, mappings=VOCAB_MAPPING)
-            self.es.indices.create(index=name, settings=settings, mappings=body["mappings"],
-                                   aliases={self.alias: {"is_write_index": True}} if alias else None)
+            self.es.indices.create(
+                index=name,
+                settings=settings,
+                mappings=body["mappings"],
+                aliases={self.alias: {"is_write_index": True}} if alias else None,
+            )
 
     def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
         """Create ``<alias>-v1`` behind the alias on first use; refuse an index built otherwise."""
-        wanted = {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION,
-                  "mapping_digest": mapping_digest()}
+        wanted = {
+            "model": model,
+            "dim": dim,
+            "analysis_version": analysis_version,
+            "schema_version": SCHEMA_VERSION,
+            "mapping_digest": mapping_digest(),
+        }
         index = self._physical()
         if index is None:
             if self.read_only:
@@ -330,7 +361,7 @@ class ElasticStore:
     def _next_number(self) -> int:
         return max((g.number for g in self.generations()), default=0) + 1
 
-    def new_generation(self, model: str, dim: int, analysis_version: str) -> "ElasticStore":
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> ElasticStore:
         """A store writing into a fresh physical index (bulk settings, not yet behind the alias):
         readers keep using the current generation until ``activate``."""
         self._write_guard()
@@ -343,10 +374,13 @@ class ElasticStore:
         self._write_guard()
         normal = load_mapping("", 1, "")["settings"]
         with self._errors(f"switch the alias {self.alias!r} to {name}"):
-            self.es.indices.put_settings(index=name, settings={
-                "refresh_interval": normal.get("refresh_interval", "1s"),
-                "number_of_replicas": normal.get("number_of_replicas", 1),
-            })
+            self.es.indices.put_settings(
+                index=name,
+                settings={
+                    "refresh_interval": normal.get("refresh_interval", "1s"),
+                    "number_of_replicas": normal.get("number_of_replicas", 1),
+                },
+            )
             self.es.indices.refresh(index=[name, name + VOCAB])
             current = [i for i in self._alias_indices() if i != name]
             for index in [name, *current]:  # the outgoing ones too: readers saw them whole
@@ -354,7 +388,6 @@ class ElasticStore:
             actions: list[dict] = [{"remove": {"index": i, "alias": self.alias, "must_exist": True}} for i in current]
             actions.append({"add": {"index": name, "alias": self.alias, "is_write_index": True}})
             self.es.indices.update_aliases(actions=actions)
-
 
     def _mark_switched(self, index: str) -> None:
         """Record in ``index``'s mapping ``_meta`` that readers are switched to it (once)."""
@@ -370,14 +403,14 @@ class ElasticStore:
         with self._errors(f"delete {name}"):
             self.es.indices.delete(index=[name, name + VOCAB], ignore_unavailable=True)
 
-
     # ------------------------------------------------------------------ lock and job history
     def _jobs_index(self) -> str:
         name = self.alias + JOBS
         with self._errors("open the job history"):
             if not self.es.options(ignore_status=404).indices.exists(index=name):
                 self.es.options(ignore_status=400).indices.create(  # 400: created meanwhile
-                    index=name, settings={"number_of_shards": 1}, mappings=JOBS_MAPPING)
+                    index=name, settings={"number_of_shards": 1}, mappings=JOBS_MAPPING
+                )
         return name
 
     @contextmanager
@@ -391,8 +424,14 @@ class ElasticStore:
 
         index, ttl = self._jobs_index(), self.settings.lock_ttl
         es = self.es.options(max_retries=0)
-        holder = {"kind": "lock", "job": job_id, "host": socket.gethostname(), "pid": os.getpid(),
-                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "token": uuid.uuid4().hex}
+        holder = {
+            "kind": "lock",
+            "job": job_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "token": uuid.uuid4().hex,
+        }
 
         def write(**cond: Any) -> dict[str, int]:
             """Write the lock with a fresh lease under ``cond``; its new version. A lost answer
@@ -420,8 +459,10 @@ class ElasticStore:
                 cur = es.get(index=index, id="lock")
                 src = cur["_source"]
                 if float(src.get("expires", 0)) > time.time():
-                    raise StoreLocked(f"another job is writing to {self.alias!r} (job {src.get('job')} on "
-                                      f"{src.get('host')}, pid {src.get('pid')}, since {src.get('since')})") from None
+                    raise StoreLocked(
+                        f"another job is writing to {self.alias!r} (job {src.get('job')} on "
+                        f"{src.get('host')}, pid {src.get('pid')}, since {src.get('since')})"
+                    ) from None
                 try:  # the holder's lease ran out (it died): take over, unless someone else just did
                     state = write(if_seq_no=cur["_seq_no"], if_primary_term=cur["_primary_term"], refresh=True)
                 except ConflictError:
@@ -454,7 +495,8 @@ class ElasticStore:
             try:
                 with self._errors("release the job lock"):
                     es.options(ignore_status=(404, 409)).delete(
-                        index=index, id="lock", if_seq_no=state["seq_no"], if_primary_term=state["term"], refresh=True)
+                        index=index, id="lock", if_seq_no=state["seq_no"], if_primary_term=state["term"], refresh=True
+                    )
             except StoreError:
                 if done:  # a job that failed already says why; its lease lapses by itself
                     raise
@@ -465,13 +507,18 @@ class ElasticStore:
 
     def record_job(self, record: dict) -> None:
         with self._errors("record the job"):
-            self.es.index(index=self._jobs_index(), id=str(record["id"]),
-                          document=json.loads(json.dumps(dict(record, kind="job"), default=str)), refresh=True)
+            self.es.index(
+                index=self._jobs_index(),
+                id=str(record["id"]),
+                document=json.loads(json.dumps(dict(record, kind="job"), default=str)),
+                refresh=True,
+            )
 
     def jobs(self, limit: int) -> list[dict]:
         with self._errors("read the job history"):
             res = self.es.options(ignore_status=404).search(
-                index=self.alias + JOBS, query={"term": {"kind": "job"}}, sort=[{"started": "desc"}], size=limit)
+                index=self.alias + JOBS, query={"term": {"kind": "job"}}, sort=[{"started": "desc"}], size=limit
+            )
             if res.meta.status == 404:
                 return []
             out = [{k: v for k, v in h["_source"].items() if k != "kind"} for h in res["hits"]["hits"]]
@@ -489,19 +536,29 @@ class ElasticStore:
         if norm:
             centroid = centroid / norm
         return {
-            "id": a.id, "title": a.title, "body": a.body,
+            "id": a.id,
+            "title": a.title,
+            "body": a.body,
             "published_at": a.published_at.isoformat() if a.published_at else None,
             "year": a.published_at.year if a.published_at else None,
-            "source": a.source, "url": a.url, "path": a.path, "content_hash": a.content_hash,
-            "stem": item.stem, "exact": item.exact, "title_stem": item.title_stem,
-            "story": item.story or a.id, "bands": stories.bands(item.signature),
-            "signature": base64.b64encode(item.signature.astype("<u4").tobytes()).decode("ascii") if item.signature is not None else None,
+            "source": a.source,
+            "url": a.url,
+            "path": a.path,
+            "content_hash": a.content_hash,
+            "stem": item.stem,
+            "exact": item.exact,
+            "title_stem": item.title_stem,
+            "story": item.story or a.id,
+            "bands": stories.bands(item.signature),
+            "signature": base64.b64encode(item.signature.astype("<u4").tobytes()).decode("ascii")
+            if item.signature is not None
+            else None,
             "n_passages": len(item.passages),
-            "indexed_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "indexed_at": dt.datetime.now(dt.UTC).isoformat(),
             "centroid": base64.b64encode(centroid.astype("<f4").tobytes()).decode("ascii"),
             "passages": [
                 {"n": p.n, "start": p.start, "end": p.end, "text": p.text, "vector": [float(x) for x in v]}
-                for p, v in zip(item.passages, vecs)
+                for p, v in zip(item.passages, vecs, strict=False)
             ],
         }
 
@@ -522,10 +579,17 @@ class ElasticStore:
         with self._errors(what, bulk=True):
             while True:
                 try:
-                    for ok, item in streaming_bulk(client, [a for a in actions if a["_id"] not in answered],
-                                                   chunk_size=200, max_chunk_bytes=50 * 2**20,
-                                                   raise_on_error=False, raise_on_exception=False,
-                                                   max_retries=8, initial_backoff=0.5, max_backoff=10):
+                    for ok, item in streaming_bulk(
+                        client,
+                        [a for a in actions if a["_id"] not in answered],
+                        chunk_size=200,
+                        max_chunk_bytes=50 * 2**20,
+                        raise_on_error=False,
+                        raise_on_exception=False,
+                        max_retries=8,
+                        initial_backoff=0.5,
+                        max_backoff=10,
+                    ):
                         op = next(iter(item.values()))
                         answered.add(str(op.get("_id")))
                         attempt = 0
@@ -548,8 +612,9 @@ class ElasticStore:
         if vocab_error:  # write no article whose terms prefix* could not reach
             raise PartialWrite({i.article.id: f"terms not recorded: {vocab_error}" for i in batch})
         ids = {doc_id(i.article.id): i.article.id for i in batch}
-        actions = [{"_op_type": "index", "_index": self.target, "_id": doc_id(i.article.id), "_source": self._document(i)}
-                   for i in batch]
+        actions = [
+            {"_op_type": "index", "_index": self.target, "_id": doc_id(i.article.id), "_source": self._document(i)} for i in batch
+        ]
         self._unrefreshed = True
         failed = self._bulk(actions, "write articles")
         if failed:
@@ -582,8 +647,14 @@ class ElasticStore:
         index = self._physical()
         if not prefix or index is None:
             return []
-        res = self._search("expand a prefix", index=index + VOCAB, query={"prefix": {"term": prefix}},
-                           sort=[{"term": "asc"}], size=min(limit, MAX_CANDIDATES), source=False)
+        res = self._search(
+            "expand a prefix",
+            index=index + VOCAB,
+            query={"prefix": {"term": prefix}},
+            sort=[{"term": "asc"}],
+            size=min(limit, MAX_CANDIDATES),
+            source=False,
+        )
         return [h["_id"] for h in res["hits"]["hits"]]
 
     def near(self, entry: str, distance: int, limit: int) -> list[str]:
@@ -592,8 +663,15 @@ class ElasticStore:
         if not entry or index is None:
             return []
         size = min(limit, FUZZY_CANDIDATES)
-        res = self._search("expand a fuzzy word", index=index + VOCAB, size=size, source=False, query={"fuzzy": {"term": {
-            "value": entry, "fuzziness": min(distance, 2), "transpositions": True, "max_expansions": size}}})
+        res = self._search(
+            "expand a fuzzy word",
+            index=index + VOCAB,
+            size=size,
+            source=False,
+            query={
+                "fuzzy": {"term": {"value": entry, "fuzziness": min(distance, 2), "transpositions": True, "max_expansions": size}}
+            },
+        )
         return [h["_id"] for h in res["hits"]["hits"]]
 
     def delete(self, ids: Sequence[str]) -> int:
@@ -632,9 +710,17 @@ class ElasticStore:
         for d in found["docs"]:
             if d.get("found"):
                 s = d["_source"]
-                out[s["id"]] = Article(s["id"], s.get("title") or "", s.get("body") or "", _parse_date(s.get("published_at")),
-                                       s.get("source") or "", s.get("url") or "", s.get("path") or "", s.get("content_hash") or "",
-                                       s.get("story") or "")
+                out[s["id"]] = Article(
+                    s["id"],
+                    s.get("title") or "",
+                    s.get("body") or "",
+                    _parse_date(s.get("published_at")),
+                    s.get("source") or "",
+                    s.get("url") or "",
+                    s.get("path") or "",
+                    s.get("content_hash") or "",
+                    s.get("story") or "",
+                )
         return out
 
     def hashes(self) -> dict[str, tuple[str, str]]:
@@ -644,8 +730,9 @@ class ElasticStore:
             return {}
         out = {}
         with self._errors("read the stored content hashes"):
-            for d in scan(self.es, index=self.target, query={"query": {"match_all": {}}},
-                          _source=["id", "content_hash", "path"], size=1000):
+            for d in scan(
+                self.es, index=self.target, query={"query": {"match_all": {}}}, _source=["id", "content_hash", "path"], size=1000
+            ):
                 s = d["_source"]
                 out[s["id"]] = (s.get("content_hash") or "", s.get("path") or "")
         return out
@@ -681,12 +768,18 @@ class ElasticStore:
             self._unrefreshed = False
         found: dict[str, Fingerprint] = {}
         for i in range(0, len(bands), 10_000):
-            res = self._search("look up earlier versions", query={"terms": {"bands": list(bands[i : i + 10_000])}},
-                               size=10_000, source=["id", "story", "signature"])
+            res = self._search(
+                "look up earlier versions",
+                query={"terms": {"bands": list(bands[i : i + 10_000])}},
+                size=10_000,
+                source=["id", "story", "signature"],
+            )
             for h in res["hits"]["hits"]:
                 s = h["_source"]
                 if s.get("signature"):
-                    found[s["id"]] = Fingerprint(s["id"], s.get("story") or s["id"], np.frombuffer(base64.b64decode(s["signature"]), dtype="<u4"))
+                    found[s["id"]] = Fingerprint(
+                        s["id"], s.get("story") or s["id"], np.frombuffer(base64.b64decode(s["signature"]), dtype="<u4")
+                    )
         return list(found.values())
 
     def stems(self, ids: Sequence[str]) -> dict[str, set[str]]:
@@ -695,8 +788,16 @@ class ElasticStore:
         for i in range(0, len(ids), 500):
             by_doc = {doc_id(a): a for a in ids[i : i + 500]}
             with self._errors("read the terms of articles"):
-                res = self.es.mtermvectors(index=self.target, ids=list(by_doc), fields=["stem"], positions=False,
-                                           offsets=False, payloads=False, term_statistics=False, field_statistics=False)
+                res = self.es.mtermvectors(
+                    index=self.target,
+                    ids=list(by_doc),
+                    fields=["stem"],
+                    positions=False,
+                    offsets=False,
+                    payloads=False,
+                    term_statistics=False,
+                    field_statistics=False,
+                )
             for d in res["docs"]:
                 if d.get("found") and d["_id"] in by_doc:
                     out[by_doc[d["_id"]]] = set(d.get("term_vectors", {}).get("stem", {}).get("terms", {}))
@@ -719,7 +820,9 @@ class ElasticStore:
         if limit <= 0:
             return []
         knn = {
-            "field": "passages.vector", "query_vector": [float(x) for x in vector], "k": limit,
+            "field": "passages.vector",
+            "query_vector": [float(x) for x in vector],
+            "k": limit,
             "num_candidates": min(MAX_CANDIDATES, max(100, 2 * limit)),
             "inner_hits": {"size": 1, "_source": False, "fields": PASSAGE_FIELDS},
         }
@@ -730,8 +833,11 @@ class ElasticStore:
         for h in res["hits"]["hits"]:
             inner = h["inner_hits"]["passages"]["hits"]["hits"][0]
             n, start, end = _passage(inner)
-            hits.append(SemanticHit(h["_source"]["id"], 2.0 * float(inner["_score"]) - 1.0,
-                                    h["_source"].get("content_hash") or "", n, start, end))
+            hits.append(
+                SemanticHit(
+                    h["_source"]["id"], 2.0 * float(inner["_score"]) - 1.0, h["_source"].get("content_hash") or "", n, start, end
+                )
+            )
         return hits
 
     def semantic(self, vector: np.ndarray, filters: Filters, limit: int) -> list[SemanticHit]:
@@ -748,8 +854,13 @@ class ElasticStore:
         return self._knn(centroid, [{"bool": {"must_not": [{"term": {"id": article_id}}]}}], limit)
 
     def browse(self, filters: Filters, limit: int) -> list[str]:
-        res = self._search("list articles", query={"bool": {"filter": filter_clauses(filters)}}, size=limit,
-                           source=["id"], sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}])
+        res = self._search(
+            "list articles",
+            query={"bool": {"filter": filter_clauses(filters)}},
+            size=limit,
+            source=["id"],
+            sort=[{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+        )
         return [h["_source"]["id"] for h in res["hits"]["hits"]]
 
     def stream(self, tree: Node | None, filters: Filters, batch: int, newest: bool = False) -> Iterator[list[KeywordHit]]:
@@ -761,12 +872,21 @@ class ElasticStore:
         with self._errors("open a point in time"):
             pit = self.es.open_point_in_time(index=self.target, keep_alive="2m")["id"]
         by_date = newest or tree is None
-        sort = [{"published_at": {"order": "desc", "missing": "_last"}} if by_date else {"_score": {"order": "desc"}}, {"id": "asc"}]
+        sort = [
+            {"published_at": {"order": "desc", "missing": "_last"}} if by_date else {"_score": {"order": "desc"}},
+            {"id": "asc"},
+        ]
         after: list | None = None
         try:
             while True:
-                body: dict[str, Any] = {"query": q, "size": batch, "sort": sort, "source": ["id"], "track_total_hits": False,
-                                        "pit": {"id": pit, "keep_alive": "2m"}}
+                body: dict[str, Any] = {
+                    "query": q,
+                    "size": batch,
+                    "sort": sort,
+                    "source": ["id"],
+                    "track_total_hits": False,
+                    "pit": {"id": pit, "keep_alive": "2m"},
+                }
                 if after is not None:
                     body["search_after"] = after
                 with self._errors("read the matches"):
@@ -784,12 +904,17 @@ class ElasticStore:
         """Server-side fusion with the ``rrf`` retriever (Enterprise licence; Basic answers 403)."""
         q = build_query(tree, filters) or {"match_none": {}}
         fc = filter_clauses(filters)
-        knn = {"field": "passages.vector", "query_vector": [float(x) for x in vector], "k": limit,
-               "num_candidates": min(MAX_CANDIDATES, max(100, 2 * limit))}
+        knn = {
+            "field": "passages.vector",
+            "query_vector": [float(x) for x in vector],
+            "k": limit,
+            "num_candidates": min(MAX_CANDIDATES, max(100, 2 * limit)),
+        }
         if fc:
             knn["filter"] = fc
-        retriever = {"rrf": {"retrievers": [{"standard": {"query": q}}, {"knn": knn}],
-                             "rank_window_size": limit, "rank_constant": k}}
+        retriever = {
+            "rrf": {"retrievers": [{"standard": {"query": q}}, {"knn": knn}], "rank_window_size": limit, "rank_constant": k}
+        }
         res = self._search("run a server-side hybrid search (rrf retriever)", retriever=retriever, size=limit, source=["id"])
         return [KeywordHit(h["_source"]["id"], float(h["_score"])) for h in res["hits"]["hits"]]
 
@@ -798,19 +923,27 @@ class ElasticStore:
         if index is None:
             return StoreInfo(self.backend, f"{self.settings.safe_url}/{self.alias}", 0, 0, None, None, None, None)
         meta = self._meta_of(index)
-        res = self._search("count articles", size=0, track_total_hits=True, aggs={
-            "sources": {"terms": {"field": "source", "size": 1000, "missing": ""}},
-            "years": {"terms": {"field": "year", "size": 1000}},
-            "passages": {"sum": {"field": "n_passages"}},
-        })
+        res = self._search(
+            "count articles",
+            size=0,
+            track_total_hits=True,
+            aggs={
+                "sources": {"terms": {"field": "source", "size": 1000, "missing": ""}},
+                "years": {"terms": {"field": "year", "size": 1000}},
+                "passages": {"sum": {"field": "n_passages"}},
+            },
+        )
         aggs = res["aggregations"]
         total = res["hits"]["total"]
         return StoreInfo(
-            backend=self.backend, location=f"{self.settings.safe_url}/{self.alias} → {index}",
+            backend=self.backend,
+            location=f"{self.settings.safe_url}/{self.alias} → {index}",
             articles=int(total["value"] if isinstance(total, dict) else total),
             passages=int(aggs["passages"]["value"] or 0),
-            model=meta.get("model"), dim=int(meta["dim"]) if meta.get("dim") else None,
-            analysis_version=meta.get("analysis_version"), schema_version=meta.get("schema_version"),
+            model=meta.get("model"),
+            dim=int(meta["dim"]) if meta.get("dim") else None,
+            analysis_version=meta.get("analysis_version"),
+            schema_version=meta.get("schema_version"),
             sources={b["key"]: b["doc_count"] for b in aggs["sources"]["buckets"]},
             years=dict(sorted((int(b["key"]), b["doc_count"]) for b in aggs["years"]["buckets"])),
         )
@@ -826,10 +959,14 @@ _TALLY_AGGS = {
 
 def _tally(res: dict) -> Tally:
     aggs = res.get("aggregations") or {}
-    return Tally(int(res["hits"]["total"]["value"]),
-                 {b["key"]: int(b["doc_count"]) for b in aggs.get("sources", {}).get("buckets", [])},
-                 {dt.datetime.fromtimestamp(b["key"] / 1000, dt.timezone.utc).date(): int(b["doc_count"])
-                  for b in aggs.get("days", {}).get("buckets", [])})
+    return Tally(
+        int(res["hits"]["total"]["value"]),
+        {b["key"]: int(b["doc_count"]) for b in aggs.get("sources", {}).get("buckets", [])},
+        {
+            dt.datetime.fromtimestamp(b["key"] / 1000, dt.UTC).date(): int(b["doc_count"])
+            for b in aggs.get("days", {}).get("buckets", [])
+        },
+    )
 
 
 def _first(values: Any) -> Any:

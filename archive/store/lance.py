@@ -27,10 +27,11 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -63,8 +64,9 @@ from archive.store.walk import build
 
 BACKGROUND_SAMPLE = 20_000  # articles whose stems are the background of top terms, at most
 ANN_MIN_ROWS = 20_000  # below this, exact search over all vectors is faster than an index
-_FTS = dict(base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False,
-            ascii_folding=False, max_token_length=None)
+_FTS: dict[str, Any] = dict(
+    base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False, ascii_folding=False, max_token_length=None
+)
 
 
 def _sql(value: str) -> str:
@@ -82,8 +84,11 @@ def _tally(rows: pa.Table) -> Tally:
     """Matched rows counted per source and per publication day."""
     sources = pc.value_counts(rows["source"].fill_null(""))
     days = pc.value_counts(pc.cast(rows["published_at"], pa.date32()).drop_null())
-    return Tally(rows.num_rows, {v["values"].as_py(): v["counts"].as_py() for v in sources},
-                 {v["values"].as_py(): v["counts"].as_py() for v in days})
+    return Tally(
+        rows.num_rows,
+        {v["values"].as_py(): v["counts"].as_py() for v in sources},
+        {v["values"].as_py(): v["counts"].as_py() for v in days},
+    )
 
 
 def _newest_first(rows: pa.Table) -> np.ndarray:
@@ -116,28 +121,31 @@ def _reason(exc: Exception) -> str:
     return _LANCE_NOISE.sub("", text.strip().splitlines()[0] if text.strip() else type(exc).__name__)
 
 
-
 class _LanceBuilder:
     """LanceDB's full-text queries for ``walk.build``."""
 
     def match(self, column: str, terms: Sequence[str], boost: float = 1.0) -> Any:
         from lancedb.query import MatchQuery
 
-        return MatchQuery(" ".join(terms), column, boost=boost)  # analyzed terms hold no whitespace
+        match: Any = MatchQuery  # a pydantic dataclass: its defaults are invisible to mypy
+        return match(" ".join(terms), column, boost=boost)  # analyzed terms hold no whitespace
 
     def phrase(self, column: str, terms: Sequence[str], slop: int) -> Any:
         from lancedb.query import PhraseQuery
 
-        return PhraseQuery(" ".join(terms), column, slop=slop)
+        phrase: Any = PhraseQuery
+        return phrase(" ".join(terms), column, slop=slop)
 
     def boolean(self, must: Sequence[Any], should: Sequence[Any], must_not: Sequence[Any]) -> Any:
         from lancedb.query import BooleanQuery, Occur
 
-        return BooleanQuery([*((Occur.MUST, q) for q in must), *((Occur.SHOULD, q) for q in should),
-                             *((Occur.MUST_NOT, q) for q in must_not)])
+        return BooleanQuery(
+            [*((Occur.MUST, q) for q in must), *((Occur.SHOULD, q) for q in should), *((Occur.MUST_NOT, q) for q in must_not)]
+        )
 
 
 _LANCE = _LanceBuilder()
+
 
 class LanceStore:
     """The embedded store over the generations under ``root``; reads follow ``CURRENT`` (a switch
@@ -241,12 +249,13 @@ class LanceStore:
     def _next_name(self) -> str:
         return f"g{max(self._numbered().values(), default=0) + 1:04d}"
 
-    def new_generation(self, model: str, dim: int, analysis_version: str) -> "LanceStore":
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> LanceStore:
         if self.read_only:
             raise StoreError("this store was opened read-only")
         name = self._next_name()
-        self._write_meta(name, {"model": model, "dim": dim, "analysis_version": analysis_version,
-                                "schema_version": SCHEMA_VERSION})
+        self._write_meta(
+            name, {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION}
+        )
         return LanceStore(self.root, target=name)
 
     def activate(self, name: str) -> None:
@@ -264,7 +273,6 @@ class LanceStore:
         if meta and SWITCHED not in meta:
             self._write_meta(name, dict(meta, **switched_meta()))
 
-
     def drop(self, name: str) -> None:
         if self.read_only:
             raise StoreError("this store was opened read-only")
@@ -273,7 +281,6 @@ class LanceStore:
         if not _GENERATION.fullmatch(name):
             raise StoreError(f"{name!r} is not a generation name")
         shutil.rmtree(self.root / name, ignore_errors=True)
-
 
     # ------------------------------------------------------------------ lock and job history
     @contextmanager
@@ -387,20 +394,42 @@ class LanceStore:
     def _schemas(dim: int) -> dict[str, pa.Schema]:
         ts = pa.timestamp("us")
         return {
-            "articles": pa.schema([
-                ("id", pa.string()), ("title", pa.string()), ("body", pa.string()),
-                ("published_at", ts), ("year", pa.int32()), ("source", pa.string()),
-                ("url", pa.string()), ("path", pa.string()), ("content_hash", pa.string()),
-                ("stem", pa.string()), ("exact", pa.string()), ("title_stem", pa.string()),
-                ("n_passages", pa.int32()), ("indexed_at", ts),
-                ("story", pa.string()), ("bands", pa.list_(pa.string())), ("signature", pa.binary()),
-            ]),
-            "passages": pa.schema([
-                ("pid", pa.string()), ("article_id", pa.string()), ("content_hash", pa.string()),
-                ("n", pa.int32()), ("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()),
-                ("source", pa.string()), ("published_at", ts), ("year", pa.int32()),
-                ("vector", pa.list_(pa.float32(), dim)),
-            ]),
+            "articles": pa.schema(
+                [
+                    ("id", pa.string()),
+                    ("title", pa.string()),
+                    ("body", pa.string()),
+                    ("published_at", ts),
+                    ("year", pa.int32()),
+                    ("source", pa.string()),
+                    ("url", pa.string()),
+                    ("path", pa.string()),
+                    ("content_hash", pa.string()),
+                    ("stem", pa.string()),
+                    ("exact", pa.string()),
+                    ("title_stem", pa.string()),
+                    ("n_passages", pa.int32()),
+                    ("indexed_at", ts),
+                    ("story", pa.string()),
+                    ("bands", pa.list_(pa.string())),
+                    ("signature", pa.binary()),
+                ]
+            ),
+            "passages": pa.schema(
+                [
+                    ("pid", pa.string()),
+                    ("article_id", pa.string()),
+                    ("content_hash", pa.string()),
+                    ("n", pa.int32()),
+                    ("start", pa.int32()),
+                    ("end", pa.int32()),
+                    ("text", pa.string()),
+                    ("source", pa.string()),
+                    ("published_at", ts),
+                    ("year", pa.int32()),
+                    ("vector", pa.list_(pa.float32(), dim)),
+                ]
+            ),
             "vocab": pa.schema([("term", pa.string())]),
         }
 
@@ -415,7 +444,12 @@ class LanceStore:
                 self._tables[name] = self._db.create_table(name, schema=schema, exist_ok=True)
         articles = self._tables["articles"]
         have = {i.name for i in articles.list_indices()}
-        for column, extra in (("stem", {}), ("title_stem", {"with_position": True}), ("exact", {"with_position": True})):
+        positions: dict[str, dict[str, Any]] = {
+            "stem": {},
+            "title_stem": {"with_position": True},
+            "exact": {"with_position": True},
+        }
+        for column, extra in positions.items():
             if f"{column}_idx" not in have:
                 from lancedb.index import FTS
 
@@ -451,41 +485,74 @@ class LanceStore:
     def _upsert(self, batch: Sequence[IndexedArticle]) -> None:
         dim = int(batch[0].vectors.shape[1])
         self._ensure_tables(dim)
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         prow: list[dict] = []
         arow: list[dict] = []
         terms: set[str] = set()
         for item in batch:
             a = item.article
             year = a.published_at.year if a.published_at else None
-            for p, vec in zip(item.passages, item.vectors):
-                prow.append({
-                    "pid": f"{a.id}:{a.content_hash}:{p.n}", "article_id": a.id,
-                    "content_hash": a.content_hash, "n": p.n, "start": p.start, "end": p.end,
-                    "text": p.text, "source": a.source, "published_at": a.published_at,
-                    "year": year, "vector": vec.astype(np.float32).tolist(),
-                })
-            arow.append({
-                "id": a.id, "title": a.title, "body": a.body, "published_at": a.published_at,
-                "year": year, "source": a.source, "url": a.url, "path": a.path,
-                "content_hash": a.content_hash, "stem": item.stem, "exact": item.exact,
-                "title_stem": item.title_stem, "n_passages": len(item.passages), "indexed_at": now,
-                "story": item.story or a.id, "bands": stories.bands(item.signature),
-                "signature": item.signature.astype("<u4").tobytes() if item.signature is not None else None,
-            })
+            for p, vec in zip(item.passages, item.vectors, strict=False):
+                prow.append(
+                    {
+                        "pid": f"{a.id}:{a.content_hash}:{p.n}",
+                        "article_id": a.id,
+                        "content_hash": a.content_hash,
+                        "n": p.n,
+                        "start": p.start,
+                        "end": p.end,
+                        "text": p.text,
+                        "source": a.source,
+                        "published_at": a.published_at,
+                        "year": year,
+                        "vector": vec.astype(np.float32).tolist(),
+                    }
+                )
+            arow.append(
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "body": a.body,
+                    "published_at": a.published_at,
+                    "year": year,
+                    "source": a.source,
+                    "url": a.url,
+                    "path": a.path,
+                    "content_hash": a.content_hash,
+                    "stem": item.stem,
+                    "exact": item.exact,
+                    "title_stem": item.title_stem,
+                    "n_passages": len(item.passages),
+                    "indexed_at": now,
+                    "story": item.story or a.id,
+                    "bands": stories.bands(item.signature),
+                    "signature": item.signature.astype("<u4").tobytes() if item.signature is not None else None,
+                }
+            )
             terms.update(item.vocabulary())
         schemas = self._schemas(dim)
         passages, articles, vocab = self._tables["passages"], self._tables["articles"], self._tables["vocab"]
         # 0. new terms for prefix*, before the articles using them (a crash leaves unused terms)
         if terms:
-            (vocab.merge_insert("term").when_not_matched_insert_all()
-             .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"])))
+            (
+                vocab.merge_insert("term")
+                .when_not_matched_insert_all()
+                .execute(pa.Table.from_pylist([{"term": t} for t in sorted(terms)], schema=schemas["vocab"]))
+            )
         # 1. new passages (keyed by content hash: the live article still points to the old ones)
-        (passages.merge_insert("pid").when_matched_update_all().when_not_matched_insert_all()
-         .execute(pa.Table.from_pylist(prow, schema=schemas["passages"])))
+        (
+            passages.merge_insert("pid")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(pa.Table.from_pylist(prow, schema=schemas["passages"]))
+        )
         # 2. the commit point: one atomic write of every article row of the batch
-        (articles.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-         .execute(pa.Table.from_pylist(arow, schema=schemas["articles"])))
+        (
+            articles.merge_insert("id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(pa.Table.from_pylist(arow, schema=schemas["articles"]))
+        )
         # 3. passages of the previous versions
         keep = " OR ".join(
             f"(article_id = {_sql(i.article.id)} AND content_hash <> {_sql(i.article.content_hash)})" for i in batch
@@ -525,10 +592,13 @@ class LanceStore:
         if articles is None or passages is None:
             return 0
         a = self._columns(articles, ["id", "content_hash"])
-        live = set(zip(a["id"].to_pylist(), a["content_hash"].to_pylist()))
+        live = set(zip(a["id"].to_pylist(), a["content_hash"].to_pylist(), strict=False))
         p = self._columns(passages, ["pid", "article_id", "content_hash"])
-        stale = [pid for pid, aid, h in zip(p["pid"].to_pylist(), p["article_id"].to_pylist(), p["content_hash"].to_pylist())
-                 if (aid, h) not in live]
+        stale = [
+            pid
+            for pid, aid, h in zip(p["pid"].to_pylist(), p["article_id"].to_pylist(), p["content_hash"].to_pylist(), strict=False)
+            if (aid, h) not in live
+        ]
         for i in range(0, len(stale), 500):
             passages.delete(_in("pid", stale[i : i + 500]))
         return len(stale)
@@ -542,8 +612,20 @@ class LanceStore:
         if self._grouped(articles):
             columns.append("story")
         rows = articles.search().where(_in("id", ids)).select(columns).limit(len(ids)).to_list()
-        return {r["id"]: Article(r["id"], r.get("title", ""), r.get("body", ""), r["published_at"], r["source"], r["url"],
-                                 r["path"], r["content_hash"], r.get("story") or "") for r in rows}
+        return {
+            r["id"]: Article(
+                r["id"],
+                r.get("title", ""),
+                r.get("body", ""),
+                r["published_at"],
+                r["source"],
+                r["url"],
+                r["path"],
+                r["content_hash"],
+                r.get("story") or "",
+            )
+            for r in rows
+        }
 
     def _grouped(self, articles: Any) -> bool:
         """Whether the generation stores stories (schema 3 on): an older one is still read, ungrouped."""
@@ -558,10 +640,18 @@ class LanceStore:
         found: dict[str, Fingerprint] = {}
         for i in range(0, len(bands), 16_384):  # a batch's keys in one query: each query scans the bands once
             keys = ", ".join(_sql(b) for b in bands[i : i + 16_384])
-            rows = (articles.search().where(f"array_has_any(bands, make_array({keys}))").select(["id", "story", "signature"])
-                    .limit(max(1, articles.count_rows())).to_list())
-            found.update((r["id"], Fingerprint(r["id"], r["story"] or r["id"], np.frombuffer(r["signature"], dtype="<u4")))
-                         for r in rows if r["signature"])
+            rows = (
+                articles.search()
+                .where(f"array_has_any(bands, make_array({keys}))")
+                .select(["id", "story", "signature"])
+                .limit(max(1, articles.count_rows()))
+                .to_list()
+            )
+            found.update(
+                (r["id"], Fingerprint(r["id"], r["story"] or r["id"], np.frombuffer(r["signature"], dtype="<u4")))
+                for r in rows
+                if r["signature"]
+            )
         return list(found.values())
 
     def hashes(self) -> dict[str, tuple[str, str]]:
@@ -569,7 +659,9 @@ class LanceStore:
         if articles is None:
             return {}
         t = self._columns(articles, ["id", "content_hash", "path"])
-        return {i: (h, p) for i, h, p in zip(t["id"].to_pylist(), t["content_hash"].to_pylist(), t["path"].to_pylist())}
+        return {
+            i: (h, p) for i, h, p in zip(t["id"].to_pylist(), t["content_hash"].to_pylist(), t["path"].to_pylist(), strict=False)
+        }
 
     @staticmethod
     def _columns(table: Any, columns: list[str]) -> pa.Table:
@@ -588,7 +680,7 @@ class LanceStore:
         if articles is None or not ids:
             return {}
         rows = articles.search().where(_in("id", ids)).select(["id", "stem"]).limit(len(ids)).to_arrow()
-        return {i: set(s.split()) for i, s in zip(rows["id"].to_pylist(), rows["stem"].to_pylist())}
+        return {i: set(s.split()) for i, s in zip(rows["id"].to_pylist(), rows["stem"].to_pylist(), strict=False)}
 
     def frequencies(self, stems: Sequence[str]) -> Background:
         """Counted over at most ``BACKGROUND_SAMPLE`` articles (a uniform sample past that, the
@@ -617,8 +709,7 @@ class LanceStore:
         if vocab is None or not prefix:
             return []
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = (vocab.search().where(f"term >= {_sql(prefix)} AND term < {_sql(upper)}")
-                .select(["term"]).limit(limit).to_list())
+        rows = vocab.search().where(f"term >= {_sql(prefix)} AND term < {_sql(upper)}").select(["term"]).limit(limit).to_list()
         return sorted(r["term"] for r in rows)
 
     def near(self, entry: str, distance: int, limit: int) -> list[str]:
@@ -628,8 +719,13 @@ class LanceStore:
             return []
         kind = f"term >= {_sql(STEM_MARK)} AND term < {_sql(chr(ord(STEM_MARK) + 1))}"
         n = len(entry)
-        rows = (vocab.search().where(f"{kind} AND char_length(term) BETWEEN {n - distance} AND {n + distance}")
-                .select(["term"]).limit(limit).to_list())
+        rows = (
+            vocab.search()
+            .where(f"{kind} AND char_length(term) BETWEEN {n - distance} AND {n + distance}")
+            .select(["term"])
+            .limit(limit)
+            .to_list()
+        )
         return [r["term"] for r in rows]
 
     def build_fts(self, tree: Node | None) -> Any | None:
@@ -660,7 +756,7 @@ class LanceStore:
         scores = rows["_score"].to_numpy()
         top = np.argsort(-scores, kind="stable")[:limit]
         ids = rows["id"].take(pa.array(top)).to_pylist()
-        return [KeywordHit(i, float(s)) for i, s in zip(ids, scores[top])], _tally(rows)
+        return [KeywordHit(i, float(s)) for i, s in zip(ids, scores[top], strict=False)], _tally(rows)
 
     def tally(self, tree: Node | None, filters: Filters) -> Tally:
         rows = self._matches(tree, filters, list(_TALLIED))
@@ -694,7 +790,9 @@ class LanceStore:
         order = _newest_first(rows) if newest or tree is None else np.argsort(-scores, kind="stable")
         for i in range(0, len(order), batch):  # ids and scores of every match are held; articles are not
             part = order[i : i + batch]
-            yield [KeywordHit(a, float(b)) for a, b in zip(rows["id"].take(pa.array(part)).to_pylist(), scores[part])]
+            yield [
+                KeywordHit(a, float(b)) for a, b in zip(rows["id"].take(pa.array(part)).to_pylist(), scores[part], strict=False)
+            ]
 
     @staticmethod
     def _best_passages(rows: pa.Table, limit: int, exclude: str | None = None) -> list[SemanticHit]:
@@ -702,7 +800,7 @@ class LanceStore:
         stale passage (an interrupted write) never hides the live version's passages below it."""
         best: dict[tuple[str, str], SemanticHit] = {}
         cols = [rows[c].to_pylist() for c in ("article_id", "content_hash", "n", "start", "end", "_distance")]
-        for aid, h, n, start, end, dist in zip(*cols):
+        for aid, h, n, start, end, dist in zip(*cols, strict=False):
             if aid != exclude and (aid, h) not in best:
                 best[aid, h] = SemanticHit(aid, 1.0 - float(dist), h, n, start, end)
                 if len(best) == limit:
@@ -711,8 +809,11 @@ class LanceStore:
 
     def _vector_search(self, vector: np.ndarray, limit: int, where: str | None = None) -> pa.Table:
         passages = self._require("passages")
-        search = (passages.search(vector.astype(np.float32), vector_column_name="vector").distance_type("cosine")
-                  .select(["article_id", "content_hash", "n", "start", "end", "_distance"]))
+        search = (
+            passages.search(vector.astype(np.float32), vector_column_name="vector")
+            .distance_type("cosine")
+            .select(["article_id", "content_hash", "n", "start", "end", "_distance"])
+        )
         if where:
             search = search.where(where, prefilter=True)
         # several passages of one article may crowd the top: over-fetch, then keep the best each
@@ -728,8 +829,12 @@ class LanceStore:
         live = self.get([article_id], text=False).get(article_id)
         if passages is None or live is None:
             return []
-        own = (passages.search().where(f"article_id = {_sql(article_id)} AND content_hash = {_sql(live.content_hash)}")
-               .select(["vector"]).to_arrow())
+        own = (
+            passages.search()
+            .where(f"article_id = {_sql(article_id)} AND content_hash = {_sql(live.content_hash)}")
+            .select(["vector"])
+            .to_arrow()
+        )
         if not own.num_rows:
             return []
         centroid = np.asarray(own["vector"].to_pylist(), dtype=np.float32).mean(axis=0)
@@ -749,10 +854,14 @@ class LanceStore:
                 if y is not None:
                     years[y] = years.get(y, 0) + 1
         return StoreInfo(
-            backend=self.backend, location=str(self.path),
+            backend=self.backend,
+            location=str(self.path),
             articles=articles.count_rows() if articles is not None else 0,
             passages=passages.count_rows() if passages is not None else 0,
-            model=meta.get("model"), dim=meta.get("dim"),
-            analysis_version=meta.get("analysis_version"), schema_version=meta.get("schema_version"),
-            sources=dict(sorted(sources.items(), key=lambda kv: -kv[1])), years=dict(sorted(years.items())),
+            model=meta.get("model"),
+            dim=meta.get("dim"),
+            analysis_version=meta.get("analysis_version"),
+            schema_version=meta.get("schema_version"),
+            sources=dict(sorted(sources.items(), key=lambda kv: -kv[1])),
+            years=dict(sorted(years.items())),
         )

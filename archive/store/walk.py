@@ -9,8 +9,9 @@ here once. ``expand`` fills in prefix and fuzzy leaves from the index's vocabula
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol, Sequence, TypeVar
+from typing import Protocol, TypeVar
 
 from rapidfuzz.distance import OSA
 
@@ -80,7 +81,7 @@ def _leaf(leaf: Leaf, b: Builder[Q]) -> Q | None:
     assert isinstance(leaf, Phrase)
     column = "title_stem" if leaf.field == "title" else "exact"
     if leaf.slop and len(leaf.terms) > 2:  # "a b c"~N: each neighbouring pair within N, in order
-        return b.boolean([b.phrase(column, pair, leaf.slop) for pair in zip(leaf.terms, leaf.terms[1:])], [], [])
+        return b.boolean([b.phrase(column, pair, leaf.slop) for pair in zip(leaf.terms, leaf.terms[1:], strict=False)], [], [])
     return b.phrase(column, leaf.terms, leaf.slop)
 
 
@@ -128,15 +129,20 @@ def expand(node: Node, vocab: Vocabulary) -> tuple[Node, list[str]]:
             mark = STEM_MARK if leaf.field == "title" else ""
             found = vocab.expand(mark + leaf.prefix, PREFIX_EXPANSIONS + 1)
             if len(found) > PREFIX_EXPANSIONS:
-                warnings.append(f"{leaf.text} stands for more than {PREFIX_EXPANSIONS} words: "
-                                f"the first {PREFIX_EXPANSIONS} in alphabetical order are searched")
-            return replace(leaf, terms=tuple(t[len(mark):] for t in found[:PREFIX_EXPANSIONS]))
+                warnings.append(
+                    f"{leaf.text} stands for more than {PREFIX_EXPANSIONS} words: "
+                    f"the first {PREFIX_EXPANSIONS} in alphabetical order are searched"
+                )
+            return replace(leaf, terms=tuple(t[len(mark) :] for t in found[:PREFIX_EXPANSIONS]))
         if isinstance(leaf, Fuzzy) and leaf.terms is None:
-            terms = fuzzy_terms(leaf.stem, leaf.distance,
-                                [t[1:] for t in vocab.near(STEM_MARK + leaf.stem, leaf.distance, 100_000)])
+            terms = fuzzy_terms(
+                leaf.stem, leaf.distance, [t[1:] for t in vocab.near(STEM_MARK + leaf.stem, leaf.distance, 100_000)]
+            )
             if len(terms) > FUZZY_EXPANSIONS:
-                warnings.append(f"{leaf.text}~{leaf.distance} matches more than {FUZZY_EXPANSIONS} words: "
-                                f"the {FUZZY_EXPANSIONS} nearest are searched")
+                warnings.append(
+                    f"{leaf.text}~{leaf.distance} matches more than {FUZZY_EXPANSIONS} words: "
+                    f"the {FUZZY_EXPANSIONS} nearest are searched"
+                )
             return replace(leaf, terms=tuple(terms[:FUZZY_EXPANSIONS]))
         return leaf
 
@@ -147,6 +153,5 @@ def fuzzy_terms(stem: str, distance: int, candidates: Sequence[str]) -> list[str
     """The candidates within ``distance`` edits of ``stem`` (optimal string alignment: an
     insertion, deletion, substitution or swap of neighbours each counts one, as in Lucene),
     nearest first, then in code-point order."""
-    scored = sorted({(d, c) for c in candidates
-                     if (d := OSA.distance(stem, c, score_cutoff=distance)) <= distance})
+    scored = sorted({(d, c) for c in candidates if (d := OSA.distance(stem, c, score_cutoff=distance)) <= distance})
     return [c for _, c in scored]

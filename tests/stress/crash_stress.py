@@ -29,10 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -74,10 +74,13 @@ def half_written(store: Store) -> int:
     arts = store._columns(store._require("articles"), ["id", "content_hash", "n_passages"])  # type: ignore[attr-defined]  # noqa: SLF001
     pas = store._columns(store._require("passages"), ["article_id", "content_hash"])  # type: ignore[attr-defined]  # noqa: SLF001
     counts: dict[tuple[str, str], int] = {}
-    for key in zip(pas["article_id"].to_pylist(), pas["content_hash"].to_pylist()):
+    for key in zip(pas["article_id"].to_pylist(), pas["content_hash"].to_pylist(), strict=False):
         counts[key] = counts.get(key, 0) + 1
-    return sum(1 for i, h, n in zip(arts["id"].to_pylist(), arts["content_hash"].to_pylist(), arts["n_passages"].to_pylist())
-               if counts.get((i, h), 0) != n)
+    return sum(
+        1
+        for i, h, n in zip(arts["id"].to_pylist(), arts["content_hash"].to_pylist(), arts["n_passages"].to_pylist(), strict=False)
+        if counts.get((i, h), 0) != n
+    )
 
 
 @dataclass
@@ -95,8 +98,14 @@ class Bench:
         return subprocess.run([*self.cmd, *extra], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=900)
 
     def rollback(self) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "indexer", "rollback", *self.store_args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "indexer", "rollback", *self.store_args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def kill_midway(self, r: random.Random, began: Callable[[], bool], *extra: str) -> float | None:
         """Start the command, wait until ``began()``, SIGKILL it a random 0-2 s later; the delay,
@@ -127,9 +136,17 @@ def bench(backend: str, seed: int, work: Path) -> Iterator[Bench]:
     corpus = work / backend / "corpus"
     shutil.copytree(ROOT / "seeds", corpus)
     rng = random.Random(seed)
-    (corpus / "feed.jsonl").write_text("".join(
-        json.dumps({"id": f"gen-{i}", "title": f"خبر {i}", "body": " ".join(rng.choice(WORDS) for _ in range(150))},
-                   ensure_ascii=False) + "\n" for i in range(40)), encoding="utf-8")
+    (corpus / "feed.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"id": f"gen-{i}", "title": f"خبر {i}", "body": " ".join(rng.choice(WORDS) for _ in range(150))},
+                ensure_ascii=False,
+            )
+            + "\n"
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
     data = work / backend / "data"
     data.mkdir(parents=True)
     models = ROOT / "data" / "models"  # one model cache for every run (a fresh clone has none yet)
@@ -144,13 +161,21 @@ def bench(backend: str, seed: int, work: Path) -> Iterator[Bench]:
         def probe() -> Store:
             return ElasticStore(ESSettings(url=server.url, index="stress"))
     else:
+
         def probe() -> Store:
             return open_store(data, backend="lancedb")
+
     cfg = str(job_file(work / backend, corpus, extra))
     env = dict(os.environ, ARCHIVE_DATA_DIR=str(data), ES_LOCK_TTL="2")
     try:
-        yield Bench(backend, corpus, [sys.executable, "-m", "indexer", "reindex", "--config", cfg, "--batch-size", "4",
-                                      "--quiet", "--json"], store_args, env, probe)
+        yield Bench(
+            backend,
+            corpus,
+            [sys.executable, "-m", "indexer", "reindex", "--config", cfg, "--batch-size", "4", "--quiet", "--json"],
+            store_args,
+            env,
+            probe,
+        )
     finally:
         if server:
             server.stop()
@@ -169,7 +194,9 @@ def run_backend(backend: str, runs: int, seed: int, work: Path) -> list[dict]:
             r = random.Random(seed * 1000 + run)
             mutate(b.corpus, r, next_id)
             jobs_before = len(b.probe().jobs(1000)) if run else 0
-            delay = b.kill_midway(r, lambda: len(b.probe().jobs(1000)) > jobs_before)  # until the job has begun writing
+            delay = b.kill_midway(
+                r, lambda before=jobs_before: len(b.probe().jobs(1000)) > before
+            )  # until the job has begun writing
             done = b.run()
             rec = _record(done)
             store = b.probe()
@@ -181,15 +208,26 @@ def run_backend(backend: str, runs: int, seed: int, work: Path) -> list[dict]:
             stale = sum(1 for k in set(want) & set(got) if got[k][0] != want[k][0])
             info = store.info()
             row = {
-                "backend": backend, "run": run, "killed_after_s": delay,
-                "rerun_exit": done.returncode, "rerun_written": rec.get("added", 0) + rec.get("updated", 0),
-                "rerun_deleted": rec.get("deleted", 0), "articles": len(want), "lost": lost, "extra": extra_ids,
-                "stale": stale, "duplicated": info.articles - len(got),
-                "passages_expected": sum(n for _, n in want.values()), "passages_stored": info.passages,
+                "backend": backend,
+                "run": run,
+                "killed_after_s": delay,
+                "rerun_exit": done.returncode,
+                "rerun_written": rec.get("added", 0) + rec.get("updated", 0),
+                "rerun_deleted": rec.get("deleted", 0),
+                "articles": len(want),
+                "lost": lost,
+                "extra": extra_ids,
+                "stale": stale,
+                "duplicated": info.articles - len(got),
+                "passages_expected": sum(n for _, n in want.values()),
+                "passages_stored": info.passages,
                 "half_written": half_written(store),
             }
-            row["ok"] = (done.returncode == 0 and lost == extra_ids == stale == row["duplicated"] == row["half_written"] == 0
-                         and row["passages_expected"] == row["passages_stored"])
+            row["ok"] = (
+                done.returncode == 0
+                and lost == extra_ids == stale == row["duplicated"] == row["half_written"] == 0
+                and row["passages_expected"] == row["passages_stored"]
+            )
             print(json.dumps(row, ensure_ascii=False), flush=True)
             results.append(row)
     return results
@@ -224,30 +262,45 @@ def run_rebuild_backend(backend: str, runs: int, seed: int, work: Path) -> list[
             mutate(b.corpus, r, next_id)
             known = {g.name for g in b.probe().generations()}
             served = b.probe()
-            with Reading(lambda: served.info().articles, pause=0.05) as reader:  # a reader counting what it is served
-                delay = b.kill_midway(r, lambda: any(g.articles for g in _partial(b.probe(), known)), "--full")
+            with Reading(lambda store=served: store.info().articles, pause=0.05) as reader:  # a reader counting what it is served
+                delay = b.kill_midway(r, lambda old=known: any(g.articles for g in _partial(b.probe(), old)), "--full")
                 killed = _partial(b.probe(), known)  # the new generation, from its first written batch on
                 done = b.run("--full")
                 rec = _record(done)
                 store = b.probe()
                 want = expected(b.corpus)
-                rebuilt_ok = done.returncode == 0 and rec.get("switched") and {k: v[0] for k, v in store.hashes().items()} == {
-                    k: v[0] for k, v in want.items()}
+                rebuilt_ok = (
+                    done.returncode == 0
+                    and rec.get("switched")
+                    and {k: v[0] for k, v in store.hashes().items()} == {k: v[0] for k, v in want.items()}
+                )
                 if rebuilt_ok:
                     complete[rec["generation"]] = store.hashes()
                 back = b.rollback()
                 target = back.stdout.strip().rsplit(" ", 1)[-1]
             store = b.probe()
             row = {
-                "backend": backend, "run": run, "killed_after_s": delay,
+                "backend": backend,
+                "run": run,
+                "killed_after_s": delay,
                 "killed_generation": [(g.name, g.articles) for g in killed],
-                "rebuild_exit": done.returncode, "pruned": rec.get("pruned"), "rollback_exit": back.returncode,
-                "rolled_back_to": target, "target_complete": target in complete and store.hashes() == complete.get(target),
-                "reader_samples": len(reader.totals), "reader_errors": len(reader.errors),
+                "rebuild_exit": done.returncode,
+                "pruned": rec.get("pruned"),
+                "rollback_exit": back.returncode,
+                "rolled_back_to": target,
+                "target_complete": target in complete and store.hashes() == complete.get(target),
+                "reader_samples": len(reader.totals),
+                "reader_errors": len(reader.errors),
                 "reader_partial": sum(1 for c in reader.totals if c not in {len(h) for h in complete.values()}),
             }
-            row["ok"] = bool(rebuilt_ok and back.returncode == 0 and row["target_complete"]
-                             and target not in {g.name for g in killed} and not reader.errors and not row["reader_partial"])
+            row["ok"] = bool(
+                rebuilt_ok
+                and back.returncode == 0
+                and row["target_complete"]
+                and target not in {g.name for g in killed}
+                and not reader.errors
+                and not row["reader_partial"]
+            )
             print(json.dumps(row, ensure_ascii=False), flush=True)
             results.append(row)
     return results
@@ -263,12 +316,16 @@ def _summarize(rows: list[dict], backends: Sequence[str], seed: int) -> None:
             lost = sum(r["lost"] for r in mine)
             dup = sum(r["duplicated"] + r["extra"] for r in mine)
             half = sum(r["half_written"] for r in mine)
-            print(f"{b} reindex: {len(mine)} runs, {killed} killed mid-job, failing runs {bad or 'none'}; lost {lost}, "
-                  f"duplicated {dup}, half-written {half}")
-            record_reliability(f"kill -9 stress ({b})",
-                               f"{len(mine)} runs (seed {seed}): edit/delete/add, reindex, SIGKILL at a random moment, re-run",
-                               f"{killed} killed mid-job; {len(mine) - len(bad)}/{len(mine)} runs equal to the sources; "
-                               f"lost {lost}, duplicated {dup}, half-written {half}")
+            print(
+                f"{b} reindex: {len(mine)} runs, {killed} killed mid-job, failing runs {bad or 'none'}; lost {lost}, "
+                f"duplicated {dup}, half-written {half}"
+            )
+            record_reliability(
+                f"kill -9 stress ({b})",
+                f"{len(mine)} runs (seed {seed}): edit/delete/add, reindex, SIGKILL at a random moment, re-run",
+                f"{killed} killed mid-job; {len(mine) - len(bad)}/{len(mine)} runs equal to the sources; "
+                f"lost {lost}, duplicated {dup}, half-written {half}",
+            )
         mine = [r for r in rows if r["backend"] == b and r["scenario"] == "rebuild"]
         if mine:
             killed = sum(1 for r in mine if r["killed_after_s"] is not None)
@@ -276,15 +333,19 @@ def _summarize(rows: list[dict], backends: Sequence[str], seed: int) -> None:
             bad = [r["run"] for r in mine if not r["ok"]]
             complete = sum(1 for r in mine if r["target_complete"])
             samples, seen_partial = sum(r["reader_samples"] for r in mine), sum(r["reader_partial"] for r in mine)
-            print(f"{b} rebuild: {len(mine)} runs, {killed} killed mid-rebuild ({partial} with articles written), "
-                  f"failing runs {bad or 'none'}; rollback to a complete generation {complete}/{len(mine)}; "
-                  f"reader: {samples} samples, {seen_partial} of a half-built generation")
-            record_reliability(f"kill -9 rebuild stress ({b})",
-                               f"{len(mine)} runs (seed {seed}): edit/delete/add, full rebuild SIGKILLed at a random moment, "
-                               "full rebuild, rollback, a reader counting articles throughout",
-                               f"{killed} killed mid-rebuild ({partial} with articles written); {len(mine) - len(bad)}/{len(mine)} "
-                               f"runs ok: rollback to a complete generation {complete}/{len(mine)}, never the killed one; "
-                               f"reader {samples} samples, {seen_partial} from a half-built generation")
+            print(
+                f"{b} rebuild: {len(mine)} runs, {killed} killed mid-rebuild ({partial} with articles written), "
+                f"failing runs {bad or 'none'}; rollback to a complete generation {complete}/{len(mine)}; "
+                f"reader: {samples} samples, {seen_partial} of a half-built generation"
+            )
+            record_reliability(
+                f"kill -9 rebuild stress ({b})",
+                f"{len(mine)} runs (seed {seed}): edit/delete/add, full rebuild SIGKILLed at a random moment, "
+                "full rebuild, rollback, a reader counting articles throughout",
+                f"{killed} killed mid-rebuild ({partial} with articles written); {len(mine) - len(bad)}/{len(mine)} "
+                f"runs ok: rollback to a complete generation {complete}/{len(mine)}, never the killed one; "
+                f"reader {samples} samples, {seen_partial} from a half-built generation",
+            )
 
 
 def main() -> None:
@@ -298,8 +359,12 @@ def main() -> None:
     scenarios = {"reindex": run_backend, "rebuild": run_rebuild_backend}
     chosen = list(scenarios) if args.scenario == "both" else [args.scenario]
     with tempfile.TemporaryDirectory(prefix="crash-stress-") as tmp:
-        rows = [dict(row, scenario=name) for name in chosen for b in backends
-                for row in scenarios[name](b, args.runs, args.seed, Path(tmp) / name)]
+        rows = [
+            dict(row, scenario=name)
+            for name in chosen
+            for b in backends
+            for row in scenarios[name](b, args.runs, args.seed, Path(tmp) / name)
+        ]
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "crash_stress.json").write_text(json.dumps(rows, indent=2))
     _summarize(rows, backends, args.seed)
