@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Literal
@@ -519,15 +520,52 @@ class SearchService:
             ]
             done += len(part)
 
+    def story_firsts(self, result: SearchResult, sources: Sequence[str] = ()) -> dict[str | None, dict[str, dt.date | None]]:
+        """Every story of the result set (``None``) and of its part from each of ``sources``,
+        with the day its earliest matching version was published (None: no version dated):
+        stories counted exactly past the fetch depth, by reading every match's metadata (on
+        request: one more pass over the set)."""
+        return self._firsts(([d for d, _ in part] for part in self.matches(result, 2000)), sources)
+
+    def _firsts(self, parts: Iterable[list[str]], sources: Sequence[str]) -> dict[str | None, dict[str, dt.date | None]]:
+        """``story_firsts`` of the articles ``parts`` name, a batch of ids at a time."""
+        out: dict[str | None, dict[str, dt.date | None]] = {None: {}, **{s: {} for s in sources}}
+        for ids in parts:
+            for a in self.store.get(ids, text=False).values():
+                day = a.published_at.date() if a.published_at else None
+                for key in (None, a.source) if a.source in out else (None,):
+                    seen = out[key]
+                    old = seen.get(a.story_id, day)
+                    seen[a.story_id] = day if old is None else min(old, day) if day else old
+        return out
+
     def timeline(
-        self, result: SearchResult, interval: Interval | Literal["auto"] = "auto", sources: Sequence[str] = ()
+        self,
+        result: SearchResult,
+        interval: Interval | Literal["auto"] = "auto",
+        sources: Sequence[str] = (),
+        stories: bool = False,
+        firsts: dict[str | None, dict[str, dt.date | None]] | None = None,
     ) -> tuple[Interval, list[Bucket], dict[str, list[Bucket]]]:
         """(interval, buckets, buckets per source): the result set's matches per day, week, month
         or year beside every article under the same filters, over the span of those articles,
         and the same for the part of the set from each of ``sources``, bucket for bucket (more
-        store passes: on request only)."""
+        store passes: on request only). ``stories``: count stories instead of articles, each in
+        the bucket of its earliest version, beside the archive's stories counted the same way
+        (every match's and every article's metadata is read: slower on a large archive);
+        ``firsts``: the result set's ``story_firsts`` for ``sources``, when the caller has them."""
         every = self.store.tally(None, result.filters)
         span = (min(every.days), max(every.days)) if every.days else None
+        if stories:
+            mine = firsts if firsts is not None else self.story_firsts(result, sources)
+            listing = ([h.article_id for h in part] for part in self.store.stream(None, result.filters, 2000))
+            archive = self._firsts(listing, sources)
+
+            def days(firsts: dict[str, dt.date | None]) -> dict[dt.date, int]:
+                return dict(Counter(d for d in firsts.values() if d is not None))
+
+            chosen, overall = timeline(days(mine[None]), days(archive[None]), interval, span)
+            return chosen, overall, {s: timeline(days(mine[s]), days(archive[s]), chosen, span)[1] for s in sources}
         chosen, overall = timeline(result.tally.days, every.days, interval, span)
         by_source = {}
         for name in sources:

@@ -336,6 +336,8 @@ def _asked(svc: SearchService, args: argparse.Namespace, **page: Any) -> SearchR
 def cmd_search(args: argparse.Namespace) -> int:
     svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
     res = _asked(svc, args, page=args.page, page_size=args.limit, weaker=args.weaker)
+    if args.group and not res.stories_exact:  # the ranked part was grouped: count every match's story
+        res.stories, res.stories_exact = len(svc.story_firsts(res)[None]), True
     series = _timeline(svc, res, args) if args.timeline else None
     top = svc.top_terms(res, args.terms) if args.terms else None
     if args.json:
@@ -390,12 +392,14 @@ TIMELINE_SOURCES = 5
 def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -> dict:
     """``--timeline``: every match's series, and with ``--by-source`` one per large source;
     printed (unless ``--json``, which gets the returned record) and written as CSV when asked."""
-    interval, overall, by_source = svc.timeline(
-        res, args.timeline, list(res.sources)[:TIMELINE_SOURCES] if args.by_source else ()
-    )
+    sources = list(res.sources)[:TIMELINE_SOURCES] if args.by_source else []
+    firsts = svc.story_firsts(res, sources) if args.stories else None
+    interval, overall, by_source = svc.timeline(res, args.timeline, sources, stories=args.stories, firsts=firsts)
     if args.timeline_csv:
         args.timeline_csv.write_bytes(timeline_csv(overall, by_source))
-    undated = res.total - sum(b.matches for b in overall)
+    counted = len(firsts[None]) if firsts is not None else res.total
+    undated = counted - sum(b.matches for b in overall)
+    unit = "stories" if args.stories else "articles"
 
     def rows(buckets: list[Bucket]) -> list[dict]:
         return [
@@ -408,9 +412,10 @@ def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -
     if not args.json:
         tty = sys.stdout.isatty()
         print(
-            f"timeline by {interval}: matches of articles under the same filters, share"
+            f"timeline by {interval}: matching {unit} of {unit} under the same filters, share"
+            + (f" ({counted:,} stories of {res.total:,} matches, each where its first version was published)" if firsts else "")
             + ("" if res.total_exact else f" (a lower bound: {res.total_text} matches)")
-            + (f"; {undated:,} undated matches are not in it" if undated else "")
+            + (f"; {undated:,} undated {'stories' if firsts else 'matches'} are not in it" if undated else "")
         )
         for name, buckets in [(None, overall), *by_source.items()]:
             if by_source:
@@ -424,6 +429,8 @@ def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -
         print()
     return {
         "interval": interval,
+        "unit": unit,
+        "counted": counted,
         "undated": undated,
         "buckets": rows(overall),
         "by_source": {s: rows(b) for s, b in by_source.items()},
@@ -589,6 +596,11 @@ def build_parser() -> argparse.ArgumentParser:
         "beside all articles under the same filters, and their share",
     )
     se.add_argument("--by-source", action="store_true", help="with --timeline: a series per source (the 5 largest)")
+    se.add_argument(
+        "--stories",
+        action="store_true",
+        help="with --timeline: count near-duplicate stories (each where its first version was published), not articles",
+    )
     se.add_argument("--timeline-csv", type=Path, metavar="FILE", help="with --timeline: also write the series as CSV")
     se.add_argument(
         "--group",

@@ -329,7 +329,7 @@ def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> N
     clicking a bar narrows the date filter to that bucket; the series as CSV."""
     if not st.toggle("الاهتمام عبر الزمن · Attention over time", key="timeline"):
         return
-    cols = st.columns([3, 1])
+    cols = st.columns([4, 2, 2])
     interval = cols[0].radio(
         "Interval",
         ("auto", *INTERVALS),
@@ -339,7 +339,10 @@ def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> N
         label_visibility="collapsed",
     )
     share = cols[1].toggle("النسبة · Share", key="share", help="matches as a share of all articles in each bucket")
-    chosen, buckets, _ = svc.timeline(res, cast("Interval | Literal['auto']", interval))
+    stories = cols[2].toggle(
+        "القصص · Stories", key="count_stories", help="count stories (reposts once, where first published), not articles"
+    )
+    chosen, buckets, _ = svc.timeline(res, cast("Interval | Literal['auto']", interval), stories=stories)
     if not buckets:
         st.caption(render.caption_html("لا تواريخ · No dated matches"), unsafe_allow_html=True)
         return

@@ -126,6 +126,8 @@ def test_attention_over_time_counts_every_match_and_a_bar_narrows_the_dates(
     values = {v["start"]: (v["matches"], v["articles"]) for v in chart_rows(at)}
     assert sum(m for m, _ in values.values()) == 11 and len(values) == 21  # odd days, every day listed
     assert values["2020-01-02"] == (1, 1) and values["2020-01-03"] == (0, 0)  # the source filter holds for both
+    at.toggle(key="count_stories").set_value(True).run()  # the briefs are never grouped: one story each
+    assert {v["start"]: (v["matches"], v["articles"]) for v in chart_rows(at)} == values
     at.toggle(key="share").set_value(True).run()
     assert json.loads(at.get("vega_lite_chart")[0].proto.spec)["encoding"]["y"]["field"] == "share"
     assert bucket_dates([{"start": 1577836800000, "end": 1577923200000}]) == (dt.date(2020, 1, 1), dt.date(2020, 1, 2))

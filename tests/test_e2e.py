@@ -416,3 +416,31 @@ def test_a_top_term_click_narrows_the_query(app_url: str, browser: object) -> No
     assert term not in shown() and shown()  # now part of the query, so no longer a top term of it
     _wait(d, ".results .result")
     d.save_screenshot(str(ARTIFACTS / "top-terms-clicked.png"))  # type: ignore[attr-defined]
+
+
+def test_the_attention_chart_draws_and_a_bar_click_narrows_the_dates(app_url: str, browser: object) -> None:
+    """The toggle draws the Altair chart (Vega draws it as SVG, a path per bar); a click on a bar
+    makes that bar's bucket the date filter, in the widgets and in the URL."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(f"{app_url}/?q=%D8%AD%D9%84%D8%A8&mode=keyword")  # type: ignore[attr-defined]
+    _wait(d, ".results .result")
+    [e for e in _wait(d, "label") if "Attention over time" in e.text][0].click()
+    bars = _wait(d, '[data-testid="stVegaLiteChart"] .mark-rect path')
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not bars[0].size["height"]:
+        time.sleep(0.1)
+        bars = _wait(d, '[data-testid="stVegaLiteChart"] .mark-rect path')
+    assert bars[0].size["height"] > 0  # a bar with matches, drawn
+    d.save_screenshot(str(ARTIFACTS / "timeline.png"))  # type: ignore[attr-defined]
+    ActionChains(d).move_to_element(bars[0]).click().perform()
+    dated: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (len(dated) == 2 and all(dated)):
+        dated = [e.get_attribute("value") or "" for e in d.find_elements(By.CSS_SELECTOR, '[data-testid="stDateInput"] input')]  # type: ignore[attr-defined]
+        time.sleep(0.2)
+    assert len(dated) == 2 and all(dated), dated  # the bar's bucket became the date filter
+    assert "from=" in d.current_url and "to=" in d.current_url  # type: ignore[attr-defined]
+    d.save_screenshot(str(ARTIFACTS / "timeline-clicked.png"))  # type: ignore[attr-defined]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from itertools import combinations
 
 import numpy as np
 import pytest
 
-from archive import stories
+from archive import search, stories
 from archive.embeddings import Embedder
 from archive.search import SearchService
 
@@ -145,6 +146,34 @@ def test_a_grouped_search_lists_each_story_once_with_its_versions(grouped: Searc
     assert len(page.hits) == 10 and not {h.article.id for h in page.hits} & {
         v.id for h in res.hits[:20] for v in [h.article, *h.versions]
     }
+
+
+def test_the_timeline_counts_stories_where_they_first_appeared(grouped: SearchService) -> None:
+    """Reposts are published hours after their original: counted in stories, each story is one,
+    on its original's day; per source, each source's own first version counts."""
+    first, second, _ = planted()
+    res = grouped.search("title:الأصلي OR title:معدل", mode="keyword", page_size=5)
+    firsts = grouped.story_firsts(res, ["موقع 0"])
+    assert len(firsts[None]) == ORIGINALS and len(firsts["موقع 0"]) == REPOSTED
+    _, days, by_source = grouped.timeline(res, "day", ["موقع 0"], stories=True)
+    expected = Counter(a["published_at"][:10] for a in first if a["id"].startswith("o"))
+    assert {b.start.isoformat(): b.matches for b in days if b.matches} == dict(expected)
+    archive_stories = Counter(a["published_at"][:10] for a in first)  # the follow-ups are stories of their own
+    assert {b.start.isoformat(): b.articles for b in days if b.articles} == dict(archive_stories)
+    reposts = Counter(a["published_at"][:10] for a in second if a["id"].endswith("0"))
+    assert {b.start.isoformat(): b.matches for b in by_source["موقع 0"] if b.matches} == dict(reposts)
+    _, articles, _ = grouped.timeline(res, "day")
+    assert sum(b.matches for b in articles) == res.total > sum(b.matches for b in days)  # articles: every version
+
+
+def test_stories_are_counted_past_the_fetch_depth(grouped: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a fetch depth of 20, grouping counts the stories among the 20 ranked matches;
+    ``story_firsts`` counts every match's story (what ``search --group`` reports)."""
+    monkeypatch.setattr(search, "MAX_DEPTH", 20)
+    res = grouped.search("title:خبر OR title:عنوان", mode="keyword", page_size=10, group=True)  # every article
+    assert res.total == ORIGINALS + SIMILAR + sum(1 + i % 3 for i in range(REPOSTED)) > len(res.order) == 20
+    assert not res.stories_exact and res.stories <= 20
+    assert len(grouped.story_firsts(res)[None]) == ORIGINALS + SIMILAR
 
 
 def test_signatures_estimate_jaccard_and_short_bodies_are_never_grouped() -> None:

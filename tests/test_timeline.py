@@ -102,3 +102,15 @@ def test_search_timeline_on_the_command_line(seed_store_dir: Path, tmp_path: Pat
     assert sum(int(r["matches"]) for r in rows if r["series"] == "all") == out["total"] - line["undated"]
     text = run_cli("search", "الجيش", "--mode", "keyword", "--timeline", data_dir=seed_store_dir)
     assert text.returncode == 0 and "timeline by " in text.stdout and "#" in text.stdout and "undated matches" in text.stdout
+
+
+def test_the_timeline_in_stories_on_the_command_line(seed_store_dir: Path) -> None:
+    """The seeds are five different stories: counted in stories, the series is the articles'."""
+    args = ("search", "الجيش", "--mode", "keyword", "--json", "--timeline", "year")
+    articles = json.loads(run_cli(*args, data_dir=seed_store_dir).stdout)["timeline"]
+    res = run_cli(*args, "--stories", data_dir=seed_store_dir)
+    assert res.returncode == 0, res.stderr
+    stories = json.loads(res.stdout)["timeline"]
+    assert (stories["unit"], articles["unit"]) == ("stories", "articles")
+    assert stories["counted"] == articles["counted"] == json.loads(res.stdout)["total"]
+    assert stories["buckets"] == articles["buckets"] and stories["undated"] == articles["undated"]
