@@ -94,6 +94,12 @@ def embedding_text(text: str) -> str:
     return unicodedata.normalize("NFC", text).translate(_EMBED_TABLE)
 
 
+def written(word: str) -> str:
+    """A word as it is written, for display (top terms): what the encoder reads, without the
+    invisible controls either; letters are not folded."""
+    return embedding_text(word).translate(_NO_CONTROLS)
+
+
 def _digit_table() -> dict[int, str]:
     table: dict[int, str] = {}
     for cp in range(0x0080, 0x20000):

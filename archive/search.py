@@ -551,7 +551,8 @@ class SearchService:
         or year beside every article under the same filters, over the span of those articles,
         and the same for the part of the set from each of ``sources``, bucket for bucket (more
         store passes: on request only). ``stories``: count stories instead of articles, each in
-        the bucket of its earliest version, beside the archive's stories counted the same way
+        the bucket of its earliest version in the archive (from that source, per source), beside
+        the archive's stories counted the same way
         (every match's and every article's metadata is read: slower on a large archive);
         ``firsts``: the result set's ``story_firsts`` for ``sources``, when the caller has them."""
         every = self.store.tally(None, result.filters)
@@ -561,11 +562,18 @@ class SearchService:
             listing = ([h.article_id for h in part] for part in self.store.stream(None, result.filters, 2000))
             archive = self._firsts(listing, sources)
 
-            def days(firsts: dict[str, dt.date | None]) -> dict[dt.date, int]:
-                return dict(Counter(d for d in firsts.values() if d is not None))
+            def days(stories: Iterable[str], first: dict[str, dt.date | None]) -> dict[dt.date, int]:
+                """Stories per day of their first version in the archive (a matching story
+                whose original does not match still counts where it first appeared, so no
+                bucket holds more matching stories than stories)."""
+                return dict(Counter(d for s in stories if (d := first.get(s)) is not None))
 
-            chosen, overall = timeline(days(mine[None]), days(archive[None]), interval, span)
-            return chosen, overall, {s: timeline(days(mine[s]), days(archive[s]), chosen, span)[1] for s in sources}
+            chosen, overall = timeline(days(mine[None], archive[None]), days(archive[None], archive[None]), interval, span)
+            return (
+                chosen,
+                overall,
+                {s: timeline(days(mine[s], archive[s]), days(archive[s], archive[s]), chosen, span)[1] for s in sources},
+            )
         chosen, overall = timeline(result.tally.days, every.days, interval, span)
         by_source = {}
         for name in sources:
@@ -597,8 +605,9 @@ class SearchService:
             readers.update(dict.fromkeys([d for d in ids if t in held.get(d, ())][: terms.FORMS_PER_TERM]))
         texts = self.store.get(list(readers))
         forms = terms.written_forms((a.text for a in texts.values()), chosen, self.analyzer)
+        scale = bg.articles / bg.counted if bg.counted else 1.0  # a sampled background, as a number of the archive
         return terms.TopTerms(
-            [terms.TopTerm(forms.get(t, t), t, n, bg.counts.get(t, 0), score) for score, t, n in top],
+            [terms.TopTerm(forms.get(t, t), t, n, max(n, round(bg.counts.get(t, 0) * scale)), score) for score, t, n in top],
             len(held),
             result.total,
             bg.counted,

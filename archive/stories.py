@@ -56,7 +56,8 @@ def assign(batch: Sequence[IndexedArticle], candidates: Callable[[list[str]], It
     article, in the store (``candidates`` of the batch's band keys) or earlier in the batch,
     else its own id. An article is never its own candidate (an updated one is grouped anew)."""
     keys = sorted({k for item in batch for k in bands(item.signature)})
-    known = [f for f in (candidates(keys) if keys else ()) if f.article_id not in {i.article.id for i in batch}]
+    in_batch = {i.article.id for i in batch}
+    known = [f for f in (candidates(keys) if keys else ()) if f.article_id not in in_batch]
     by_band: dict[str, list[Fingerprint]] = {}
     for f in known:
         for k in bands(f.signature):

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archive.analysis import Analyzer
+from archive.analysis import Analyzer, written
 
 SAMPLE = 500  # matches whose terms are counted: the first in the order shown (Media Cloud samples 500)
 CANDIDATES = 300  # the most frequent stems of the sample that are scored against the background
@@ -26,7 +26,7 @@ class TopTerm:
     term: str  # the written form to show and to add to a query
     stem: str
     matches: int  # sampled matches that hold it
-    articles: int  # background articles that hold it
+    articles: int  # articles of the archive that hold it (scaled from the sample when the background is sampled)
     score: float
 
 
@@ -103,16 +103,13 @@ def written_forms(texts: Iterable[str], stems: set[str], analyzer: Analyzer) -> 
     for text in texts:
         for tok in analyzer.analyze(text):
             if tok.stem in stems:
-                forms.setdefault(tok.stem, Counter())[
-                    _without_article_clitics(_MARKS.sub("", tok.surface), tok.stem, analyzer)
-                ] += 1
+                forms.setdefault(tok.stem, Counter())[_without_article_clitics(written(tok.surface), tok.stem, analyzer)] += 1
     for counts in forms.values():
         for form in [f for f in counts if f[:1] in ("و", "ف") and f[1:] in counts]:
             counts[form[1:]] += counts.pop(form)
     return {s: min(c, key=lambda f: (-c[f], len(f), f)) for s, c in forms.items()}
 
 
-_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
 _PROCLITIC = re.compile("^(?:[وف]?[بك]?|[وف]?)(?=ال)|^[وف]?ل(?=ل)")  # و ف ب ك before ال; ل before ال (written لل)
 
 

@@ -336,9 +336,10 @@ def _asked(svc: SearchService, args: argparse.Namespace, **page: Any) -> SearchR
 def cmd_search(args: argparse.Namespace) -> int:
     svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
     res = _asked(svc, args, page=args.page, page_size=args.limit, weaker=args.weaker)
-    if args.group and not res.stories_exact:  # the ranked part was grouped: count every match's story
-        res.stories, res.stories_exact = len(svc.story_firsts(res)[None]), True
     series = _timeline(svc, res, args) if args.timeline else None
+    if args.group and not res.stories_exact:  # the ranked part was grouped: count every match's story
+        stories = series["counted"] if series and series["unit"] == "stories" else len(svc.story_firsts(res)[None])
+        res.stories, res.stories_exact = stories, True
     top = svc.top_terms(res, args.terms) if args.terms else None
     if args.json:
         out = _result_json(res) | ({"timeline": series} if series else {}) | ({"top_terms": top.as_dict()} if top else {})
@@ -397,7 +398,7 @@ def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -
     interval, overall, by_source = svc.timeline(res, args.timeline, sources, stories=args.stories, firsts=firsts)
     if args.timeline_csv:
         args.timeline_csv.write_bytes(timeline_csv(overall, by_source))
-    counted = len(firsts[None]) if firsts is not None else res.total
+    counted = len(firsts[None]) if firsts is not None else res.total  # undated: stories no bucket holds
     undated = counted - sum(b.matches for b in overall)
     unit = "stories" if args.stories else "articles"
 

@@ -30,7 +30,7 @@ from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
 from archive.search import MODES, Mode, SearchResult, SearchService, Sort  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
-from archive.timeline import INTERVALS, Interval  # noqa: E402
+from archive.timeline import INTERVALS, Bucket, Interval  # noqa: E402
 from search_ui import render  # noqa: E402
 from search_ui.loading import BackgroundLoad  # noqa: E402
 from search_ui.overview import Overview, overview  # noqa: E402
@@ -225,7 +225,7 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
         with st.spinner("جار البحث… · Searching…"):
             res = _search(svc, asked)
             if res.total and not res.hits:  # a link to a page past the end: show the last one
-                st.session_state.page = math.ceil(res.total / PAGE_SIZE)
+                st.session_state.page = max(1, math.ceil((res.stories if state.group else res.total) / PAGE_SIZE))
                 state = replace(state, page=st.session_state.page)
                 asked = replace(asked, page=state.page)
                 st.query_params.from_dict(state.to_params())
@@ -241,9 +241,10 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
         _model_progress(model, state.mode)
     for w in res.warnings:
         st.warning(render.md(w))
-    grouped = state.group and res.stories_exact  # pages count stories when every match was grouped
-    listed = (res.stories if grouped else res.total) + (res.weaker if state.weaker else 0)
-    pages = max(1, math.ceil(listed / PAGE_SIZE))
+    listed = (res.stories if state.group else res.total) + (res.weaker if state.weaker else 0)
+    # grouped past the fetch depth, the stories counted are those of the ranked matches: the next
+    # page reads deeper, so one more page is offered (never pages of articles that may hold no story)
+    pages = max(1, math.ceil(listed / PAGE_SIZE) + (0 if res.stories_exact or not state.group else 1))
     more = "أكثر من " if not res.total_exact else ""
     st.caption(
         render.caption_html(
@@ -285,7 +286,7 @@ def search_page(svc: SearchService, key: str, model: BackgroundLoad[Embedder]) -
         return
     if res.sources:
         st.markdown(render.facets_html(res.sources, res.years), unsafe_allow_html=True)
-    _timeline_view(svc, res, state)
+    _timeline_view(svc, res, state, key)
     _terms_view(svc, res)
     st.markdown(render.results_html(res.hits, (res.page - 1) * res.page_size + 1, state), unsafe_allow_html=True)
     nav = st.columns([2, 2, 3, 1, 1])
@@ -323,7 +324,15 @@ INTERVAL_LABELS = {
 }
 
 
-def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> None:
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def _story_timeline(_svc: SearchService, _res: SearchResult, key: str, asked: tuple, interval: str) -> tuple[str, list[Bucket]]:
+    """The timeline in stories reads every match's and every article's metadata: kept a minute
+    per index and query (``key``, ``asked``), so paging and reruns do not read them again."""
+    chosen, buckets, _ = _svc.timeline(_res, cast("Interval | Literal['auto']", interval), stories=True)
+    return chosen, buckets
+
+
+def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState, key: str) -> None:
     """Attention over time, on request (it reads the archive's counts once more): the matches
     per bucket, or their share of all articles under the same filters, with both on hover;
     clicking a bar narrows the date filter to that bucket; the series as CSV."""
@@ -342,7 +351,10 @@ def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> N
     stories = cols[2].toggle(
         "القصص · Stories", key="count_stories", help="count stories (reposts once, where first published), not articles"
     )
-    chosen, buckets, _ = svc.timeline(res, cast("Interval | Literal['auto']", interval), stories=stories)
+    if stories:
+        chosen, buckets = _story_timeline(svc, res, key, state.search_key(), interval)
+    else:
+        chosen, buckets, _ = svc.timeline(res, cast("Interval | Literal['auto']", interval))
     if not buckets:
         st.caption(render.caption_html("لا تواريخ · No dated matches"), unsafe_allow_html=True)
         return
@@ -362,7 +374,9 @@ def _timeline_view(svc: SearchService, res: SearchResult, state: ViewState) -> N
         .mark_bar()
         .encode(
             x=alt.X("start:T", title=f"{INTERVAL_LABELS[chosen]}"),
-            y=alt.Y("share:Q", title="share", axis=alt.Axis(format="%")) if share else alt.Y("matches:Q", title="matches"),
+            y=alt.Y("share:Q", title="share", axis=alt.Axis(format="%"))
+            if share
+            else alt.Y("matches:Q", title="matching stories" if stories else "matches"),
             tooltip=[
                 alt.Tooltip("start:T", title="from"),
                 alt.Tooltip("end:T", title="to"),

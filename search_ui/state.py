@@ -181,4 +181,5 @@ def refined(q: str, term: str) -> str:
     added as required, quoted when it would read as an operator or hold query syntax."""
     plain = term.isalnum() and term not in _OPERATORS
     added = f"+{term}" if plain else '+"' + term.replace('"', " ") + '"'
-    return f"{q.strip()} {added}".strip()[:MAX_QUERY_CHARS]
+    narrower = f"{q.strip()} {added}".strip()
+    return narrower if len(narrower) <= MAX_QUERY_CHARS else q  # never a cut term: a different query

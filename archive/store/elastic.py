@@ -766,15 +766,14 @@ class ElasticStore:
             with self._errors("refresh the index"):
                 self.es.indices.refresh(index=self.target)
             self._unrefreshed = False
+        from elasticsearch.helpers import scan
+
         found: dict[str, Fingerprint] = {}
         for i in range(0, len(bands), 10_000):
-            res = self._search(
-                "look up earlier versions",
-                query={"terms": {"bands": list(bands[i : i + 10_000])}},
-                size=10_000,
-                source=["id", "story", "signature"],
-            )
-            for h in res["hits"]["hits"]:
+            query = {"query": {"terms": {"bands": list(bands[i : i + 10_000])}}}
+            with self._errors("look up earlier versions"):  # every candidate, past the 10,000 a search returns
+                hits = list(scan(self.es, index=self.target, query=query, _source=["id", "story", "signature"], size=1000))
+            for h in hits:
                 s = h["_source"]
                 if s.get("signature"):
                     found[s["id"]] = Fingerprint(
@@ -801,6 +800,11 @@ class ElasticStore:
             for d in res["docs"]:
                 if d.get("found") and d["_id"] in by_doc:
                     out[by_doc[d["_id"]]] = set(d.get("term_vectors", {}).get("stem", {}).get("terms", {}))
+        if out and not any(out.values()):  # an index mapped before stem kept term vectors answers with none
+            raise StoreError(
+                f"the index {self.target!r} stores no term vectors for stem (built before schema 3): "
+                "run a full rebuild (reindex --full) for top terms"
+            )
         return out
 
     def frequencies(self, stems: Sequence[str]) -> Background:
