@@ -40,6 +40,21 @@ def record_reliability(test: str, tried: str, outcome: str) -> None:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+# What a test needs, read from the fixtures it uses (their closure, so through other fixtures too);
+# a backend parameter "elasticsearch" needs the ES server as well. Markers select by need:
+# pytest -m "not model and not es and not browser" runs what needs none of them.
+NEEDS = {"model": {"embedder", "data_dir"}, "es": {"es_url", "es_settings", "es_seed_store"}, "browser": {"browser"}}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for mark, fixtures in NEEDS.items():
+            if used & fixtures or (mark == "es" and "elasticsearch" in params.values()):
+                item.add_marker(mark)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding the materialized model (shared: materializing takes seconds)."""
