@@ -23,6 +23,11 @@ def data_dir(flag: str | None = None) -> Path:
     return Path(flag or os.environ.get(DATA_DIR_ENV) or "data")
 
 
+class ConfigError(ValueError):
+    """A configuration problem a user can fix — a job file, a flag combination, an environment
+    setting — naming the file, flag or variable (the command line's exit code 2, "usage")."""
+
+
 def model_name(flag: str | None = None) -> str:
     """The embedding model: ``--model``, else $ARCHIVE_MODEL, else multilingual-e5-small."""
     return flag or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
@@ -32,8 +37,20 @@ def backend(flag: str | None = None) -> str:
     """``--backend``, else $ARCHIVE_BACKEND, else elasticsearch when $ES_URL is set, else lancedb."""
     chosen = flag or os.environ.get(BACKEND_ENV) or ("elasticsearch" if os.environ.get("ES_URL") else "lancedb")
     if chosen not in BACKENDS:
-        raise ValueError(f"unknown backend {chosen!r} (choose {' or '.join(BACKENDS)})")
+        raise ConfigError(f"unknown backend {chosen!r} (choose {' or '.join(BACKENDS)})")
     return chosen
+
+
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds from ``$name`` (unset or empty: ``default``)."""
+    raw = os.environ.get(name) or ""
+    try:
+        value = float(raw) if raw.strip() else default
+    except ValueError:
+        raise ConfigError(f"${name}: {raw!r} is not a number of seconds") from None
+    if not value > 0:
+        raise ConfigError(f"${name}: {raw!r} must be positive")
+    return value
 
 
 def _flag(value: str | None) -> bool:
@@ -79,10 +96,10 @@ class ESSettings:
             password=env.get("ES_PASSWORD") or None,
             ca_certs=env.get("ES_CA_CERTS") or None,
             verify_certs=env.get("ES_VERIFY_CERTS", "").strip().lower() not in ("0", "false", "no", "off"),
-            timeout=float(env.get("ES_TIMEOUT") or ESSettings.timeout),
-            bulk_timeout=float(env.get("ES_BULK_TIMEOUT") or ESSettings.bulk_timeout),
+            timeout=_seconds("ES_TIMEOUT", ESSettings.timeout),
+            bulk_timeout=_seconds("ES_BULK_TIMEOUT", ESSettings.bulk_timeout),
             server_rrf=_flag(env.get("ES_SERVER_RRF")),
-            lock_ttl=float(env.get("ES_LOCK_TTL") or ESSettings.lock_ttl),
+            lock_ttl=_seconds("ES_LOCK_TTL", ESSettings.lock_ttl),
         )
         return replace(s, **{k: v for k, v in flags.items() if v is not None})
 

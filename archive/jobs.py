@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.analysis import ANALYSIS_VERSION
+from archive.config import ConfigError
 from archive.embeddings import Embedder
 from archive.ingest import IngestError, Notice, discover, read_file, stored_path
 from archive.model import Article
@@ -35,10 +36,6 @@ from archive.store.base import rollback as switch_back
 MAX_RECORDED_ERRORS = 200
 DELETE_CHUNK = 500
 DEAD_SCAN = 100  # newest job records looked through for runs that died
-
-
-class ConfigError(ValueError):
-    """A job configuration problem, naming the file and the field."""
 
 
 @dataclass(frozen=True)

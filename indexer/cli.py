@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive import config, export
-from archive.config import ESSettings
+from archive.config import ConfigError, ESSettings
 from archive.embeddings import Embedder, ModelUnavailable
 from archive.export import timeline_csv
 from archive.highlight import to_plain
@@ -141,7 +141,7 @@ def _has_index(args: argparse.Namespace) -> bool:
 
 def _job_config(args: argparse.Namespace) -> JobConfig:
     """The job file (``--config``) or the paths given; the file's [store] fills unset flags."""
-    from archive.jobs import ConfigError, config_from_paths, load_config
+    from archive.jobs import config_from_paths, load_config
 
     if args.config and args.paths:
         raise ConfigError("give either --config FILE or source paths, not both")
@@ -228,7 +228,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from archive.jobs import ConfigError, JobRunner, parse_duration
+    from archive.jobs import JobRunner, parse_duration
 
     config = _job_config(args)
     cron, every = args.cron or config.cron, args.every or config.every
@@ -697,7 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, ModelUnavailable, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except ValueError as exc:  # a bad job file, flag combination or environment setting (ConfigError)
+    except ConfigError as exc:  # a bad job file, flag combination or environment setting; any other error is a bug
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

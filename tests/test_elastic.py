@@ -465,6 +465,9 @@ def test_cli_indexes_searches_and_reports_on_elasticsearch(es_settings: ESSettin
     assert res.returncode == 3 and "no index 'never-created'" in res.stderr and "run the indexer" in res.stderr
     res = run_cli("status", data_dir=cli_data, env={"ARCHIVE_BACKEND": "solr"})
     assert res.returncode == 2 and "unknown backend 'solr'" in res.stderr
+    for bad in ("ten", "-5"):  # a setting the user can fix is a usage error naming it, not a traceback
+        res = run_cli("status", *flags, data_dir=cli_data, env={"ES_TIMEOUT": bad})
+        assert res.returncode == 2 and "$ES_TIMEOUT" in res.stderr and "Traceback" not in res.stderr, res.stderr
 
 
 def _readme_requests() -> list[tuple[str, str, dict | None]]:
