@@ -412,12 +412,17 @@ class SearchService:
         """Every match of a keyword set larger than one read, newest first (undated last): the
         store's keyword matches by date, merged with the semantic matches outside them."""
 
-        def stored() -> Iterator[Article]:
-            for part in self.store.stream(counted.tree, filters, batch, newest=True):
-                found = self.store.get([h.article_id for h in part], text=False)
-                yield from (found[h.article_id] for h in part if h.article_id in found)
+        stored = self._metadata(
+            [h.article_id for h in part] for part in self.store.stream(counted.tree, filters, batch, newest=True)
+        )
+        return heapq.merge(stored, sorted(counted.local, key=newest_first), key=newest_first)
 
-        return heapq.merge(stored(), sorted(counted.local, key=newest_first), key=newest_first)
+    def _metadata(self, parts: Iterable[list[str]]) -> Iterator[Article]:
+        """The articles each batch of ids names, metadata only, in the batch's order (one read
+        per batch: a pass over a whole result set or archive holds one batch at a time)."""
+        for ids in parts:
+            found = self.store.get(ids, text=False)
+            yield from (found[d] for d in ids if d in found)
 
     def _count(self, counted: Counted, filters: Filters, stored: Tally | None = None) -> Tally:
         """The tally ``counted`` describes, under ``filters`` (the search's, or one source's);
@@ -525,18 +530,18 @@ class SearchService:
         with the day its earliest matching version was published (None: no version dated):
         stories counted exactly past the fetch depth, by reading every match's metadata (on
         request: one more pass over the set)."""
-        return self._firsts(([d for d, _ in part] for part in self.matches(result, 2000)), sources)
+        return self._firsts(self._metadata([d for d, _ in part] for part in self.matches(result, 2000)), sources)
 
-    def _firsts(self, parts: Iterable[list[str]], sources: Sequence[str]) -> dict[str | None, dict[str, dt.date | None]]:
-        """``story_firsts`` of the articles ``parts`` name, a batch of ids at a time."""
+    @staticmethod
+    def _firsts(articles: Iterable[Article], sources: Sequence[str]) -> dict[str | None, dict[str, dt.date | None]]:
+        """``story_firsts`` of ``articles``."""
         out: dict[str | None, dict[str, dt.date | None]] = {None: {}, **{s: {} for s in sources}}
-        for ids in parts:
-            for a in self.store.get(ids, text=False).values():
-                day = a.published_at.date() if a.published_at else None
-                for key in (None, a.source) if a.source in out else (None,):
-                    seen = out[key]
-                    old = seen.get(a.story_id, day)
-                    seen[a.story_id] = day if old is None else min(old, day) if day else old
+        for a in articles:
+            day = a.published_at.date() if a.published_at else None
+            for key in (None, a.source) if a.source in out else (None,):
+                seen = out[key]
+                old = seen.get(a.story_id, day)
+                seen[a.story_id] = day if old is None else min(old, day) if day else old
         return out
 
     def timeline(
@@ -559,7 +564,7 @@ class SearchService:
         span = (min(every.days), max(every.days)) if every.days else None
         if stories:
             mine = firsts if firsts is not None else self.story_firsts(result, sources)
-            listing = ([h.article_id for h in part] for part in self.store.stream(None, result.filters, 2000))
+            listing = self._metadata([h.article_id for h in part] for part in self.store.stream(None, result.filters, 2000))
             archive = self._firsts(listing, sources)
 
             def days(stories: Iterable[str], first: dict[str, dt.date | None]) -> dict[dt.date, int]:
