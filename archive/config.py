@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from archive.embeddings import DEFAULT_MODEL
-
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DATA_DIR_ENV = "ARCHIVE_DATA_DIR"
 MODEL_ENV = "ARCHIVE_MODEL"
+MODEL_CACHE_ENV = "ARCHIVE_MODEL_CACHE"
+DEFAULT_BATCH = 512  # articles per encoder call and atomic write
+API_ENV = "ARCHIVE_API"  # a running `serve` that search and embed ask instead of loading the model
+API_KEY_ENV = "ARCHIVE_API_KEY"  # the key `serve` requires, and the key the command line sends
 BACKEND_ENV = "ARCHIVE_BACKEND"
 BACKENDS = ("lancedb", "elasticsearch")
 
@@ -21,6 +24,16 @@ BACKENDS = ("lancedb", "elasticsearch")
 def data_dir(flag: str | None = None) -> Path:
     """The data dir: ``--data-dir``, else $ARCHIVE_DATA_DIR, else ./data."""
     return Path(flag or os.environ.get(DATA_DIR_ENV) or "data")
+
+
+def model_cache() -> Path:
+    """Where the materialized default model lives: one copy per user and machine, shared by every
+    data dir (it is the same 457 MB for all of them): $ARCHIVE_MODEL_CACHE, else
+    $XDG_CACHE_HOME/arabic-news-archive/models, else ~/.cache/arabic-news-archive/models."""
+    if os.environ.get(MODEL_CACHE_ENV):
+        return Path(os.environ[MODEL_CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "arabic-news-archive" / "models"
 
 
 class ConfigError(ValueError):

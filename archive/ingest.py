@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archive.analysis import default_analyzer, normalize
-from archive.model import Article, Passage
+from archive.model import SUFFIXES, Article, Passage
 
-SUFFIXES = (".txt", ".jsonl", ".csv", ".html", ".htm")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ARTICLE_CHARS = 1_000_000  # ~170k Arabic words, ~900 passages: longer is not one news article
 FUTURE_SLACK = dt.timedelta(days=1)  # time zones: "tomorrow" somewhere is today here

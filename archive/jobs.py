@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from archive.analysis import ANALYSIS_VERSION
-from archive.config import ConfigError
+from archive.config import DEFAULT_BATCH, ConfigError
 from archive.embeddings import Embedder
 from archive.ingest import IngestError, Notice, discover, read_file, stored_path
 from archive.model import Article
-from archive.pipeline import DEFAULT_BATCH, Indexer, IndexReport
+from archive.pipeline import Indexer, IndexReport
 from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
 from archive.store.base import rollback as switch_back
 

@@ -6,6 +6,13 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Literal
+
+SUFFIXES = (".txt", ".jsonl", ".csv", ".html", ".htm")  # the files articles are read from
+Mode = Literal["hybrid", "keyword", "semantic"]
+Sort = Literal["relevance", "newest"]
+MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
+SORTS: tuple[Sort, ...] = ("relevance", "newest")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from archive import stories
 from archive.analysis import ANALYSIS_VERSION, Analyzer, default_analyzer
+from archive.config import DEFAULT_BATCH
 from archive.embeddings import Embedder
 from archive.ingest import IngestError, Notice, iter_articles, passages
 from archive.model import Article
@@ -93,7 +94,6 @@ def embed_batch(items: Sequence[IndexedArticle], embedder: Embedder) -> list[Ind
 # so a big call wastes little on padding: end to end the pipeline ran at 0.45x the bare encoder's
 # speed on the same passages with 16, 0.71x with 64, 0.90x with 256, 0.94x with 512 and 0.94x
 # with 1024 (bench/throughput.py, 2 CPU cores). 512 keeps what a crash can cost small.
-DEFAULT_BATCH = 512
 
 
 class Indexer:

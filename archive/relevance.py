@@ -166,24 +166,24 @@ def _cache_key(embedder: object, texts: Sequence[str]) -> str:
 
 
 def background_vectors(
-    embedder: object, data_dir: Path | None = None, path: Path = BACKGROUND_FILE, scripts: Sequence[str] | None = None
+    embedder: object, cache_dir: Path | None = None, path: Path = BACKGROUND_FILE, scripts: Sequence[str] | None = None
 ) -> np.ndarray:
     """The background passages embedded by ``embedder`` (``.passages``), cached once per model
-    and text version under ``data_dir/models/`` (next to the materialized model): a few hundred
+    and text version in ``cache_dir`` (the model cache, beside the materialized model): a few hundred
     short paragraphs, under a minute to embed on a CPU, a few hundred KB on disk. ``scripts``
     keeps the texts of those scripts only (``("arabic",)``: the Arabic half)."""
-    vecs = _all_background_vectors(embedder, data_dir, path)
+    vecs = _all_background_vectors(embedder, cache_dir, path)
     if scripts is None:
         return vecs
     return vecs[np.isin(background_scripts(path), list(scripts))]
 
 
-def _all_background_vectors(embedder: object, data_dir: Path | None, path: Path) -> np.ndarray:
+def _all_background_vectors(embedder: object, cache_dir: Path | None, path: Path) -> np.ndarray:
     texts = background_texts(path)
     cache = None
-    if data_dir is not None:
+    if cache_dir is not None:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", str(getattr(embedder, "name", "model")))
-        cache = Path(data_dir) / "models" / f"background-{slug}-{_cache_key(embedder, texts)}.npy"
+        cache = Path(cache_dir) / f"background-{slug}-{_cache_key(embedder, texts)}.npy"
         if cache.exists():
             vecs = np.load(cache)
             if vecs.shape[0] == len(texts):
@@ -205,18 +205,18 @@ def _all_background_vectors(embedder: object, data_dir: Path | None, path: Path)
 _BACKGROUNDS: dict[tuple[str, str, tuple[str, ...] | None], np.ndarray] = {}
 
 
-def default_floor(embedder: object, data_dir: Path | None = None, **overrides: object) -> Floor:
+def default_floor(embedder: object, cache_dir: Path | None = None, **overrides: object) -> Floor:
     """The calibrated floor for ``embedder``'s model; ``overrides`` replace parameters (a
     configured floor). The background is embedded only when the floor uses it (a ``statistic``),
-    on first use, and kept per (model, data dir, scripts). For a model other than
+    on first use, and kept per (model, cache dir, scripts). For a model other than
     ``CALIBRATED_MODEL`` the same numbers apply uncalibrated (``model`` names the floor's model)."""
     params: dict = {**Floor().as_dict(), "model": str(getattr(embedder, "name", "")), **overrides}
     params.pop("background")
     scripts = params["scripts"] = tuple(params["scripts"]) if params["scripts"] is not None else None
     background = None
     if params["statistic"] is not None:
-        key = (params["model"], str(data_dir), scripts)
+        key = (params["model"], str(cache_dir), scripts)
         if key not in _BACKGROUNDS:
-            _BACKGROUNDS[key] = background_vectors(embedder, data_dir, scripts=scripts)
+            _BACKGROUNDS[key] = background_vectors(embedder, cache_dir, scripts=scripts)
         background = _BACKGROUNDS[key]
     return Floor(background=background, **params)

@@ -21,15 +21,12 @@ from archive import relevance, terms
 from archive.analysis import Analyzer, default_analyzer
 from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
-from archive.model import Article, Passage
+from archive.model import MODES, Article, Mode, Passage, Sort
 from archive.query import Bool, Node, Operator, ParsedQuery, Phrase, Term, constraint, leaves, parse
 from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, ServerFusion, Store, Tally
 from archive.store.walk import expand
 from archive.timeline import Bucket, Interval, timeline
 
-Mode = Literal["hybrid", "keyword", "semantic"]
-Sort = Literal["relevance", "newest"]
-MODES: tuple[Mode, ...] = ("hybrid", "keyword", "semantic")
 RRF_K = 60
 MAX_PAGE_SIZE = 1000  # an export takes the whole result set in one call
 MAX_DEPTH = 10_000  # no channel is read deeper: Elasticsearch's index.max_result_window and num_candidates limit

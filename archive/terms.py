@@ -12,8 +12,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from archive.analysis import Analyzer, written
+if TYPE_CHECKING:  # the analyzer is needed to find written forms, not to read top terms back
+    from archive.analysis import Analyzer
 
 SAMPLE = 500  # matches whose terms are counted: the first in the order shown (Media Cloud samples 500)
 CANDIDATES = 300  # the most frequent stems of the sample that are scored against the background
@@ -58,6 +60,12 @@ class TopTerms:
         )
         return f"{fg}, against {bg}"
 
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> TopTerms:
+        """``as_dict`` read back (top terms that came as JSON, from a server)."""
+        terms = [TopTerm(t["term"], t["stem"], t["matches"], t["articles"], t["score"]) for t in d["terms"]]
+        return TopTerms(terms, d["sampled"], d["matches"], d["background"], d["articles"])
+
     def as_dict(self) -> dict:
         return {
             "sampled": self.sampled,
@@ -99,6 +107,8 @@ def written_forms(texts: Iterable[str], stems: set[str], analyzer: Analyzer) -> 
     proclitics dropped: before the article always (والمطار and للمطار count as المطار), a
     conjunction alone when the form without it is written too (وقال as قال, but واشنطن stays);
     ties to the shorter form, then the first in code-point order."""
+    from archive.analysis import written
+
     forms: dict[str, Counter[str]] = {}
     for text in texts:
         for tok in analyzer.analyze(text):

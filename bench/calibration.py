@@ -47,6 +47,7 @@ from metrics import write_report  # noqa: E402
 from quality import embed_cached  # noqa: E402
 
 from archive import relevance  # noqa: E402
+from archive.config import model_cache  # noqa: E402
 from archive.embeddings import Embedder  # noqa: E402
 from archive.ingest import iter_articles  # noqa: E402
 from archive.model import Article  # noqa: E402
@@ -340,7 +341,6 @@ def print_rule_table(rows: dict[str, dict]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--data-dir", default=str(BENCH / "data"), help="where the model is materialized")
     ap.add_argument("--out", default="bench/results/calibration.json")
     args = ap.parse_args()
     t_start = time.perf_counter()
@@ -348,12 +348,12 @@ def main() -> None:
 
     data = load()
     ids, topics, pairs = hadith_slice(data, args.seed, 40, 12, 200, 1000)
-    embedder = Embedder(data_dir=Path(args.data_dir))
+    embedder = Embedder()
     print(f"hadith slice: {len(ids)} hadiths, {len(topics)} task-1 topics, {len(pairs)} task-2 pairs; embedding (cached)")
     en_vecs = embed_cached(embedder, [data.docs[i].english for i in pairs], "queries", chunk=50)
     doc_vecs = embed_cached(embedder, [data.docs[i].arabic for i in ids], "passages", chunk=50)
-    bg = relevance.background_vectors(embedder, Path(args.data_dir))
-    bg_ar = relevance.background_vectors(embedder, Path(args.data_dir), scripts=("arabic",))
+    bg = relevance.background_vectors(embedder, model_cache())
+    bg_ar = relevance.background_vectors(embedder, model_cache(), scripts=("arabic",))
     negs = read_offtopic()
     neg_vecs = embed_cached(embedder, [q for _, q in negs], "queries")
     topic_vecs = embed_cached(embedder, topics, "queries")

@@ -171,14 +171,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--sample-task2", type=int, default=1000)
-    ap.add_argument("--data-dir", default="data", help="where the embedding model is materialized")
     ap.add_argument("--out", default="bench/results/quality.json")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
     data = load()
     docs = [d.arabic for d in data.docs]
-    embedder = Embedder(data_dir=Path(args.data_dir))
+    embedder = Embedder()
     print(f"{len(docs)} distinct hadiths; embedding them (cached after the first run)")
     t0 = time.perf_counter()
     doc_vecs = embed_cached(embedder, docs, "passages")

@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from metrics import write_report  # noqa: E402
 
 from archive.embeddings import Embedder  # noqa: E402
+from archive.model import MODES  # noqa: E402
 from archive.pipeline import Indexer  # noqa: E402
-from archive.search import MODES, SearchService  # noqa: E402
+from archive.search import SearchService  # noqa: E402
 from archive.store import open_store  # noqa: E402
 
 QUERIES = [
@@ -47,7 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         t0 = time.perf_counter()
-        embedder = Embedder(data_dir=data)
+        embedder = Embedder()
         load_s = time.perf_counter() - t0
         store = open_store(data)
         report = Indexer(store, embedder, progress=False).run([ROOT / "seeds"])

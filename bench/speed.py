@@ -121,14 +121,14 @@ def synthetic(n: int, batch: int, seed: int, vocab: list[str], centres: np.ndarr
         yield passages_text(k, vocab, seed * 1_000_003 + start), clustered(k, rng, centres)
 
 
-def hadith_corpus(batch: int, data_dir: Path) -> tuple[list[Batch], list[str]]:
+def hadith_corpus(batch: int) -> tuple[list[Batch], list[str]]:
     """(batches of hadith texts with their cached vectors, chapter titles as queries)."""
     from hadith import load
     from quality import embed_cached
 
     data = load()
     texts = [d.arabic for d in data.docs]
-    vecs = embed_cached(Embedder(data_dir=data_dir), texts, "passages")
+    vecs = embed_cached(Embedder(), texts, "passages")
     return [(texts[i : i + batch], vecs[i : i + batch]) for i in range(0, len(texts), batch)], sorted(data.queries)
 
 
@@ -356,14 +356,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=5000)
     ap.add_argument("--es", type=int, default=5000, help="passages for the ES function pass (0: skip)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--data-dir", default="data", help="where the embedding model is materialized")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     qrng = random.Random(args.seed)
-    embedder = Embedder(data_dir=Path(args.data_dir))
+    embedder = Embedder()
     if args.corpus == "hadith":
-        batches, titles = hadith_corpus(args.batch, Path(args.data_dir))
+        batches, titles = hadith_corpus(args.batch)
         queries = qrng.sample(titles, min(args.queries, len(titles)))
         q_vecs = embedder.queries(queries)
         label = "hadith"

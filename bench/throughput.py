@@ -75,7 +75,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--device", default=None, help="torch device for the encoder (cpu, cuda)")
-    ap.add_argument("--data-dir", default="data", help="where the embedding model is materialized")
     ap.add_argument("--out", default="bench/results/throughput.json")
     args = ap.parse_args()
     batches = [int(b) for b in args.batch.split(",")]
@@ -86,7 +85,7 @@ def main() -> None:
     write_corpus(src / "hadith.jsonl", args.articles, args.seed)
     articles = [a for a in iter_articles([src]) if isinstance(a, Article)]
     texts = passage_texts([prepare(a) for a in articles])  # exactly what the pipeline encodes
-    embedder = Embedder(data_dir=Path(args.data_dir), device=args.device)
+    embedder = Embedder(device=args.device)
     embedder.passages(texts[:64])  # warm-up: first calls allocate
 
     runs: dict[str, list[dict]] = {"raw": []} | {f"pipeline_b{b}": [] for b in batches}

@@ -1,4 +1,4 @@
-"""Command line for the archive: index, search, status, embed, demo, and the reindex jobs
+"""Command line for the archive: index, search, export, status, embed, serve, demo, and the reindex jobs
 (reindex, rollback, jobs, schedule).
 
 Exit codes: 0 ok; 1 partial failure (some inputs could not be indexed; the rest were);
@@ -18,31 +18,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archive import config, export
-from archive.config import ConfigError, ESSettings
-from archive.embeddings import Embedder, ModelUnavailable
-from archive.export import timeline_csv
-from archive.highlight import to_plain
-from archive.ingest import SUFFIXES, IngestError, discover
-from archive.pipeline import DEFAULT_BATCH
-from archive.search import MODES, SearchResult, SearchService
-from archive.store import Store, StoreError, open_store
-from archive.timeline import INTERVALS, Bucket
+# Light imports only: `search --api` and `embed --api` answer through a server without loading
+# the analyzer, the stores or the model; each command imports what it needs.
+from archive import answers, config
+from archive.answers import Asked
+from archive.config import API_ENV, DEFAULT_BATCH, ConfigError, ESSettings
+from archive.model import MODES, SORTS, SUFFIXES
+from archive.timeline import INTERVALS
+from indexer import render
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4
 STATUS_EXIT = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED, "locked": EXIT_LOCKED}
 if TYPE_CHECKING:
+    from archive.embeddings import Embedder
     from archive.jobs import JobConfig, JobRecord
+    from archive.search import SearchService
+    from archive.store import Store
+    from indexer.remote import Remote
 
 ROOT = Path(__file__).resolve().parent.parent
 PROG = "python -m indexer"
 FILE_TYPES = ", ".join(SUFFIXES)
-
-
-def _isolated(text: str, tty: bool) -> str:
-    """On a terminal, FSI … PDI around article text keeps right-to-left text from reordering
-    what surrounds it; piped output is plain text for the program reading it."""
-    return f"\u2068{text}\u2069" if tty else text
 
 
 def _date(value: str) -> dt.date:
@@ -53,7 +49,9 @@ def _date(value: str) -> dt.date:
 
 
 def _embedder(args: argparse.Namespace) -> Embedder:
-    return Embedder(config.model_name(args.model), data_dir=config.data_dir(args.data_dir))
+    from archive.embeddings import Embedder
+
+    return Embedder(config.model_name(args.model))
 
 
 def _es(args: argparse.Namespace) -> ESSettings:
@@ -73,6 +71,8 @@ def _backend(args: argparse.Namespace) -> str:
 
 
 def _store(args: argparse.Namespace, read_only: bool = False) -> Store:
+    from archive.store import open_store
+
     return open_store(config.data_dir(args.data_dir), read_only=read_only, backend=_backend(args), es=_es(args))
 
 
@@ -114,6 +114,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Add or update the given files and directories (never deletes; see ``reindex``). Paths
     that do not exist, and inputs without one supported file, are refused before the index is
     opened, so a typo never creates an empty index."""
+    from archive.ingest import IngestError, discover
     from archive.jobs import JobRunner, config_from_paths
 
     paths = [Path(p) for p in args.paths]
@@ -133,6 +134,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _has_index(args: argparse.Namespace) -> bool:
     """Whether something has been indexed at the configured location (read-only: creates nothing)."""
+    from archive.store import StoreError
+
     try:
         return _store(args, read_only=True).info().articles > 0
     except StoreError:
@@ -268,174 +271,63 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _plain(snippet_html: str, tty: bool) -> str:
-    """Highlighter output as terminal text: matches in bold yellow on a terminal, unmarked
-    when piped (``--json`` keeps the marks in ``snippet_html``)."""
-    on, off = ("\x1b[1;33m", "\x1b[0m") if tty else ("", "")
-    return to_plain(snippet_html, on, off)
-
-
-def _result_json(res: SearchResult) -> dict:
-    return {
-        "query": res.query.raw,
-        "mode": res.mode,
-        "total": res.total,
-        "total_exact": res.total_exact,
-        "keyword_total": res.keyword_total,
-        "semantic_total": res.semantic_total,
-        "weaker": res.weaker,
-        "page": res.page,
-        "stories": res.stories or None,
-        "stories_exact": res.stories_exact if res.stories else None,
-        "took_ms": res.took_ms,
-        "warnings": res.warnings,
-        "sources": res.sources,
-        "weights": {"keyword": res.weights[0], "semantic": res.weights[1]},
-        "years": {str(k): v for k, v in res.years.items()},
-        "hits": [
-            {
-                "id": h.article.id,
-                "title": h.article.title,
-                "source": h.article.source,
-                "published_at": h.article.published_at.isoformat() if h.article.published_at else None,
-                "url": h.article.url,
-                "path": h.article.path,
-                "match": h.match,
-                "fused_score": h.fused_score,
-                "keyword_rank": h.keyword_rank,
-                "keyword_score": h.keyword_score,
-                "semantic_rank": h.semantic_rank,
-                "semantic_score": h.semantic_score,
-                "best_passage": {"n": h.passage.n, "start": h.passage.start, "end": h.passage.end} if h.passage else None,
-                "snippet_html": h.snippet_html,
-                "snippet": _plain(h.snippet_html, False),
-                "weak": h.weak,
-                "story": h.article.story_id,
-                "versions": [v.id for v in h.versions],
-            }
-            for h in res.hits
-        ],
-    }
-
-
-def _asked(svc: SearchService, args: argparse.Namespace, **page: Any) -> SearchResult:
-    return svc.search(
+def _asked(args: argparse.Namespace, **page: Any) -> Asked:
+    """The request the flags state (search, export)."""
+    return Asked(
         args.query,
         mode=args.mode,
-        semantic_weight=args.weight,
-        sources=args.source or (),
+        weight=args.weight,
+        sources=tuple(args.source or ()),
         date_from=args.date_from,
         date_to=args.date_to,
         sort=args.sort,
-        default="AND" if args.all_words else "OR",
+        all_words=args.all_words,
         group=getattr(args, "group", False),
         **page,
     )
 
 
+def _service(args: argparse.Namespace) -> SearchService:
+    from archive.search import SearchService
+
+    return SearchService(_store(args, read_only=True), lambda: _embedder(args))
+
+
+def _remote(args: argparse.Namespace) -> Remote | None:
+    """The server to ask (``--api`` or $ARCHIVE_API, unless ``--no-api``), said on stderr."""
+    url = None if args.no_api else args.api or os.environ.get(API_ENV)
+    if not url:
+        return None
+    from indexer.remote import Remote
+
+    print(f"note: answered by the server at {url} (its index and model)", file=sys.stderr)
+    return Remote(url)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
-    res = _asked(svc, args, page=args.page, page_size=args.limit, weaker=args.weaker)
-    series = _timeline(svc, res, args) if args.timeline else None
-    if args.group and not res.stories_exact:  # the ranked part was grouped: count every match's story
-        stories = series["counted"] if series and series["unit"] == "stories" else len(svc.story_firsts(res)[None])
-        res.stories, res.stories_exact = stories, True
-    top = svc.top_terms(res, args.terms) if args.terms else None
+    asked = _asked(
+        args,
+        page=args.page,
+        limit=args.limit,
+        weaker=args.weaker,
+        timeline=args.timeline,
+        by_source=args.by_source,
+        stories=args.stories,
+        terms=args.terms,
+    ).check()
+    remote = _remote(args)
+    out = remote.get("/v1/search", asked.params()) if remote else answers.answer(_service(args), asked)
+    if args.timeline_csv and "timeline" in out:
+        from archive.export import timeline_csv
+
+        series = out["timeline"]
+        by_source = {s: answers.buckets_of(rows) for s, rows in series["by_source"].items()}
+        args.timeline_csv.write_bytes(timeline_csv(answers.buckets_of(series["buckets"]), by_source))
     if args.json:
-        out = _result_json(res) | ({"timeline": series} if series else {}) | ({"top_terms": top.as_dict()} if top else {})
         print(json.dumps(out, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    tty = sys.stdout.isatty()
-    for w in res.warnings:
-        print(f"note: {w}", file=sys.stderr)
-    print(
-        f"{res.total_text} results ({res.mode}, {res.took_ms:.0f} ms)"
-        + (
-            f", {res.stories:,} stories" + ("" if res.stories_exact else f" among the first {len(res.order):,} ranked")
-            if res.stories
-            else ""
-        )
-    )
-    if res.weaker:
-        print(
-            f"{res.weaker} weaker semantic matches below the relevance floor, not counted"
-            + (": listed after the results" if args.weaker else " (--weaker lists them)")
-        )
-    for i, h in enumerate(res.hits, (res.page - 1) * res.page_size + 1):
-        a = h.article
-        when = a.published_at.date().isoformat() if a.published_at else "-"
-        why = f"keyword #{h.keyword_rank or '-'}, semantic #{h.semantic_rank or '-'}, fused {h.fused_score:.4f}"
-        print(f"\n{i}. {_isolated(_plain(h.title_html, tty) or a.id, tty)}")
-        print(
-            f"   {when} · {_isolated(a.source or '-', tty)} · {why}"
-            + (" · weaker match" if h.weak else " · semantic match" if h.match == "semantic" else "")
-        )
-        print(f"   {_isolated(_plain(h.snippet_html, tty), tty)}")
-        print(f"   id {a.id} · {a.path or a.url}")
-        if h.versions:
-            print(
-                f"   {len(h.versions)} more version(s) of this story: "
-                + "; ".join(
-                    f"{v.id} ({_isolated(v.source or '-', tty)}, {v.published_at.date() if v.published_at else '-'})"
-                    for v in h.versions
-                )
-            )
-    if top:
-        print(f"\ntop terms of {top.describe()} (matches holding it · articles holding it):")
-        for t in top.terms:
-            print(f"  {_isolated(t.term, tty)}  {t.matches:,} · {t.articles:,}")
+    else:
+        render.search(out, sys.stdout.isatty(), args.weaker)
     return EXIT_OK
-
-
-TIMELINE_SOURCES = 5
-
-
-def _timeline(svc: SearchService, res: SearchResult, args: argparse.Namespace) -> dict:
-    """``--timeline``: every match's series, and with ``--by-source`` one per large source;
-    printed (unless ``--json``, which gets the returned record) and written as CSV when asked."""
-    sources = list(res.sources)[:TIMELINE_SOURCES] if args.by_source else []
-    firsts = svc.story_firsts(res, sources) if args.stories else None
-    interval, overall, by_source = svc.timeline(res, args.timeline, sources, stories=args.stories, firsts=firsts)
-    if args.timeline_csv:
-        args.timeline_csv.write_bytes(timeline_csv(overall, by_source))
-    counted = len(firsts[None]) if firsts is not None else res.total  # undated: stories no bucket holds
-    undated = counted - sum(b.matches for b in overall)
-    unit = "stories" if args.stories else "articles"
-
-    def rows(buckets: list[Bucket]) -> list[dict]:
-        return [
-            dict(
-                start=b.start.isoformat(), end=b.end.isoformat(), matches=b.matches, articles=b.articles, share=round(b.share, 6)
-            )
-            for b in buckets
-        ]
-
-    if not args.json:
-        tty = sys.stdout.isatty()
-        print(
-            f"timeline by {interval}: matching {unit} of {unit} under the same filters, share"
-            + (f" ({counted:,} stories of {res.total:,} matches, each where its first version was published)" if firsts else "")
-            + ("" if res.total_exact else f" (a lower bound: {res.total_text} matches)")
-            + (f"; {undated:,} undated {'stories' if firsts else 'matches'} are not in it" if undated else "")
-        )
-        for name, buckets in [(None, overall), *by_source.items()]:
-            if by_source:
-                print(f"\n  {'all sources' if name is None else _isolated(name or '(no source)', tty)}")
-            top = max((b.matches for b in buckets), default=0) or 1
-            for b in buckets:
-                print(
-                    f"  {b.start.isoformat()}  {b.matches:>7,} of {b.articles:>7,}  {100 * b.share:5.1f} %  "
-                    + "#" * round(30 * b.matches / top)
-                )
-        print()
-    return {
-        "interval": interval,
-        "unit": unit,
-        "counted": counted,
-        "undated": undated,
-        "buckets": rows(overall),
-        "by_source": {s: rows(b) for s, b in by_source.items()},
-    }
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -443,8 +335,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     export of the whole archive needs no more memory than one of ten articles."""
     from tqdm import tqdm
 
-    svc = SearchService(_store(args, read_only=True), lambda: _embedder(args))
-    res = _asked(svc, args, page_size=1)
+    from archive import export
+
+    svc = _service(args)
+    res = answers.run(svc, _asked(args, limit=1))
     for w in res.warnings:
         print(f"note: {w}", file=sys.stderr)
     bar = tqdm(total=res.total, unit=" articles", desc="exporting", disable=args.quiet, file=sys.stderr)
@@ -466,30 +360,69 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    store = _store(args, read_only=True)
-    info = store.info()
-    last = store.jobs(1)
+    out = answers.status_json(_store(args, read_only=True))
     if args.json:
-        print(json.dumps(dict(info.__dict__, last_job=last[0] if last else None), ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
-    print(f"backend   {info.backend} at {info.location}")
-    print(f"articles  {info.articles}\npassages  {info.passages}")
-    print(f"model     {info.model} ({info.dim}-d), analysis v{info.analysis_version}, schema v{info.schema_version}")
-    for source, n in info.sources.items():
-        print(f"  {_isolated(source or '(no source)', sys.stdout.isatty())}: {n}")
-    for gen in store.generations():
+    tty = sys.stdout.isatty()
+    print(f"backend   {out['backend']} at {out['location']}")
+    print(f"articles  {out['articles']}\npassages  {out['passages']}")
+    print(f"model     {out['model']} ({out['dim']}-d), analysis v{out['analysis_version']}, schema v{out['schema_version']}")
+    for source, n in out["sources"].items():
+        print(f"  {render.isolated(source or '(no source)', tty)}: {n}")
+    for gen in out["generations"]:
         print(
-            f"generation {gen.name}: {gen.articles} articles"
-            + ("  ← active" if gen.active else "" if gen.complete else "  (incomplete: never switched to)")
+            f"generation {gen['name']}: {gen['articles']} articles"
+            + ("  ← active" if gen["active"] else "" if gen["complete"] else "  (incomplete: never switched to)")
         )
-    print(f"last job  {_job_line(last[0])}" if last else "last job  none recorded")
+    last = out["last_job"]
+    print(f"last job  {_job_line(last)}" if last else "last job  none recorded")
     return EXIT_OK
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    emb = _embedder(args)
-    vec = emb.queries([args.text])[0] if args.kind == "query" else emb.passages([args.text])[0]
+    remote = _remote(args)
+    if remote:
+        vec = remote.post("/v1/embed", {"texts": [args.text], "kind": args.kind})["vectors"][0]
+    else:
+        emb = _embedder(args)
+        vec = emb.queries([args.text])[0] if args.kind == "query" else emb.passages([args.text])[0]
     print(json.dumps([round(float(x), 7) for x in vec]))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The read-only HTTP API over this index, the model loaded once for every request."""
+    import time
+
+    import uvicorn
+
+    from archive.api import create_app, is_loopback
+    from archive.config import API_KEY_ENV
+
+    if not is_loopback(args.host) and not args.allow_remote:
+        raise ConfigError(
+            f"--host {args.host}: other machines could reach the archive there; add --allow-remote to mean it "
+            f"(and set ${API_KEY_ENV} so that only those with the key can)"
+        )
+    key = os.environ.get(API_KEY_ENV) or None
+    if not is_loopback(args.host) and not key:
+        print(f"warning: serving on {args.host} without an API key: anyone who reaches it can search", file=sys.stderr)
+    cors = tuple(args.cors_origin or [o for o in os.environ.get("ARCHIVE_API_CORS", "").split(",") if o.strip()])
+    svc = _service(args)
+    svc.store.info()  # no index here: say so now, not on the first request
+    started = time.perf_counter()
+    svc.embedder.queries(["warm up"])
+    print(f"model {svc.embedder.name} loaded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    app = create_app(svc, api_key=key, cors_origins=cors)
+    print(
+        f"serving the API on http://{args.host}:{args.port}/v1 (docs: /docs"
+        + (", API key required" if key else "")
+        + (f", CORS for {', '.join(cors)}" if cors else "")
+        + "); Ctrl-C stops it",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=not args.quiet)
     return EXIT_OK
 
 
@@ -575,11 +508,16 @@ def build_parser() -> argparse.ArgumentParser:
     asked.add_argument("--source", action="append", help="only this source (repeatable)")
     asked.add_argument("--from", dest="date_from", type=_date, help="published on or after YYYY-MM-DD")
     asked.add_argument("--to", dest="date_to", type=_date, help="published on or before YYYY-MM-DD")
-    asked.add_argument("--sort", choices=("relevance", "newest"), default="relevance")
+    asked.add_argument("--sort", choices=SORTS, default="relevance")
     asked.add_argument(
         "--and", dest="all_words", action="store_true", help="juxtaposed words are all required (default: any of them, ranked)"
     )
-    se = sub.add_parser("search", parents=[common, asked], help="search the index")
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument(
+        "--api", metavar="URL", help=f"ask the server running `serve` at URL (default ${API_ENV}): no model to load here"
+    )
+    remote.add_argument("--no-api", action="store_true", help=f"answer in this process even if ${API_ENV} is set")
+    se = sub.add_parser("search", parents=[common, asked, remote], help="search the index")
     se.add_argument("--page", type=int, default=1)
     se.add_argument("--limit", type=int, default=10, help="results per page")
     se.add_argument("--json", action="store_true", help="machine-readable output")
@@ -629,10 +567,20 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
 
-    em = sub.add_parser("embed", parents=[common], help="print a text's vector as JSON (for kNN queries)")
+    em = sub.add_parser("embed", parents=[common, remote], help="print a text's vector as JSON (for kNN queries)")
     em.add_argument("text")
     em.add_argument("--kind", choices=("query", "passage"), default="query")
     em.set_defaults(func=cmd_embed)
+
+    sv = sub.add_parser("serve", parents=[common], help="a read-only HTTP search API over the index (JSON, OpenAPI docs)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--allow-remote", action="store_true", help="allow a --host other machines can reach")
+    sv.add_argument(
+        "--cors-origin", action="append", help="a browser origin allowed to call the API (repeatable; default $ARCHIVE_API_CORS)"
+    )
+    sv.add_argument("--quiet", action="store_true", help="no access log")
+    sv.set_defaults(func=cmd_serve)
 
     job = argparse.ArgumentParser(add_help=False)
     job.add_argument("paths", nargs="*", help="source directories (instead of --config)")
@@ -694,12 +642,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_query_after_dashes(parser, list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args))
-    except (StoreError, ModelUnavailable, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except ConfigError as exc:  # a bad job file, flag combination or environment setting; any other error is a bug
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: what was written so far is kept; run the same command again to finish", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _unavailable(exc):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if getattr(exc, "status", 0) in (400, 422) else EXIT_FAILED
+
+
+def _unavailable(exc: Exception) -> bool:
+    """A failure the user can act on (exit 3): the store, the model, a file, the server."""
+    if isinstance(exc, OSError):
+        return True
+    kinds = [("archive.store.base", "StoreError"), ("archive.embeddings", "ModelUnavailable"), ("indexer.remote", "RemoteError")]
+    # a module not imported yet cannot have raised its error: nothing is imported to check
+    return any(isinstance(exc, getattr(sys.modules[m], name)) for m, name in kinds if m in sys.modules)

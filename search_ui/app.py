@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from archive import config, export  # noqa: E402
 from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
-from archive.search import MODES, Mode, SearchResult, SearchService, Sort  # noqa: E402
+from archive.model import MODES, Mode, Sort  # noqa: E402
+from archive.search import SearchResult, SearchService  # noqa: E402
 from archive.store import StoreError, open_store  # noqa: E402
 from archive.timeline import INTERVALS, Bucket, Interval  # noqa: E402
 from search_ui import render  # noqa: E402
@@ -42,17 +43,17 @@ EXPORT_LIMIT = 10_000  # articles a download may hold (every match of the result
 TOP_TERMS = 20  # terms shown
 
 
-def _warm_embedder(model: str, data_dir: str) -> Embedder:
+def _warm_embedder(model: str) -> Embedder:
     """The model with one query encoded: the first encoding also takes seconds."""
-    embedder = Embedder(model, data_dir=Path(data_dir))
+    embedder = Embedder(model)
     embedder.queries(["warm up"])
     return embedder
 
 
 @st.cache_resource(show_spinner=False)
-def _model(model: str, data_dir: str) -> BackgroundLoad[Embedder]:
+def _model(model: str) -> BackgroundLoad[Embedder]:
     """The model, loading in the background from the first page view of this server process."""
-    return BackgroundLoad(lambda: _warm_embedder(model, data_dir))
+    return BackgroundLoad(lambda: _warm_embedder(model))
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,7 +61,7 @@ def _service(data_dir: str, model: str, backend: str, es_target: str) -> SearchS
     """One read-only store and one model per server process and index (an error is not cached: a
     later rerun retries, so the app recovers by itself when the backend comes back)."""
     store = open_store(Path(data_dir), read_only=True, backend=backend)
-    return SearchService(store, lambda: _model(model, data_dir).get())
+    return SearchService(store, lambda: _model(model).get())
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -506,7 +507,7 @@ def main() -> None:
     for note in url.notes:
         st.warning(f"رابط غير صالح جزئيا · Part of the link was ignored: {render.md(note)}")
     data_dir, model = str(config.data_dir()), config.model_name()
-    loader = _model(model, data_dir)  # starts loading now, whatever this page is
+    loader = _model(model)  # starts loading now, whatever this page is
     try:
         backend = config.backend()
         es = ESSettings.from_env()

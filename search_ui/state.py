@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from urllib.parse import urlencode
 
+from archive.model import MODES
 from archive.query import MAX_QUERY_CHARS
-from archive.search import MODES
 
 T = TypeVar("T")
 SORTS = ("relevance", "newest")

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from archive.config import ESSettings
+from archive.config import DEFAULT_BATCH, MODEL_CACHE_ENV, ESSettings
 from archive.embeddings import Embedder
-from archive.pipeline import DEFAULT_BATCH, Indexer
+from archive.pipeline import Indexer
 from archive.search import SearchService
 from archive.store import Store, open_store
 from archive.store.elastic import ElasticStore
@@ -40,6 +41,16 @@ def record_reliability(test: str, tried: str, outcome: str) -> None:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+# One model cache for the session, never the user's: every Embedder made here, in the app and in a
+# CLI subprocess (the environment is inherited) materializes the model into it once.
+MODEL_CACHE = Path(tempfile.mkdtemp(prefix="archive-models-"))
+os.environ[MODEL_CACHE_ENV] = str(MODEL_CACHE)
+
+
+def pytest_unconfigure() -> None:
+    shutil.rmtree(MODEL_CACHE, ignore_errors=True)
+
+
 # What a test needs, read from the fixtures it uses (their closure, so through other fixtures too);
 # a backend parameter "elasticsearch" needs the ES server as well. Markers select by need:
 # pytest -m "not model and not es and not browser" runs what needs none of them.
@@ -57,13 +68,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding the materialized model (shared: materializing takes seconds)."""
+    """A data dir shared by the session's model tests (the model itself is in MODEL_CACHE)."""
     return tmp_path_factory.mktemp("data")
 
 
 @pytest.fixture(scope="session")
 def embedder(data_dir: Path) -> Embedder:
-    return Embedder(data_dir=data_dir)
+    return Embedder()
 
 
 @pytest.fixture(scope="session")
@@ -113,10 +124,9 @@ def run_cli(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> su
 
 @pytest.fixture
 def cli_data(tmp_path: Path, data_dir: Path, embedder: object) -> Path:
-    """An empty data dir sharing the session's materialized model (no second materialization)."""
+    """An empty data dir; the session's model is materialized before the CLI needs it."""
     d = tmp_path / "cli-data"
     d.mkdir()
-    (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
     return d
 
 

@@ -29,10 +29,9 @@ from .conftest import SEEDS, model_loading, open_app
 
 
 @pytest.fixture(scope="module")
-def app_data(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, embedder: Embedder) -> Path:
+def app_data(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """seeds/ plus 22 generated articles (three pages of 'خبر' results), indexed by a job."""
     d = tmp_path_factory.mktemp("appdata")
-    (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
     feed_dir = d / "wire"
     feed_dir.mkdir()
     lines = [

@@ -50,9 +50,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, embedder: Embedder) -> Iterator[str]:
+def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     d = tmp_path_factory.mktemp("e2e")
-    (d / "models").symlink_to(data_dir / "models", target_is_directory=True)
     hostile = d / "hostile"
     hostile.mkdir()
     (hostile / "evil.jsonl").write_text(

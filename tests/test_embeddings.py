@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from archive.analysis import embedding_text
+from archive.config import model_cache
 from archive.embeddings import DEFAULT_MODEL, Embedder, ModelUnavailable, materialize_default
 
 TEXTS = [
@@ -63,8 +64,8 @@ def test_vectors_are_normalized_and_prefixes_differ(embedder: Embedder) -> None:
     assert float((q * p).sum()) < 0.999  # query: and passage: prompts are applied
 
 
-def test_materialize_is_idempotent(data_dir: Path, embedder: Embedder) -> None:
-    folder = next((data_dir / "models").iterdir())
+def test_materialize_is_idempotent(embedder: Embedder) -> None:
+    folder = next(p for p in model_cache().iterdir() if p.is_dir())
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert materialize_default(folder) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp

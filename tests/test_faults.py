@@ -243,7 +243,6 @@ def test_a_store_that_fails_mid_job_exits_3_with_one_line_and_true_counts(
         grow = request.getfixturevalue("small_disk")
         data = tmp_path / "disk" / "data"
         data.mkdir()
-        (data / "models").symlink_to(cli_data / "models", target_is_directory=True)
         where: list[str] = []
         probe: Callable[[], Store] = lambda: open_store(data, backend="lancedb")  # noqa: E731
         heal = lambda: grow("64m")  # noqa: E731

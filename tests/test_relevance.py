@@ -3,12 +3,11 @@ calibrated floor with the real model on the seed passages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from archive import relevance
+from archive.config import model_cache
 from archive.embeddings import Embedder
 from archive.ingest import iter_articles
 from archive.model import Article
@@ -120,20 +119,20 @@ def seed_passages(embedder: Embedder) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def floor(embedder: Embedder, data_dir: Path) -> Floor:
-    return default_floor(embedder, data_dir)
+def floor(embedder: Embedder) -> Floor:
+    return default_floor(embedder, model_cache())
 
 
 @pytest.mark.slow
-def test_background_vectors_are_cached_next_to_the_model(embedder: Embedder, data_dir: Path) -> None:
-    null = default_floor(embedder, data_dir, statistic="max", margin=0.0)  # the null model, configured
+def test_background_vectors_are_cached_next_to_the_model(embedder: Embedder) -> None:
+    null = default_floor(embedder, model_cache(), statistic="max", margin=0.0)  # the null model, configured
     assert null.background is not None and null.background.shape == (len(background_texts()), embedder.dim)
-    assert len(list((data_dir / "models").glob("background-*.npy"))) == 1
+    assert len(list(model_cache().glob("background-*.npy"))) == 1
     calls = embedder.calls
-    again = relevance.background_vectors(embedder, data_dir)
+    again = relevance.background_vectors(embedder, model_cache())
     assert embedder.calls == calls  # read from the cache, nothing embedded
     assert np.array_equal(again, null.background)
-    arabic = relevance.background_vectors(embedder, data_dir, scripts=("arabic",))
+    arabic = relevance.background_vectors(embedder, model_cache(), scripts=("arabic",))
     assert 150 <= len(arabic) < len(again) and embedder.calls == calls
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from archive.embeddings import Embedder
-from archive.highlight import to_plain
+from archive.marks import to_plain
 from archive.model import Article
 from archive.search import SearchService
 from archive.store.base import Filters, Tally

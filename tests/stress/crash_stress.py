@@ -149,9 +149,6 @@ def bench(backend: str, seed: int, work: Path) -> Iterator[Bench]:
     )
     data = work / backend / "data"
     data.mkdir(parents=True)
-    models = ROOT / "data" / "models"  # one model cache for every run (a fresh clone has none yet)
-    models.mkdir(parents=True, exist_ok=True)
-    (data / "models").symlink_to(models.resolve(), target_is_directory=True)
     server, extra, store_args = None, "", ["--backend", backend]
     if backend == "elasticsearch":
         server = NoidaServer(work / backend)
