@@ -173,6 +173,7 @@ def result_json(res: SearchResult) -> dict[str, Any]:
         "mode": res.mode,
         "total": res.total,
         "total_exact": res.total_exact,
+        "total_text": res.total_text,  # as a reader should see it: "1,234" or "more than 1,234"
         "keyword_total": res.keyword_total,
         "semantic_total": res.semantic_total,
         "weaker": res.weaker,

@@ -259,5 +259,5 @@ class _Unauthorized(Exception):
 
 def _counts(out: dict[str, Any], view: str) -> dict[str, Any]:
     """A view of a search answer with the counts it is read against (no page of hits)."""
-    keep = ("query", "mode", "total", "total_exact", "keyword_total", "semantic_total", "took_ms", "warnings", view)
+    keep = ("query", "mode", "total", "total_exact", "total_text", "keyword_total", "semantic_total", "took_ms", "warnings", view)
     return {k: out[k] for k in keep if k in out}

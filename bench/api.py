@@ -49,7 +49,8 @@ import sentence_transformers; t2 = time.perf_counter()
 from archive.embeddings import Embedder
 t3 = time.perf_counter(); e = Embedder(); t4 = time.perf_counter()
 e.queries(["حلب"]); t5 = time.perf_counter()
-print(json.dumps({"import_torch": t1 - t0, "import_sentence_transformers": t2 - t1, "load_model": t4 - t3, "first_query": t5 - t4}))
+parts = {"import_torch": t1 - t0, "import_sentence_transformers": t2 - t1, "load_model": t4 - t3, "first_query": t5 - t4}
+print(json.dumps(parts))
 """
 
 

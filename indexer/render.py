@@ -24,11 +24,6 @@ def plain(marked_html: str, tty: bool) -> str:
     return to_plain(marked_html, on, off)
 
 
-def total_text(out: dict[str, Any]) -> str:
-    """The count as a reader should see it: "1,234" or "more than 1,234"."""
-    return f"{out['total']:,}" if out["total_exact"] else f"more than {out['total']:,}"
-
-
 def _day(published_at: str | None) -> str:
     return published_at[:10] if published_at else "-"
 
@@ -42,7 +37,7 @@ def search(out: dict[str, Any], tty: bool, weaker_listed: bool) -> None:
         print(f"note: {w}", file=sys.stderr)
     stories = out.get("stories")
     print(
-        f"{total_text(out)} results ({out['mode']}, {out['took_ms']:.0f} ms)"
+        f"{out['total_text']} results ({out['mode']}, {out['took_ms']:.0f} ms)"
         + (
             f", {stories:,} stories" + ("" if out["stories_exact"] else f" among the first {out['ranked']:,} ranked")
             if stories
@@ -82,7 +77,7 @@ def timeline(out: dict[str, Any], tty: bool) -> None:
     print(
         f"timeline by {series['interval']}: matching {unit} of {unit} under the same filters, share"
         + (stories_of if by_stories else "")
-        + ("" if out["total_exact"] else f" (a lower bound: {total_text(out)} matches)")
+        + ("" if out["total_exact"] else f" (a lower bound: {out['total_text']} matches)")
         + (f"; {undated:,} undated {'stories' if by_stories else 'matches'} are not in it" if undated else "")
     )
     by_source = series["by_source"]
