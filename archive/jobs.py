@@ -27,7 +27,7 @@ from typing import Any
 from archive.analysis import ANALYSIS_VERSION
 from archive.config import DEFAULT_BATCH, ConfigError
 from archive.embeddings import Embedder
-from archive.ingest import IngestError, Notice, discover, read_file, stored_path
+from archive.ingest import Notice, Rejected, discover, read_file, stored_path
 from archive.model import Article
 from archive.pipeline import Indexer, IndexReport
 from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
@@ -212,17 +212,17 @@ class _Scan:
         self.protected_files: set[str] = set()  # stored paths of files with any read error
         self.protected_dirs: set[str] = set()  # stored-path prefixes of unreadable dirs / missing sources
 
-    def items(self) -> Iterator[Article | IngestError | Notice]:
+    def items(self) -> Iterator[Article | Rejected | Notice]:
         for src in self.sources:
             if not src.path.exists():
                 self.protected_dirs.add(f"{src.name}/")
-                yield IngestError(
+                yield Rejected(
                     str(src.path), f"no such file or directory (source {src.name!r}); articles indexed from it are kept"
                 )
                 continue
             root = src.path if src.path.is_dir() else None
             for item in discover([src.path], src.include, src.exclude):
-                if isinstance(item, IngestError):
+                if isinstance(item, Rejected):
                     bad = Path(item.where)
                     rel = stored_path(bad, root, src.name) if root and bad.is_relative_to(root) else f"{src.name}/"
                     self.protected_dirs.add(rel.rstrip("/") + "/")
@@ -231,7 +231,7 @@ class _Scan:
                 f, froot = item
                 rel = stored_path(f, froot, src.name)
                 for a in read_file(f, froot, src.name, src.publisher):
-                    if isinstance(a, IngestError):
+                    if isinstance(a, Rejected):
                         self.protected_files.add(rel)
                     yield a
 
@@ -385,7 +385,7 @@ class JobRunner:
             if isinstance(item, Notice):
                 rec.notes.append(str(item))
                 continue
-            if isinstance(item, IngestError):
+            if isinstance(item, Rejected):
                 rec.failed += 1
                 rec.errors.append(str(item))
                 continue

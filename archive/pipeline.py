@@ -20,7 +20,7 @@ from archive import stories
 from archive.analysis import ANALYSIS_VERSION, Analyzer, default_analyzer
 from archive.config import DEFAULT_BATCH
 from archive.embeddings import Embedder
-from archive.ingest import IngestError, Notice, iter_articles, passages
+from archive.ingest import Notice, Rejected, iter_articles, passages
 from archive.model import Article
 from archive.store.base import IndexedArticle, PartialWrite, Store
 
@@ -33,7 +33,7 @@ class IndexReport:
     updated: int = 0
     unchanged: int = 0
     passages: int = 0
-    errors: list[IngestError] = field(default_factory=list)
+    errors: list[Rejected] = field(default_factory=list)
     notes: list[Notice] = field(default_factory=list)
     seconds: float = 0.0
     seen: set[str] = field(default_factory=set, repr=False)  # ids read from the sources
@@ -111,7 +111,7 @@ class Indexer:
         """Index files and directories (see ``ingest.iter_articles``)."""
         return self.run_items(iter_articles(paths))
 
-    def run_items(self, items: Iterable[Article | IngestError | Notice], report: IndexReport | None = None) -> IndexReport:
+    def run_items(self, items: Iterable[Article | Rejected | Notice], report: IndexReport | None = None) -> IndexReport:
         """Index a stream of articles; errors in it are reported, never fatal. A store failure
         ends the run: ``report``, when given, then holds what was written before it."""
         t0 = time.perf_counter()
@@ -139,7 +139,7 @@ class Indexer:
 
     def _read(
         self,
-        items: Iterable[Article | IngestError | Notice],
+        items: Iterable[Article | Rejected | Notice],
         known: dict[str, tuple[str, str]],
         seen: dict[str, str],
         pending: list[IndexedArticle],
@@ -147,7 +147,7 @@ class Indexer:
         bar,
     ) -> None:  # type: ignore[no-untyped-def]
         for item in items:
-            if isinstance(item, IngestError):
+            if isinstance(item, Rejected):
                 report.errors.append(item)
                 continue
             if isinstance(item, Notice):
@@ -157,7 +157,7 @@ class Indexer:
             where = item.path or item.id
             if item.id in seen:
                 report.errors.append(
-                    IngestError(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped")
+                    Rejected(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped")
                 )
                 continue
             seen[item.id] = where
@@ -201,7 +201,7 @@ class Indexer:
         for item in batch:
             a = item.article
             if a.id in failed:
-                report.errors.append(IngestError(a.path or a.id, f"article {a.id!r} not written: {failed[a.id]}"))
+                report.errors.append(Rejected(a.path or a.id, f"article {a.id!r} not written: {failed[a.id]}"))
             elif a.id in known:
                 report.updated += 1
                 report.passages += len(item.passages)

@@ -114,7 +114,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Add or update the given files and directories (never deletes; see ``reindex``). Paths
     that do not exist, and inputs without one supported file, are refused before the index is
     opened, so a typo never creates an empty index."""
-    from archive.ingest import IngestError, discover
+    from archive.ingest import Rejected, discover
     from archive.jobs import JobRunner, config_from_paths
 
     paths = [Path(p) for p in args.paths]
@@ -122,7 +122,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     for p in missing:
         print(f"error: {p}: no such file or directory", file=sys.stderr)
     paths = [p for p in paths if p.exists()]
-    if not any(not isinstance(item, IngestError) for item in discover(paths)):
+    if not any(not isinstance(item, Rejected) for item in discover(paths)):
         if paths:
             print(f"error: no {FILE_TYPES} files in {', '.join(map(str, paths))}: nothing to index", file=sys.stderr)
         return EXIT_FAILED

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.ingest import IngestError, Notice, iter_articles, parse_arabic_date, parse_text, passages
+from archive.ingest import Notice, Rejected, iter_articles, parse_arabic_date, parse_text, passages
 from archive.model import Article
 
 from .conftest import SEEDS, record_reliability
@@ -89,7 +89,7 @@ def test_jsonl_csv_and_bad_input(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("ignored: not a supported type")
     items = list(iter_articles([tmp_path, tmp_path / "missing"]))
     arts = {a.id: a for a in items if isinstance(a, Article)}
-    errs = sorted(str(e) for e in items if isinstance(e, IngestError))
+    errs = sorted(str(e) for e in items if isinstance(e, Rejected))
     assert {"a1", "c1"} <= set(arts) and len(arts) == 3
     assert arts["a1"].source == "رويترز" and arts["a1"].published_at == dt.datetime(2016, 5, 1)
     assert arts["c1"].source == "سانا"
@@ -166,7 +166,7 @@ def test_dates_a_newcomer_gets_wrong_are_said(tmp_path: Path) -> None:
     items = list(iter_articles([tmp_path]))
     arts = {a.path.split("/")[-1] if a.path.endswith(".txt") else a.id: a for a in items if isinstance(a, Article)}
     notes = [str(n) for n in items if isinstance(n, Notice)]
-    errors = [str(e) for e in items if isinstance(e, IngestError)]
+    errors = [str(e) for e in items if isinstance(e, Rejected)]
     assert set(arts) == {"future.txt", "feb30.txt", "f"} and all(a.published_at is None for a in arts.values())
     assert sum("is in the future: indexed without a date" in n for n in notes) == 2
     assert any("feb30.txt: header date" in n and "no day of the calendar" in n for n in notes)
@@ -184,7 +184,7 @@ def test_a_repeated_id_in_one_file_names_both_lines(tmp_path: Path) -> None:
     (tmp_path / "rows.csv").write_text("id,body\nc,أول\nc,مكرر\n", encoding="utf-8")
     items = list(iter_articles([tmp_path]))
     assert sorted(a.body for a in items if isinstance(a, Article)) == sorted(["أول", "ثان", "أول"])  # the first wins
-    errs = sorted(str(e) for e in items if isinstance(e, IngestError))
+    errs = sorted(str(e) for e in items if isinstance(e, Rejected))
     assert errs == [
         f"{tmp_path / 'feed.jsonl'}:4: duplicate article id 'a' (first at line 1); skipped",
         f"{tmp_path / 'rows.csv'}:3: duplicate article id 'c' (first at line 2); skipped",
