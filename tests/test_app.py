@@ -226,13 +226,12 @@ def test_landing_page_shows_the_archive_with_examples_that_find_something(
     assert archive.date_range(dt.date(2030, 1, 1)) == (dt.date(2015, 1, 1), dt.date(2030, 1, 1))
 
 
-def test_first_search_answers_by_keyword_while_the_model_loads(
-    app_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_first_search_answers_by_keyword_while_the_model_loads(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    fresh = tmp_path / "fresh"  # another data dir path: a process that has not loaded the model for it yet
-    fresh.symlink_to(app_data, target_is_directory=True)
+    import streamlit as st
+
+    st.cache_resource.clear()  # a server process that has not loaded the model yet (one per process)
     release = threading.Event()  # the model "loads" until the test says it is done
     real_init = Embedder.__init__
 
@@ -242,7 +241,7 @@ def test_first_search_answers_by_keyword_while_the_model_loads(
 
     monkeypatch.setattr(Embedder, "__init__", slow_init)
     t0 = time.perf_counter()
-    at = app(fresh, monkeypatch, wait_for_model=False, q="الجيش السوري")
+    at = app(app_data, monkeypatch, wait_for_model=False, q="الجيش السوري")
     first = time.perf_counter() - t0
     assert loading(at) and "<mark>" in page_html(at)  # keyword results, and a word that more are coming
     assert "semantic match" not in page_html(at) and "keyword weight" not in " ".join(c.value for c in at.caption)

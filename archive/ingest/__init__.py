@@ -2,7 +2,7 @@
 Hijri dates), ``text`` (plain-text articles), ``pages`` (saved HTML), ``decoding`` (bytes to
 text) and ``passages`` (what is embedded)."""
 
-from archive.ingest.dates import impossible_date, parse_arabic_date, parse_when
+from archive.ingest.dates import DateRead, impossible_date, parse_arabic_date, parse_when, read_date
 from archive.ingest.decoding import decode
 from archive.ingest.files import (
     MAX_ARTICLE_CHARS,
@@ -21,6 +21,7 @@ from archive.ingest.text import Parsed, parse_text
 
 __all__ = [
     "MAX_ARTICLE_CHARS",
+    "DateRead",
     "MAX_FILE_BYTES",
     "PASSAGE_OVERLAP",
     "PASSAGE_WORDS",
@@ -36,6 +37,7 @@ __all__ = [
     "parse_text",
     "parse_when",
     "passages",
+    "read_date",
     "read_file",
     "stable_id",
     "stored_path",

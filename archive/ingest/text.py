@@ -8,7 +8,7 @@ import re
 from typing import NamedTuple
 
 from archive.analysis import default_analyzer, normalize
-from archive.ingest.dates import impossible_date, parse_arabic_date, without_dates
+from archive.ingest.dates import DATE_WORDS, impossible_date, read_date, without_dates
 
 _BOILERPLATE = {
     normalize(w)
@@ -93,7 +93,7 @@ def _is_dateline(line: str) -> bool:
     """A line that is only a date (weekday, date, time): metadata, not article text."""
     norm = normalize(line)
     rest = without_dates(norm)
-    words = [w for w in re.split(r"[\s\-–,،|]+", rest) if w and w not in _WEEKDAYS and w not in ("م", "ص")]
+    words = [w for w in re.split(r"[\s\-–,،|]+", rest) if w and w not in _WEEKDAYS and w not in DATE_WORDS]
     return len(words) == 0
 
 
@@ -163,12 +163,15 @@ def parse_text(text: str, publisher: str = "") -> Parsed:
         if _is_boilerplate(ln, headings):
             continue
         if published is None and seen_lines <= header_zone:
-            date = parse_arabic_date(ln)
-            if date and _is_dateline(ln):
-                published = date
-                continue
-            if date is None and _is_dateline(ln) and impossible_date(ln):
-                notes.append(f"header date {ln!r} is no day of the calendar: indexed without a date")
+            read = read_date(ln)
+            if _is_dateline(ln):
+                if read.note:  # a Hijri date: the line as written stays in the job record
+                    notes.append(f"header date {ln!r}: {read.note}")
+                if read.when:
+                    published = read.when
+                    continue
+                if not read.note and impossible_date(ln):
+                    notes.append(f"header date {ln!r} is no day of the calendar: indexed without a date")
         key = normalize(ln)
         if key in headings:
             if key in seen_headings:
@@ -191,8 +194,11 @@ def parse_text(text: str, publisher: str = "") -> Parsed:
     source = source or publisher
     if published is None:
         for ln in [k for k in kept if k][:header_zone]:
-            published = parse_arabic_date(ln)
-            if published:
+            read = read_date(ln)
+            if read.when:
+                published = read.when
+                if read.note:
+                    notes.append(f"date in {ln!r}: {read.note}")
                 break
 
     text_lines = kept
