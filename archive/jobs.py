@@ -36,6 +36,7 @@ from archive.store.base import rollback as switch_back
 MAX_RECORDED_ERRORS = 200
 DELETE_CHUNK = 500
 DEAD_SCAN = 100  # newest job records looked through for runs that died
+HISTORY_SCAN = 10_000  # job records looked through for the directory each source name stands for
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ class Source:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     publisher: str = ""  # the source of its articles that name none themselves
+
+    @property
+    def root(self) -> str:
+        """The directory this source stands for in the index (a file's: its directory)."""
+        p = self.path.resolve()
+        return str(p.parent if p.is_file() else p)
 
 
 @dataclass(frozen=True)
@@ -158,15 +165,66 @@ def _unique(sources: Sequence[Source], where: str) -> None:
 
 
 def config_from_paths(
-    paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1, publisher: str = ""
+    paths: Sequence[Path], batch_size: int = DEFAULT_BATCH, retention: int = 1, publisher: str = "", name: str = ""
 ) -> JobConfig:
-    """Sources given on the command line: a directory is a source named after it, a file belongs
-    to the source named after its directory (the stored paths ``ingest.iter_articles`` gives)."""
+    """Sources given on the command line: a directory is a source named after it (or ``name``),
+    a file belongs to the source named after its directory (the stored paths
+    ``ingest.iter_articles`` gives). Two paths that would be stored under one name are refused:
+    the second would replace the first one's articles."""
+    if name and ("/" in name or not name.strip() or len(paths) != 1):
+        raise ConfigError(f"--name {name!r}: one source path, and a name without '/'")
     sources = [
-        Source(p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name, p, publisher=publisher.strip())
+        Source(
+            name or (p.resolve().name if p.is_dir() or not p.exists() else p.resolve().parent.name),
+            p,
+            publisher=publisher.strip(),
+        )
         for p in paths
     ]
+    by_name: dict[str, set[str]] = {}
+    for s in sources:
+        by_name.setdefault(s.name, set()).add(s.root)
+    clash = {n: sorted(roots) for n, roots in by_name.items() if len(roots) > 1}
+    if clash:
+        n, roots = next(iter(clash.items()))
+        raise SourceClash(
+            f"{' and '.join(roots)} would both be stored as {n}/…, so one would replace the other's articles: "
+            "index them one at a time, each with its own --name"
+        )
     return JobConfig(tuple(sources), retention=retention, batch_size=batch_size)
+
+
+class SourceClash(ConfigError):
+    """A source name this index already gives to another directory (or two at once)."""
+
+
+def claimed_roots(store: Store) -> dict[str, str]:
+    """Each source name's directory, as the newest job that ran it recorded it."""
+    taken: dict[str, str] = {}
+    for r in store.jobs(HISTORY_SCAN):  # newest first
+        if r.get("mode") == "dry-run" or r.get("status") == "locked":
+            continue
+        for root in r.get("roots") or []:
+            if isinstance(root, dict) and root.get("name"):
+                taken.setdefault(str(root["name"]), str(root.get("path", "")))
+    return taken
+
+
+def check_sources(store: Store, sources: Sequence[Source], moved: bool = False) -> None:
+    """Refuse a source whose name the index already gives to another directory: its articles
+    would replace the other's (the same stored paths, the same ids), and a reindex would delete
+    the other's. ``moved``: the directory moved, and is the same source."""
+    if moved:
+        return
+    taken = claimed_roots(store)
+    for s in sources:
+        other = taken.get(s.name)
+        if other and other != s.root:
+            raise SourceClash(
+                f"source {s.name!r} is {other} in this index: {s.root} would replace its articles, and a reindex "
+                f'of it would delete theirs. Give it another name (--name NAME, or name = "…" in a job file), '
+                f"or, if {other} moved to {s.root}, say so with --moved"
+            )
 
 
 @dataclass
@@ -193,6 +251,7 @@ class JobRecord:
     switched: bool | None = None
     pruned: list[str] = field(default_factory=list)
     message: str = ""
+    roots: list[dict[str, str]] = field(default_factory=list)  # each source's name and directory
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
 
@@ -251,9 +310,16 @@ class JobRunner:
         self.progress = progress
 
     def run(
-        self, config: JobConfig, full: bool = False, dry_run: bool = False, only: Sequence[str] = (), deletions: bool = True
+        self,
+        config: JobConfig,
+        full: bool = False,
+        dry_run: bool = False,
+        only: Sequence[str] = (),
+        deletions: bool = True,
+        moved: bool = False,
     ) -> JobRecord:
-        """One job. ``deletions=False`` (the ``index`` command) only adds and updates."""
+        """One job. ``deletions=False`` (the ``index`` command) only adds and updates; ``moved``:
+        a source's directory moved (``check_sources``)."""
         sources = self._select(config, only)
         if full and only:
             raise ConfigError("--full rebuilds the whole index from every source; it cannot be limited with --source")
@@ -262,10 +328,13 @@ class JobRunner:
         t0 = time.perf_counter()
         try:
             if dry_run:
+                check_sources(self.store, sources, moved)
                 self._dry_run(sources, full, rec)
             else:
                 with self.store.lock(rec.id):
                     close_dead_jobs(self.store, rec.id)
+                    check_sources(self.store, sources, moved)  # under the lock: no job claims a name meanwhile
+                    rec.roots = [{"name": s.name, "path": s.root} for s in sources]
                     self.store.record_job(rec.as_dict())
                     self._run(config, sources, full, rec)
         except StoreLocked as exc:

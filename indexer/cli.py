@@ -126,8 +126,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         if paths:
             print(f"error: no {FILE_TYPES} files in {', '.join(map(str, paths))}: nothing to index", file=sys.stderr)
         return EXIT_FAILED
-    config = config_from_paths(paths, batch_size=args.batch_size, publisher=getattr(args, "publisher", None) or "")
-    rec = JobRunner(_store(args), _embedder(args), _progress(args)).run(config, deletions=False)
+    config = config_from_paths(
+        paths, batch_size=args.batch_size, publisher=getattr(args, "publisher", None) or "", name=args.name or ""
+    )
+    rec = JobRunner(_store(args), _embedder(args), _progress(args)).run(config, deletions=False, moved=args.moved)
     code = _report(rec, args.json)
     return EXIT_PARTIAL if missing and code == EXIT_OK else code
 
@@ -181,7 +183,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             print(f"error: {s.path}: no such file or directory", file=sys.stderr)
         return EXIT_FAILED
     runner = JobRunner(_store(args), _embedder(args), _progress(args))
-    return _report(runner.run(config, full=args.full, dry_run=args.dry_run, only=args.source or ()), args.json)
+    return _report(runner.run(config, full=args.full, dry_run=args.dry_run, only=args.source or (), moved=args.moved), args.json)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -486,12 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ix = sub.add_parser("index", parents=[common, publisher], help=f"add or update files or directories ({FILE_TYPES})")
     ix.add_argument("paths", nargs="+", help=f"files or directories to index ({FILE_TYPES})")
+    moved_help = "a source's directory moved: take the new one as the same source (its articles keep their ids)"
+    ix.add_argument("--moved", action="store_true", help=moved_help)
     ix.add_argument(
         "--batch-size",
         type=int,
         default=DEFAULT_BATCH,
         help=f"articles per encoder call and atomic write (default {DEFAULT_BATCH})",
     )
+    ix.add_argument("--name", help="the source's name in the index (default: the directory's name); one path only")
     ix.add_argument("--json", action="store_true", help="print the run summary as JSON")
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
     ix.set_defaults(func=cmd_index)
@@ -595,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reindex", parents=[common, job, publisher], help="sync the index with its sources (adds, updates, deletes)"
     )
     rx.add_argument("--dry-run", action="store_true", help="count what would change; embed and write nothing")
+    rx.add_argument("--moved", action="store_true", help=moved_help)
     rx.add_argument("--json", action="store_true", help="print the job record as JSON")
     rx.set_defaults(func=cmd_reindex)
 
