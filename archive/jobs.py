@@ -18,6 +18,7 @@ import os
 import socket
 import time
 import tomllib
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,7 +28,8 @@ from typing import Any
 from archive.analysis import ANALYSIS_VERSION
 from archive.config import DEFAULT_BATCH, ConfigError
 from archive.embeddings import Embedder
-from archive.ingest import Notice, Rejected, discover, read_file, stored_path
+from archive.ingest import Fetcher, Notice, Rejected, discover, read_feed, read_file, stored_path
+from archive.ingest.feeds import DELAY, TIMEOUT
 from archive.model import Article
 from archive.pipeline import Indexer, IndexReport
 from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
@@ -36,22 +38,30 @@ from archive.store.base import rollback as switch_back
 MAX_RECORDED_ERRORS = 200
 DELETE_CHUNK = 500
 DEAD_SCAN = 100  # newest job records looked through for runs that died
+CARRY_BATCH = 500  # a feed's earlier entries read per call when a rebuild carries them over
 HISTORY_SCAN = 10_000  # job records looked through for the directory each source name stands for
 
 
 @dataclass(frozen=True)
 class Source:
-    """A directory (or file) of articles. Its articles are stored under ``<name>/<relative path>``."""
+    """A directory (or file) of articles, stored under ``<name>/<relative path>``; or a news feed
+    (``feed``: an RSS or Atom URL), whose entries are stored under ``<name>/<URL>``."""
 
     name: str
     path: Path
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     publisher: str = ""  # the source of its articles that name none themselves
+    feed: str = ""
+    allow_private: bool = False  # a feed on a private or loopback address may be fetched
+    delay: float = DELAY  # seconds between two requests to one host of the feed
+    timeout: float = TIMEOUT  # seconds a feed's request may take
 
     @property
     def root(self) -> str:
-        """The directory this source stands for in the index (a file's: its directory)."""
+        """What this source stands for in the index: its feed, its directory (a file's: its directory)."""
+        if self.feed:
+            return self.feed
         p = self.path.resolve()
         return str(p.parent if p.is_file() else p)
 
@@ -104,11 +114,18 @@ def load_config(path: Path) -> JobConfig:
     sources = []
     for i, s in enumerate(raw_sources, 1):
         where = f"{path}: sources[{i}]"
-        if not isinstance(s, dict) or not isinstance(s.get("path"), str) or not s["path"].strip():
-            raise ConfigError(f"{where}.path: missing (a directory of .txt, .jsonl or .csv files)")
-        unknown = set(s) - {"name", "path", "include", "exclude", "publisher"}
+        if not isinstance(s, dict):
+            raise ConfigError(f"{where}: expected a table with a path or a feed")
+        unknown = set(s) - {"name", "path", "feed", "include", "exclude", "publisher", "allow_private", "delay", "timeout"}
         if unknown:
             raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        if "feed" in s:
+            sources.append(_feed_source(s, where))
+            continue
+        if not isinstance(s.get("path"), str) or not s["path"].strip():
+            raise ConfigError(f"{where}.path: missing (a directory of .txt, .jsonl or .csv files; or feed = URL)")
+        if {"allow_private", "delay", "timeout"} & set(s):
+            raise ConfigError(f"{where}: allow_private, delay and timeout are for feed sources")
         p = Path(os.path.expanduser(s["path"]))
         p = p if p.is_absolute() else base / p
         name = s.get("name") or p.name
@@ -149,6 +166,37 @@ def load_config(path: Path) -> JobConfig:
         parse_duration(cfg.every, f"{path}: schedule.every")
     parse_duration(cfg.misfire_grace, f"{path}: schedule.misfire_grace")
     return cfg
+
+
+def _feed_source(s: dict, where: str) -> Source:
+    """A ``[[sources]]`` table with ``feed = "https://…"``."""
+    feed = s["feed"]
+    if not isinstance(feed, str) or urllib.parse.urlsplit(feed).scheme not in ("http", "https") or "path" in s:
+        raise ConfigError(f"{where}.feed: an http(s) URL of an RSS or Atom feed (and no path), got {feed!r}")
+    name = s.get("name") or urllib.parse.urlsplit(feed).hostname or ""
+    if not isinstance(name, str) or "/" in name or not name.strip():
+        raise ConfigError(f"{where}.name: {name!r} must be a non-empty name without '/'")
+    allow = s.get("allow_private", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(f"{where}.allow_private: true or false, got {allow!r}")
+    seconds = {}
+    for key, default, least in (("delay", DELAY, 0.0), ("timeout", TIMEOUT, 0.1)):
+        value = s.get(key, default)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < least:
+            raise ConfigError(f"{where}.{key}: a number of seconds ≥ {least}, got {value!r}")
+        seconds[key] = float(value)
+    publisher = s.get("publisher", "")
+    if not isinstance(publisher, str):
+        raise ConfigError(f"{where}.publisher: expected a string, got {publisher!r}")
+    return Source(
+        name,
+        Path(),
+        publisher=publisher.strip(),
+        feed=feed,
+        allow_private=allow,
+        delay=seconds["delay"],
+        timeout=seconds["timeout"],
+    )
 
 
 def _int(value: Any, where: str, minimum: int) -> int:
@@ -266,13 +314,42 @@ def _now() -> str:
 class _Scan:
     """Reads the sources and remembers what could not be read, so nothing is deleted for it."""
 
-    def __init__(self, sources: Sequence[Source]) -> None:
+    def __init__(
+        self, sources: Sequence[Source], known: dict[str, tuple[str, str]] | None = None, carry: Store | None = None
+    ) -> None:
+        """``known``: the index's articles (id → hash, stored path): a feed's are not fetched
+        again; ``carry``: the store a rebuild reads a feed's earlier entries from (a feed shows
+        only its latest, and those left it are the archive's)."""
         self.sources = sources
+        self.known = known or {}
+        self.carry = carry
+        self.requests = 0  # HTTP requests made for feeds
+        self._hosts = Fetcher()  # the per-host state every feed's fetcher shares (turns, robots.txt)
         self.protected_files: set[str] = set()  # stored paths of files with any read error
         self.protected_dirs: set[str] = set()  # stored-path prefixes of unreadable dirs / missing sources
 
+    def _feed(self, src: Source) -> Iterator[Article | Rejected | Notice]:
+        mine = sorted(aid for aid, (_, p) in self.known.items() if p.startswith(f"{src.name}/"))
+        fetcher = Fetcher(
+            allow_private=src.allow_private,
+            delay=src.delay,
+            timeout=src.timeout,
+            last_request=self._hosts.last_request,
+            robots=self._hosts.robots,
+        )
+        try:
+            yield from read_feed(src.feed, src.name, fetcher, src.publisher, known=set(mine))
+        finally:
+            self.requests += fetcher.requests
+        if self.carry is not None:
+            for i in range(0, len(mine), CARRY_BATCH):
+                yield from self.carry.get(mine[i : i + CARRY_BATCH]).values()
+
     def items(self) -> Iterator[Article | Rejected | Notice]:
         for src in self.sources:
+            if src.feed:
+                yield from self._feed(src)
+                continue
             if not src.path.exists():
                 self.protected_dirs.add(f"{src.name}/")
                 yield Rejected(
@@ -295,7 +372,8 @@ class _Scan:
                     yield a
 
     def in_scope(self, path: str) -> bool:
-        return any(path.startswith(f"{s.name}/") for s in self.sources)
+        """Whether the job answers for this article's existence (a feed's entries are never deleted)."""
+        return any(path.startswith(f"{s.name}/") for s in self.sources if not s.feed)
 
     def protected(self, path: str) -> bool:
         return path in self.protected_files or any(path.startswith(d) for d in self.protected_dirs)
@@ -397,7 +475,7 @@ class JobRunner:
 
     def _incremental(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
         known = self.store.hashes()
-        scan = _Scan(sources)
+        scan = _Scan(sources, known)
         report = self._index(self.store, config, scan, rec)
         if rec.mode == "index":
             return
@@ -419,7 +497,7 @@ class JobRunner:
         gen = self.store.new_generation(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
         rec.generation = getattr(gen, "target", None)
         self.store.record_job(rec.as_dict())
-        scan = _Scan(sources)
+        scan = _Scan(sources, known, carry=self.store)
         report = self._index(gen, config, scan, rec)
         rec.deleted = sum(
             1 for aid, (_, p) in known.items() if aid not in report.seen and scan.in_scope(p) and not scan.protected(p)
@@ -448,7 +526,7 @@ class JobRunner:
             known = self.store.hashes()
         except Exception:  # noqa: BLE001 - an empty or missing index: everything would be added
             known = {}
-        scan = _Scan(sources)
+        scan = _Scan(sources, known)
         seen: set[str] = set()
         for item in scan.items():
             if isinstance(item, Notice):

@@ -178,7 +178,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from archive.jobs import JobRunner
 
     config = _job_config(args)
-    if not any(s.path.exists() for s in config.sources) and not _has_index(args):
+    if not any(s.feed or s.path.exists() for s in config.sources) and not _has_index(args):
         for s in config.sources:
             print(f"error: {s.path}: no such file or directory", file=sys.stderr)
         return EXIT_FAILED

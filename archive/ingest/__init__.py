@@ -4,6 +4,7 @@ text) and ``passages`` (what is embedded)."""
 
 from archive.ingest.dates import DateRead, impossible_date, parse_arabic_date, parse_when, read_date
 from archive.ingest.decoding import decode
+from archive.ingest.feeds import Fetcher, FetchError, read_feed
 from archive.ingest.files import (
     MAX_ARTICLE_CHARS,
     MAX_FILE_BYTES,
@@ -22,6 +23,8 @@ from archive.ingest.text import Parsed, parse_text
 __all__ = [
     "MAX_ARTICLE_CHARS",
     "DateRead",
+    "FetchError",
+    "Fetcher",
     "MAX_FILE_BYTES",
     "PASSAGE_OVERLAP",
     "PASSAGE_WORDS",
@@ -38,6 +41,7 @@ __all__ = [
     "parse_when",
     "passages",
     "read_date",
+    "read_feed",
     "read_file",
     "stable_id",
     "stored_path",

@@ -57,7 +57,7 @@ def _clean(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _checked(article: Article, where: str) -> Iterator[Article | Rejected | Notice]:
+def checked(article: Article, where: str) -> Iterator[Article | Rejected | Notice]:
     """The article, or an error when it is too long. A date in the future is a typo more often
     than not (2035 for 2015): the article is kept without a date, and a notice says so."""
     size = len(article.title) + len(article.body)
@@ -90,7 +90,7 @@ def _record(rec: dict, where: str, rel: str, line: int, publisher: str = "") -> 
     if raw_date and published is None:
         yield Rejected(where, f"field 'published_at' is not a date: {raw_date!r}")
         return
-    yield from _checked(
+    yield from checked(
         Article.make(
             id=art_id,
             title=_clean(rec.get("title")),
@@ -160,7 +160,7 @@ def read_file(
             yield Rejected(where, "empty article (no text)")
             return
         yield from (Notice(where, n) for n in notes)
-        yield from _checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
+        yield from checked(Article.make(stable_id("p", rel), title, body or title, published, source, "", rel), where)
     elif suffix == ".jsonl":
         first: dict[str, int] = {}
         for no, line in enumerate(text.splitlines(), 1):
