@@ -18,7 +18,7 @@ from archive.timeline import INTERVALS, Bucket
 if TYPE_CHECKING:
     from archive.model import Article
     from archive.search import Hit, SearchResult, SearchService
-    from archive.store import Store
+    from archive.store.base import Reader
 
 MAX_QUERY_CHARS = 2000  # a long boolean query fits; a pasted article does not belong in the query box
 MAX_LIMIT = 1000  # results per page (the service's page size cap)
@@ -234,7 +234,7 @@ def similar_json(svc: SearchService, article_id: str, limit: int) -> list[dict[s
     return [{**article_meta(a), "score": score} for a, score in svc.similar(article_id, limit)]
 
 
-def status_json(store: Store) -> dict[str, Any]:
+def status_json(store: Reader) -> dict[str, Any]:
     """What the index holds, as ``status --json`` prints it."""
     info = store.info()
     last = store.jobs(1)

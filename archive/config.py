@@ -14,7 +14,10 @@ DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DATA_DIR_ENV = "ARCHIVE_DATA_DIR"
 MODEL_ENV = "ARCHIVE_MODEL"
 MODEL_CACHE_ENV = "ARCHIVE_MODEL_CACHE"
-DEFAULT_BATCH = 512  # articles per encoder call and atomic write
+# Articles per encoder call and per atomic write. The encoder sorts a call's passages by length,
+# so a big call wastes little on padding: the pipeline nears the bare encoder's speed from about
+# 512 (bench/throughput.py; the README has the numbers), and 512 keeps what a crash can cost small.
+DEFAULT_BATCH = 512
 API_ENV = "ARCHIVE_API"  # a running `serve` that search and embed ask instead of loading the model
 API_KEY_ENV = "ARCHIVE_API_KEY"  # the key `serve` requires, and the key the command line sends
 BACKEND_ENV = "ARCHIVE_BACKEND"

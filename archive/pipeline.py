@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -90,10 +90,35 @@ def embed_batch(items: Sequence[IndexedArticle], embedder: Embedder) -> list[Ind
     return out
 
 
-# Articles per encoder call and per atomic write. The encoder sorts a call's passages by length,
-# so a big call wastes little on padding: end to end the pipeline ran at 0.45x the bare encoder's
-# speed on the same passages with 16, 0.71x with 64, 0.90x with 256, 0.94x with 512 and 0.94x
-# with 1024 (bench/throughput.py, 2 CPU cores). 512 keeps what a crash can cost small.
+def triage(
+    items: Iterable[Article | Rejected | Notice],
+    known: dict[str, tuple[str, str]],
+    seen: dict[str, str],
+    report: IndexReport,
+    tick: Callable[[], object] = lambda: None,
+) -> Iterator[Article]:
+    """The articles to embed: errors and notes go to ``report``, an id read twice is an error (the
+    first wins, ``seen`` remembers where), an article whose hash ``known`` holds is counted
+    unchanged. One reading for a run and for a dry run, so they cannot count differently."""
+    for item in items:
+        if isinstance(item, Rejected):
+            report.errors.append(item)
+            continue
+        if isinstance(item, Notice):
+            report.notes.append(item)
+            continue
+        tick()
+        where = item.path or item.id
+        if item.id in seen:
+            report.errors.append(Rejected(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped"))
+            continue
+        seen[item.id] = where
+        report.seen.add(item.id)
+        old = known.get(item.id)
+        if old and old[0] == item.content_hash:
+            report.unchanged += 1
+            continue
+        yield item
 
 
 class Indexer:
@@ -146,26 +171,7 @@ class Indexer:
         report: IndexReport,
         bar,
     ) -> None:  # type: ignore[no-untyped-def]
-        for item in items:
-            if isinstance(item, Rejected):
-                report.errors.append(item)
-                continue
-            if isinstance(item, Notice):
-                report.notes.append(item)
-                continue
-            bar.update(1)
-            where = item.path or item.id
-            if item.id in seen:
-                report.errors.append(
-                    Rejected(where, f"duplicate article id {item.id!r} (first seen in {seen[item.id]}); skipped")
-                )
-                continue
-            seen[item.id] = where
-            report.seen.add(item.id)
-            old = known.get(item.id)
-            if old and old[0] == item.content_hash:
-                report.unchanged += 1
-                continue
+        for item in triage(items, known, seen, report, lambda: bar.update(1)):
             pending.append(prepare(item))
             if len(pending) >= self.batch_size:
                 self._flush(pending, known, report)

@@ -1,6 +1,6 @@
 """The hybrid search service: parse, ask the store's two channels, fuse, filter, highlight.
 
-The UI and the CLI call only this module; it calls only the Store protocol, so every backend
+The UI and the CLI call only this module; it calls only the store's Reader protocol, so every backend
 gets the same fusion, the same query semantics and the same highlights.
 """
 
@@ -23,7 +23,7 @@ from archive.embeddings import Embedder
 from archive.highlight import highlight_all, snippet
 from archive.model import MODES, Article, Mode, Passage, Sort
 from archive.query import Bool, Node, Operator, ParsedQuery, Phrase, Term, constraint, leaves, parse
-from archive.store.base import STEM_MARK, Filters, KeywordHit, SemanticHit, ServerFusion, Store, Tally
+from archive.store.base import STEM_MARK, Filters, KeywordHit, Reader, SemanticHit, ServerFusion, Tally
 from archive.store.walk import expand
 from archive.timeline import Bucket, Interval, timeline
 
@@ -187,7 +187,7 @@ class SearchService:
 
     def __init__(
         self,
-        store: Store,
+        store: Reader,
         embedder: Embedder | Callable[[], Embedder],
         analyzer: Analyzer | None = None,
         floor: relevance.Floor | None | Literal["default"] = "default",

@@ -82,29 +82,7 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def _report(rec: JobRecord, as_json: bool) -> int:
     """Print a job's outcome; its exit code."""
-    for err in rec.errors:
-        print(f"error: {err}", file=sys.stderr)
-    for note in rec.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if rec.message:
-        print(f"note: {rec.message}", file=sys.stderr)
-    if as_json:
-        print(json.dumps(rec.as_dict(), ensure_ascii=False, indent=2))
-    elif rec.status == "locked":
-        print(f"locked: {rec.message}", file=sys.stderr)
-    else:
-        verb = "would index" if rec.mode == "dry-run" else "indexed"
-        print(
-            f"{verb} {rec.added} new, {rec.updated} updated, {rec.unchanged} unchanged, {rec.deleted} deleted, "
-            f"{rec.failed} failed; {rec.passages} passages embedded in {rec.seconds:.1f}s ({rec.mode}, job {rec.id})"
-        )
-        if rec.kept_unreadable:
-            print(f"kept {rec.kept_unreadable} indexed article(s) whose files could not be read", file=sys.stderr)
-        if rec.generation:
-            print(
-                f"generation {rec.generation}: {'now active' if rec.switched else 'NOT switched to'}"
-                + (f"; pruned {', '.join(rec.pruned)}" if rec.pruned else "")
-            )
+    render.job(rec.as_dict(), as_json)
     if rec.status == "partial" and not (rec.added or rec.updated or rec.unchanged or rec.deleted):
         return EXIT_FAILED  # nothing usable came of it
     return STATUS_EXIT.get(rec.status, EXIT_FAILED)
@@ -197,30 +175,12 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return STATUS_EXIT.get(rec.status, EXIT_FAILED)
 
 
-def _job_line(r: dict) -> str:
-    when = str(r.get("started", ""))[:19].replace("T", " ")
-    counts = f"+{r.get('added', 0)} ~{r.get('updated', 0)} -{r.get('deleted', 0)} ={r.get('unchanged', 0)} !{r.get('failed', 0)}"
-    extra = f" → {r['generation']}{'' if r.get('switched') else ' (not switched)'}" if r.get("generation") else ""
-    seconds = float(r.get("seconds") or 0)
-    return f"{when}  {r.get('id', '')}  {r.get('mode', ''):<11} {r.get('status', ''):<11} {counts}  {seconds:.1f}s{extra}"
-
-
 def cmd_jobs(args: argparse.Namespace) -> int:
     records = _store(args, read_only=True).jobs(args.limit)
     if args.json:
         print(json.dumps(records, ensure_ascii=False, indent=2))
         return EXIT_OK
-    if not records:
-        print("no jobs recorded yet")
-        return EXIT_OK
-    print("started (UTC)        job           mode        status      +new ~updated -deleted =unchanged !failed")
-    for r in records:
-        print(_job_line(r))
-        if args.verbose:
-            for e in r.get("errors", []):
-                print(f"    {e}")
-            if r.get("message"):
-                print(f"    {r['message']}")
+    render.jobs(records, args.verbose)
     return EXIT_OK
 
 
@@ -250,7 +210,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     def tick() -> None:
         try:
             rec = runner.run(config, full=args.full, only=args.source or ())
-            print(_job_line(rec.as_dict()), flush=True)
+            print(render.job_line(rec.as_dict()), flush=True)
         except Exception as exc:  # noqa: BLE001 - one failed run must not stop the schedule
             print(f"job failed: {exc}", file=sys.stderr, flush=True)
 
@@ -366,19 +326,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return EXIT_OK
-    tty = sys.stdout.isatty()
-    print(f"backend   {out['backend']} at {out['location']}")
-    print(f"articles  {out['articles']}\npassages  {out['passages']}")
-    print(f"model     {out['model']} ({out['dim']}-d), analysis v{out['analysis_version']}, schema v{out['schema_version']}")
-    for source, n in out["sources"].items():
-        print(f"  {render.isolated(source or '(no source)', tty)}: {n}")
-    for gen in out["generations"]:
-        print(
-            f"generation {gen['name']}: {gen['articles']} articles"
-            + ("  ← active" if gen["active"] else "" if gen["complete"] else "  (incomplete: never switched to)")
-        )
-    last = out["last_job"]
-    print(f"last job  {_job_line(last)}" if last else "last job  none recorded")
+    render.status(out, sys.stdout.isatty())
     return EXIT_OK
 
 
@@ -430,7 +378,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Index seeds/ into the embedded store, then serve the app on it."""
-    args.paths, args.json, args.quiet = [str(ROOT / "seeds")], False, False
+    args.paths, args.json, args.quiet, args.name = [str(ROOT / "seeds")], False, False, None
+    args.moved = True  # the demo corpus is one source wherever this checkout lies
     code = cmd_index(args)
     if code == EXIT_FAILED:
         return code

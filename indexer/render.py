@@ -4,6 +4,7 @@ the warm command line renders a server's answer without loading the analyzer or 
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -91,3 +92,71 @@ def timeline(out: dict[str, Any], tty: bool) -> None:
                 + "#" * round(30 * b["matches"] / top)
             )
     print()
+
+
+def job(rec: dict[str, Any], as_json: bool) -> None:
+    """A job's outcome: errors and notes on stderr, then the record (``--json``) or one line."""
+    for err in rec["errors"]:
+        print(f"error: {err}", file=sys.stderr)
+    for note in rec["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    if rec["message"]:
+        print(f"note: {rec['message']}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(rec, ensure_ascii=False, indent=2))
+    elif rec["status"] == "locked":
+        print(f"locked: {rec['message']}", file=sys.stderr)
+    else:
+        verb = "would index" if rec["mode"] == "dry-run" else "indexed"
+        print(
+            f"{verb} {rec['added']} new, {rec['updated']} updated, {rec['unchanged']} unchanged, {rec['deleted']} deleted, "
+            f"{rec['failed']} failed; {rec['passages']} passages embedded in {rec['seconds']:.1f}s "
+            f"({rec['mode']}, job {rec['id']})"
+        )
+        if rec["kept_unreadable"]:
+            print(f"kept {rec['kept_unreadable']} indexed article(s) whose files could not be read", file=sys.stderr)
+        if rec["generation"]:
+            print(
+                f"generation {rec['generation']}: {'now active' if rec['switched'] else 'NOT switched to'}"
+                + (f"; pruned {', '.join(rec['pruned'])}" if rec["pruned"] else "")
+            )
+
+
+def job_line(r: dict[str, Any]) -> str:
+    """One job of the history in one line (``jobs``, ``status``, ``schedule``)."""
+    when = str(r.get("started", ""))[:19].replace("T", " ")
+    counts = f"+{r.get('added', 0)} ~{r.get('updated', 0)} -{r.get('deleted', 0)} ={r.get('unchanged', 0)} !{r.get('failed', 0)}"
+    extra = f" → {r['generation']}{'' if r.get('switched') else ' (not switched)'}" if r.get("generation") else ""
+    seconds = float(r.get("seconds") or 0)
+    return f"{when}  {r.get('id', '')}  {r.get('mode', ''):<11} {r.get('status', ''):<11} {counts}  {seconds:.1f}s{extra}"
+
+
+def jobs(records: list[dict[str, Any]], verbose: bool) -> None:
+    """The job history, newest first; ``verbose``: each job's errors and message under it."""
+    if not records:
+        print("no jobs recorded yet")
+        return
+    print("started (UTC)        job           mode        status      +new ~updated -deleted =unchanged !failed")
+    for r in records:
+        print(job_line(r))
+        if verbose:
+            for e in r.get("errors", []):
+                print(f"    {e}")
+            if r.get("message"):
+                print(f"    {r['message']}")
+
+
+def status(out: dict[str, Any], tty: bool) -> None:
+    """What the index holds (``status``), from ``answers.status_json``."""
+    print(f"backend   {out['backend']} at {out['location']}")
+    print(f"articles  {out['articles']}\npassages  {out['passages']}")
+    print(f"model     {out['model']} ({out['dim']}-d), analysis v{out['analysis_version']}, schema v{out['schema_version']}")
+    for source, n in out["sources"].items():
+        print(f"  {isolated(source or '(no source)', tty)}: {n}")
+    for gen in out["generations"]:
+        print(
+            f"generation {gen['name']}: {gen['articles']} articles"
+            + ("  ← active" if gen["active"] else "" if gen["complete"] else "  (incomplete: never switched to)")
+        )
+    last = out["last_job"]
+    print(f"last job  {job_line(last)}" if last else "last job  none recorded")

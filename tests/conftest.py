@@ -242,3 +242,12 @@ def served(
     yield SearchService(store(read_only=True), embedder)
     if settings:
         _drop_alias_indices(settings)
+
+
+@pytest.fixture(params=["lancedb", "elasticsearch"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Store]:
+    """A fresh store factory on each backend (ES: a fresh alias on the test server)."""
+    if request.param == "lancedb":
+        return lambda read_only=False: open_store(tmp_path / "data", read_only=read_only, backend="lancedb")
+    settings = request.getfixturevalue("es_settings")
+    return lambda read_only=False: ElasticStore(settings, read_only=read_only)

@@ -184,3 +184,40 @@ def test_cli_export_streams_every_match(seed_store_dir: Path, tmp_path: Path) ->
     res = run_cli("export", "الجيش", "--mode", "keyword", "--quiet", data_dir=seed_store_dir)
     assert res.returncode == 0 and res.stdout.startswith("\ufeffrank,id,title")
     assert "exporting" not in res.stderr  # --quiet: no progress bar
+
+
+def test_demo_indexes_the_seeds_and_serves_the_app(cli_data: Path) -> None:
+    """The README's first command (scripts/demo.sh runs this): index seeds/, then serve the app."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from .es_server import free_port
+
+    port = free_port()
+    env = dict(os.environ, ARCHIVE_DATA_DIR=str(cli_data))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the app runs in a child process: stop them together
+    )
+    try:
+        deadline, up = time.monotonic() + 180, False
+        while time.monotonic() < deadline and proc.poll() is None and not up:
+            try:
+                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5).read() == b"ok"
+            except OSError:
+                time.sleep(0.5)
+        assert up, proc.stdout.read() if proc.poll() is not None and proc.stdout else "the app did not answer"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=60)[0]
+    assert "indexed 5 new" in out and f"serving the app on http://localhost:{port}" in out
+    status = json.loads(run_cli("status", "--json", data_dir=cli_data).stdout)
+    assert status["articles"] == 5 and status["last_job"]["roots"][0]["name"] == "seeds"

@@ -343,11 +343,18 @@ def test_captions_search_box_and_pager_read_right_to_left(app_url: str, browser:
 
 
 def test_help_shows_operators_where_they_are_typed(app_url: str, browser: object) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     d = browser
     d.get(app_url)  # type: ignore[attr-defined]
-    _wait(d, '[data-testid="stPopoverButton"]')[0].click()
+    for _ in range(12):  # a click during the page's first run can be lost in its redraw: click again
+        try:
+            _wait(d, '[data-testid="stPopoverButton"]')[0].click()
+            _wait(d, '[data-testid="stPopoverBody"] code', timeout=10)
+            break
+        except (AssertionError, StaleElementReferenceException):
+            continue
     _wait(d, '[data-testid="stPopoverBody"] code')
     time.sleep(0.5)
     # read right to left, the operator comes first: "-" right of داعش, "+" right of حلب, "*" left of سوري

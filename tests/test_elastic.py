@@ -32,8 +32,8 @@ from archive.store.base import (
     StoreEmpty,
     StoreError,
     StoreLocked,
+    activate_previous,
     prune,
-    rollback,
 )
 from archive.store.elastic import ElasticStore, load_mapping, mapping_digest
 
@@ -242,10 +242,10 @@ def test_full_rebuild_swaps_the_alias_atomically_and_rolls_back(
     assert [h.article.id for h in svc.search("رمز0003", mode="keyword").hits] == ["gen-3"]
     gens = store.generations()
     assert [(g.number, g.active, g.articles) for g in gens] == [(1, False, 5), (2, True, 11)]
-    assert rollback(store) == f"{es_settings.index}-v1"
+    assert activate_previous(store) == f"{es_settings.index}-v1"
     assert svc.search("رمز0003", mode="keyword").hits == [] and svc.store.info().articles == 5
     with pytest.raises(StoreError, match="no complete generation older than"):
-        rollback(store)
+        activate_previous(store)
     with pytest.raises(StoreError, match="active generation"):
         store.drop(f"{es_settings.index}-v1")
     assert prune(store, keep=0) == [f"{es_settings.index}-v2"]

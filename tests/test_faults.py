@@ -22,7 +22,7 @@ from archive.store.elastic import ElasticStore
 
 from .conftest import ROOT, record_reliability, run_cli
 from .faultproxy import FaultProxy
-from .test_jobs import assert_store_equals, job_file, write_feed
+from .helpers import assert_store_equals, job_file, write_feed
 
 
 def test_timeouts_mid_bulk_are_retried_and_lose_nothing(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -26,28 +25,7 @@ from archive.store.base import Store, StoreLocked
 from archive.store.elastic import ElasticStore
 
 from .conftest import ROOT, Searching, record_reliability, run_cli
-
-WORDS = "الحكومة البرلمان الاقتصاد النفط الانتخابات المدينة الجامعة الطاقة الميناء المطار الوزير".split()
-
-
-def write_feed(path: Path, ids: range, tag: str = "", words: int = 60, seed: int = 3) -> Path:
-    lines = []
-    for i in ids:
-        rng = random.Random(seed * 100_000 + i)  # an article's text depends on its id only
-        body = " ".join(rng.choice(WORDS) for _ in range(words)) + f" رمز{i:04d}{tag}"
-        lines.append(json.dumps({"id": f"gen-{i}", "title": f"خبر رقم {i}", "body": body, "source": "مولد"}, ensure_ascii=False))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def job_file(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
-    cfg = tmp_path / "jobs.toml"
-    cfg.write_text(
-        f'retention = 1\nbatch_size = 8\n{extra}\n[[sources]]\nname = "news"\npath = "{corpus}"\n'
-        'include = ["*.txt", "*.jsonl"]\nexclude = ["drafts/*"]\n',
-        encoding="utf-8",
-    )
-    return cfg
+from .helpers import assert_store_equals, job_file, write_feed
 
 
 def expected(corpus: Path) -> dict[str, tuple[str, int]]:
@@ -59,26 +37,8 @@ def expected(corpus: Path) -> dict[str, tuple[str, int]]:
     return {a.id: (a.content_hash, len(passages(a))) for a in arts}
 
 
-def assert_store_equals(store: Store, want: dict[str, tuple[str, int]]) -> None:
-    store.optimize()
-    got = {k: v[0] for k, v in store.hashes().items()}
-    assert got == {k: v[0] for k, v in want.items()}  # none lost, none extra, every one current
-    info = store.info()
-    assert info.articles == len(want)  # no duplicate rows
-    assert info.passages == sum(n for _, n in want.values())  # vectors and text together, no strays
-
-
 def keyword_ids(store: Store, embedder: Embedder, text: str) -> list[str]:
     return [h.article.id for h in SearchService(store, embedder).search(text, mode="keyword").hits]
-
-
-@pytest.fixture(params=["lancedb", "elasticsearch"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Store]:
-    """A fresh store factory on each backend (ES: a fresh alias on the test server)."""
-    if request.param == "lancedb":
-        return lambda read_only=False: open_store(tmp_path / "data", read_only=read_only, backend="lancedb")
-    settings = request.getfixturevalue("es_settings")
-    return lambda read_only=False: ElasticStore(settings, read_only=read_only)
 
 
 def test_incremental_sync_adds_updates_deletes_and_embeds_only_changes(

@@ -14,7 +14,6 @@ from archive.embeddings import Embedder
 from archive.jobs import JobRunner, SourceClash, config_from_paths, load_config
 from archive.store import open_store
 from archive.store.base import Store
-from archive.store.elastic import ElasticStore
 
 from .conftest import run_cli
 
@@ -26,14 +25,6 @@ def news(root: Path, words: list[str]) -> Path:
     for i, w in enumerate(words):
         (d / f"x{i}.txt").write_text(f"خبر عن {w}\nنص الخبر يذكر {w} مرات عدة في سياق الأحداث الأخيرة.", encoding="utf-8")
     return d
-
-
-@pytest.fixture(params=["lancedb", "elasticsearch"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
-    if request.param == "lancedb":
-        return lambda: open_store(tmp_path / "data", backend="lancedb")
-    settings = request.getfixturevalue("es_settings")
-    return lambda: ElasticStore(settings)
 
 
 def titles(store: Store) -> dict[str, str]:

@@ -236,15 +236,10 @@ class ServerFusion(Protocol):
         ...
 
 
-class Store(Protocol):
-    """A search backend. Writes are atomic per ``upsert`` batch; reads never see half an article."""
-
-    def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
-        """Record model/dim/analysis on first write; raise ``IndexMismatch`` if they differ."""
-
-    def upsert(self, batch: Sequence[IndexedArticle]) -> None: ...
-
-    def delete(self, ids: Sequence[str]) -> int: ...
+class Reader(Protocol):
+    """What a reader of the index needs: the search channels, articles and their metadata, the
+    vocabulary, counts, and the generations and job history (the search service, the app, the
+    API hold only this)."""
 
     def known_terms(self, terms: Sequence[str]) -> set[str]:
         """The vocabulary entries among ``terms`` (exact terms, ``STEM_MARK`` + stem) that occur
@@ -276,10 +271,6 @@ class Store(Protocol):
     def frequencies(self, stems: Sequence[str]) -> Background:
         """How many articles of the archive hold each stem (the background of top terms)."""
 
-    def fingerprints(self, bands: Sequence[str]) -> list[Fingerprint]:
-        """The articles holding any of these LSH band keys (``archive.stories``): the earlier
-        articles a new one may repeat. Every write before the call is seen."""
-
     def expand(self, prefix: str, limit: int) -> list[str]:
         """Vocabulary entries beginning with ``prefix``, in code-point order (``walk.Vocabulary``)."""
 
@@ -300,12 +291,38 @@ class Store(Protocol):
 
     def neighbours(self, article_id: str, limit: int) -> list[SemanticHit]: ...
 
-    def optimize(self) -> None: ...
-
     def info(self) -> StoreInfo: ...
 
-    # generations: a full rebuild writes a new one, then switches readers to it atomically
     def generations(self) -> list[Generation]: ...
+
+    def jobs(self, limit: int) -> list[dict]:
+        """The newest job records first; a 'running' job that holds no lock reads 'interrupted'."""
+
+
+class Writer(Protocol):
+    """Writes into one generation: atomic per ``upsert`` batch; readers never see half an article."""
+
+    def check_compatible(self, model: str, dim: int, analysis_version: str) -> None:
+        """Record model/dim/analysis on first write; raise ``IndexMismatch`` if they differ."""
+
+    def upsert(self, batch: Sequence[IndexedArticle]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> int: ...
+
+    def fingerprints(self, bands: Sequence[str]) -> list[Fingerprint]:
+        """The articles holding any of these LSH band keys (``archive.stories``): the earlier
+        articles a new one may repeat. Every write before the call is seen."""
+
+    def optimize(self) -> None: ...
+
+
+class Generations(Protocol):
+    """Full rebuilds write a new generation and switch readers to it atomically; one writer at a
+    time holds the lock; every job is recorded."""
+
+    @property
+    def target(self) -> str | None:
+        """The generation (Elasticsearch: the index or alias) this store writes and reads."""
 
     def new_generation(self, model: str, dim: int, analysis_version: str) -> Store:
         """A store writing into a fresh generation that readers do not see until ``activate``."""
@@ -315,18 +332,18 @@ class Store(Protocol):
     def drop(self, name: str) -> None:
         """Delete an inactive generation (``StoreError`` for the active one)."""
 
-    # jobs: one writer at a time, and a history every reader can see
     def lock(self, job_id: str) -> AbstractContextManager[None]:
         """Hold the index's write lock (released even by kill -9); ``StoreLocked`` if taken."""
 
     def record_job(self, record: dict) -> None:
         """Add or replace (by ``record["id"]``) a job record."""
 
-    def jobs(self, limit: int) -> list[dict]:
-        """The newest job records first; a 'running' job that holds no lock reads 'interrupted'."""
+
+class Store(Reader, Writer, Generations, Protocol):
+    """A search backend: LanceDB (the embedded default) or Elasticsearch."""
 
 
-def rollback(store: Store) -> str:
+def activate_previous(store: Store) -> str:
     """Re-activate the newest complete generation older than the active one; its name."""
     gens = store.generations()
     active = [g for g in gens if g.active]

@@ -422,6 +422,7 @@ class ElasticStore:
         from elastic_transport import TransportError
         from elasticsearch import ConflictError
 
+        self._write_guard()
         index, ttl = self._jobs_index(), self.settings.lock_ttl
         es = self.es.options(max_retries=0)
         holder = {
@@ -506,6 +507,7 @@ class ElasticStore:
         return bool(doc.get("found")) and float(doc["_source"].get("expires", 0)) > time.time()
 
     def record_job(self, record: dict) -> None:
+        self._write_guard()
         with self._errors("record the job"):
             self.es.index(
                 index=self._jobs_index(),

@@ -249,9 +249,12 @@ class LanceStore:
     def _next_name(self) -> str:
         return f"g{max(self._numbered().values(), default=0) + 1:04d}"
 
-    def new_generation(self, model: str, dim: int, analysis_version: str) -> LanceStore:
+    def _write_guard(self) -> None:
         if self.read_only:
             raise StoreError("this store was opened read-only")
+
+    def new_generation(self, model: str, dim: int, analysis_version: str) -> LanceStore:
+        self._write_guard()
         name = self._next_name()
         self._write_meta(
             name, {"model": model, "dim": dim, "analysis_version": analysis_version, "schema_version": SCHEMA_VERSION}
@@ -259,8 +262,7 @@ class LanceStore:
         return LanceStore(self.root, target=name)
 
     def activate(self, name: str) -> None:
-        if self.read_only:
-            raise StoreError("this store was opened read-only")
+        self._write_guard()
         if not (self.root / name / "meta.json").exists():
             raise StoreError(f"no generation {name!r} in {self.root}")
         for gen in filter(None, (name, self._current())):  # the outgoing one too: readers saw it whole
@@ -274,8 +276,7 @@ class LanceStore:
             self._write_meta(name, dict(meta, **switched_meta()))
 
     def drop(self, name: str) -> None:
-        if self.read_only:
-            raise StoreError("this store was opened read-only")
+        self._write_guard()
         if name == self._current():
             raise StoreError(f"{name} is the active generation of {self.root}; switch first")
         if not _GENERATION.fullmatch(name):
@@ -285,6 +286,7 @@ class LanceStore:
     # ------------------------------------------------------------------ lock and job history
     @contextmanager
     def lock(self, job_id: str) -> Iterator[None]:
+        self._write_guard()
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -314,6 +316,7 @@ class LanceStore:
             os.close(fd)
 
     def record_job(self, record: dict) -> None:
+        self._write_guard()
         self.root.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
         with self._writing(self.root / "jobs.jsonl"):
@@ -475,8 +478,7 @@ class LanceStore:
             raise StoreError(f"writing to {where or self.path} failed: {_reason(exc)}") from exc
 
     def upsert(self, batch: Sequence[IndexedArticle]) -> None:
-        if self.read_only:
-            raise StoreError("this store was opened read-only")
+        self._write_guard()
         if not batch:
             return
         with self._writing():
@@ -560,6 +562,7 @@ class LanceStore:
         passages.delete(keep)
 
     def delete(self, ids: Sequence[str]) -> int:
+        self._write_guard()
         articles = self._table("articles")
         if articles is None or not ids:
             return 0
