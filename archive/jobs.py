@@ -21,7 +21,7 @@ import tomllib
 import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from archive.embeddings import Embedder
 from archive.ingest import Fetcher, Notice, Rejected, discover, read_feed, read_file, stored_path
 from archive.ingest.feeds import DELAY, TIMEOUT
 from archive.model import Article
-from archive.pipeline import Indexer, IndexReport, triage
+from archive.pipeline import Counts, Indexer, IndexReport, triage
 from archive.store.base import IndexMismatch, Store, StoreError, StoreLocked, activate_previous, prune
 
 MAX_RECORDED_ERRORS = 200
@@ -275,8 +275,8 @@ def check_sources(store: Store, sources: Sequence[Source], moved: bool = False) 
 
 
 @dataclass
-class JobRecord:
-    """One run of a job, as stored in the history."""
+class JobRecord(Counts):
+    """One run of a job, as stored in the history (the counts come from the run's ``IndexReport``)."""
 
     id: str
     mode: str  # incremental | full | dry-run | rollback
@@ -285,12 +285,8 @@ class JobRecord:
     status: str = "running"  # running | ok | partial | failed | locked (| interrupted, when read back)
     ended: str | None = None
     seconds: float = 0.0
-    added: int = 0
-    updated: int = 0
     deleted: int = 0
-    unchanged: int = 0
     failed: int = 0
-    passages: int = 0
     kept_unreadable: int = 0  # indexed articles kept because their file could not be read
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. files read in a legacy encoding
@@ -303,7 +299,10 @@ class JobRecord:
     pid: int = field(default_factory=os.getpid)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The record as stored and printed: who, when and how it ended first, then the counts."""
+        d = asdict(self)
+        head = ("id", "mode", "sources", "started", "status", "ended", "seconds")
+        return {**{k: d[k] for k in head}, **{k: v for k, v in d.items() if k not in head}}
 
 
 def _now() -> str:
@@ -441,7 +440,8 @@ class JobRunner:
         return [s for s in config.sources if s.name in only]
 
     def _absorb(self, rec: JobRecord, report: IndexReport) -> None:
-        rec.added, rec.updated, rec.unchanged, rec.passages = report.added, report.updated, report.unchanged, report.passages
+        for f in fields(Counts):
+            setattr(rec, f.name, getattr(report, f.name))
         rec.failed = report.failed
         rec.errors = [str(e) for e in report.errors[:MAX_RECORDED_ERRORS]]
         rec.notes = [str(n) for n in report.notes[:MAX_RECORDED_ERRORS]]

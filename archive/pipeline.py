@@ -25,14 +25,20 @@ from archive.model import Article
 from archive.store.base import IndexedArticle, PartialWrite, Store
 
 
-@dataclass
-class IndexReport:
-    """What a run did; ``errors`` name each bad file/line."""
+@dataclass(kw_only=True)
+class Counts:
+    """What a run did to the index, kept alike by a run's report and its job record."""
 
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     passages: int = 0
+
+
+@dataclass
+class IndexReport(Counts):
+    """What a run did; ``errors`` name each bad file/line."""
+
     errors: list[Rejected] = field(default_factory=list)
     notes: list[Notice] = field(default_factory=list)
     seconds: float = 0.0
