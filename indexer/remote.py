@@ -37,7 +37,15 @@ class Remote:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._call(f"{self.url}{path}", json.dumps(body).encode())
 
+    def open(self, path: str, params: list[tuple[str, str]]) -> Any:
+        """A streamed response (``read``, ``headers``) of ``path``, for bodies too large to hold."""
+        return self._request(f"{self.url}{path}?{urllib.parse.urlencode(params)}", None)
+
     def _call(self, url: str, data: bytes | None) -> Any:
+        with self._request(url, data) as response:
+            return json.loads(response.read())
+
+    def _request(self, url: str, data: bytes | None) -> Any:
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
@@ -45,8 +53,7 @@ class Remote:
             headers["X-API-Key"] = self._key
         request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                return json.loads(response.read())
+            return urllib.request.urlopen(request, timeout=TIMEOUT)
         except urllib.error.HTTPError as exc:
             try:
                 message = json.loads(exc.read()).get("error") or exc.reason

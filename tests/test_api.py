@@ -281,6 +281,17 @@ def test_the_warm_command_line_prints_what_a_cold_one_prints(seed_store_dir: Pat
     cold_vec = run_cli("embed", "حلب", data_dir=seed_store_dir)
     assert np.allclose(json.loads(warm_vec.stdout), json.loads(cold_vec.stdout), atol=1e-6)
 
+    for fmt in ("csv", "jsonl"):  # export streams from the server: the same file as a local export
+        local, remote = seed_store_dir.parent / f"local.{fmt}", seed_store_dir.parent / f"remote.{fmt}"
+        cold_export = run_cli("export", "حلب", "--format", fmt, "--out", str(local), "--quiet", data_dir=seed_store_dir)
+        warm_export = run_cli(
+            "export", "حلب", "--format", fmt, "--out", str(remote), "--api", keyed, data_dir=seed_store_dir, env=env
+        )
+        assert cold_export.returncode == warm_export.returncode == 0, warm_export.stderr
+        assert remote.read_bytes() == local.read_bytes() and local.stat().st_size > 100
+        n = cold_export.stderr.strip().splitlines()[-1].split()[0]
+        assert f"{n} articles exported to {remote} (the server counted {n} matches)" in warm_export.stderr
+
     refused = run_cli("search", "حلب", "--api", keyed, data_dir=seed_store_dir)  # no key
     assert refused.returncode == cli.EXIT_FAILED and "401" in refused.stderr and "API key" in refused.stderr
     with socket.socket() as s:
