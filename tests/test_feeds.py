@@ -46,7 +46,9 @@ class Site:
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
-        self.rss_items = ["a1", "a2", "redirect", "missing", "error", "slow", "big", "huge", "loop", "pdf", "private/x"]
+        self.rss_items = [
+            *("a1", "a2", "redirect", "missing", "error", "slow", "big", "huge", "loop", "pdf", "private/x", "to-private")
+        ]
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,6 +107,8 @@ class Site:
             send(200, page(path))
         elif path == "redirect":
             send(302, b"", Location="/a3")
+        elif path == "to-private":
+            send(302, b"", Location="/private/y")
         elif path == "loop":
             send(302, b"", Location="/loop")
         elif path == "error":
@@ -165,10 +169,12 @@ def test_feeds_are_indexed_every_failure_named_and_a_second_run_fetches_only_new
         ("loop", "more than 5 redirects"),
         ("pdf", "not an HTML page (application/pdf)"),
         ("private/x", "robots.txt"),
+        ("to-private", "robots.txt disallows"),
         ("bad.xml", "not an RSS or Atom feed"),
     ]:
         assert f"{site.url}/{path}: " in errors and why in errors.split(f"{site.url}/{path}: ")[1].split("\n")[0], (path, errors)
-    assert site.hits["private/x"] == 0 and site.hits["robots.txt"] == 1  # asked once per run and host
+    assert site.hits["private/x"] == site.hits["private/y"] == 0  # not even a redirect reaches a disallowed path
+    assert site.hits["robots.txt"] == 1  # asked once per run and host
 
     found = {a.url: a for a in store.get(list(store.hashes())).values()}
     a1 = found[f"{site.url}/a1"]

@@ -90,7 +90,7 @@ class Fetcher:
         if site not in self.robots:
             rules: urllib.robotparser.RobotFileParser | bool = urllib.robotparser.RobotFileParser()
             try:
-                _, body, _ = self._fetch(site + "/robots.txt")
+                _, body, _ = self._fetch(site + "/robots.txt", obey=False)
                 rules.parse(body.decode("utf-8", errors="replace").splitlines())  # type: ignore[union-attr]
             except FetchError as exc:  # no robots.txt (4xx): all allowed; an unreachable or failing one: none
                 rules = str(exc).startswith("HTTP 4")
@@ -108,7 +108,9 @@ class Fetcher:
             time.sleep(pause)
         self.last_request[parts.netloc] = time.monotonic()
 
-    def _fetch(self, url: str) -> tuple[str, bytes, str]:
+    def _fetch(self, url: str, obey: bool = True) -> tuple[str, bytes, str]:
+        """``url`` with its redirects followed, each hop checked (and, when ``obey``, allowed by
+        its site's robots.txt: a redirect may lead to another site)."""
         opener = urllib.request.build_opener(_NoRedirects)
         for _ in range(MAX_REDIRECTS + 1):
             self._wait(url)
@@ -122,6 +124,8 @@ class Fetcher:
                 if location:
                     url = urllib.parse.urljoin(url, location)
                     self._check(url)
+                    if obey and not self._allowed(url):
+                        raise FetchError(f"redirected to {url}, which the site's robots.txt disallows") from None
                     continue
                 raise FetchError(f"HTTP {exc.code} {exc.reason}") from None
             except (urllib.error.URLError, OSError) as exc:
