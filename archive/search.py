@@ -199,6 +199,7 @@ class SearchService:
         self.analyzer = analyzer or default_analyzer()
         self._floor = floor
         self._floor_note = ""  # why semantic hits are not floored, when the default cannot apply
+        self._indexed_model: str | None = None  # the model the index was embedded with, read once
 
     @property
     def embedder(self) -> Embedder:
@@ -247,15 +248,18 @@ class SearchService:
         filters = Filters.of(query, sources, date_from, date_to)
         depth = min(MAX_DEPTH, max(100, page * page_size * 2))
 
+        mismatch = self._model_mismatch() if mode != "keyword" and query.semantic_text.strip() else ""
+        if mismatch:
+            warnings.append(mismatch)
         fuser = self.store if isinstance(self.store, ServerFusion) and self.store.server_rrf else None
-        server = mode == "hybrid" and fuser is not None and bool(query.semantic_text.strip())
+        server = mode == "hybrid" and fuser is not None and bool(query.semantic_text.strip()) and not mismatch
         weights = (0.5, 0.5)
         kw, kw_tally = self.store.ranked(query.tree, filters, depth) if mode != "semantic" and not server else ([], Tally())
         sem: list[SemanticHit] = []
         vec: np.ndarray | None = None
         if mode == "hybrid":
             warnings.extend(getattr(self.store, "warnings", ()))  # e.g. server-side fusion unavailable
-        if mode != "keyword" and query.semantic_text.strip():
+        if mode != "keyword" and query.semantic_text.strip() and not mismatch:
             vec = self.embedder.queries([query.semantic_text])[0]
             if server and fuser is not None:  # the cluster fuses (equal weights); per-channel ranks are not reported
                 fused = {h.article_id: h.score for h in fuser.hybrid(query.tree, vec, filters, depth, RRF_K)}
@@ -361,6 +365,21 @@ class SearchService:
             stories_exact=not counted.stored,
             evidence={d: (fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d)) for d in ordered},
         )
+
+    def _model_mismatch(self) -> str:
+        """Why the semantic channel is off: the index's vectors come from another model than the
+        queries' would (their similarities mean nothing), or ''. The index's model is read once
+        (a model change rebuilds the index: a long-running reader is then restarted)."""
+        if self._indexed_model is None:
+            self._indexed_model = self.store.info().model or ""
+        name = self.embedder.name
+        if self._indexed_model and self._indexed_model != name:
+            return (
+                f"the index was embedded with {self._indexed_model!r} and queries would be embedded with {name!r}: "
+                f"their similarities mean nothing, so the semantic channel is off (use --model / $ARCHIVE_MODEL "
+                f"{self._indexed_model!r}, or rebuild the index)"
+            )
+        return ""
 
     def _split(
         self, hits: list[SemanticHit], vector: np.ndarray | None, text: str

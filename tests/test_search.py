@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,26 @@ def test_snippet_of_a_900k_character_article_takes_linear_time() -> None:
         "the snippet of a 900,000-character article of one repeated word",
         f"{took:.2f} s (before: 1.7 s for its first 90,000 characters, 8.0 s for 180,000, minutes for all)",
     )
+
+
+def test_queries_are_never_compared_with_vectors_of_another_model(seed_store_dir: Path) -> None:
+    """An index embedded with one model searched with another (of the same dimension) would rank
+    by meaningless similarities: the semantic channel is off, and the warning says why and how."""
+    import numpy as np
+
+    class Other(Embedder):
+        def __init__(self) -> None:  # no model to load: a stand-in with another name, the same dimension
+            self.name, self.dim, self.calls = "another/model", 384, 0
+
+        def queries(self, texts: Sequence[str]) -> np.ndarray:
+            self.calls += len(texts)
+            return np.full((len(texts), 384), 384**-0.5, dtype=np.float32)
+
+    other = Other()
+    svc = SearchService(open_store(seed_store_dir, read_only=True), other)
+    hybrid = svc.search("الجيش السوري", mode="hybrid")
+    assert hybrid.hits and all(h.semantic_rank is None for h in hybrid.hits) and other.calls == 0
+    assert any("embedded with 'intfloat/multilingual-e5-small'" in w and "another/model" in w for w in hybrid.warnings)
+    semantic = svc.search("الجيش السوري", mode="semantic")
+    assert semantic.total == 0 and any("semantic channel is off" in w for w in semantic.warnings)
+    assert svc.search("الجيش السوري", mode="keyword").warnings == []  # keyword search needs no model

@@ -40,6 +40,8 @@ def test_one_search_page_costs_a_known_number_of_store_calls(seed_store_dir: Pat
         ("semantic", "الجيش السوري"): 3,  # semantic, get ×2
         ("hybrid", "+حلب -داعش"): 7,  # + keyword ×2: the required and the excluded part constrain meaning
     }
+    svc.search("حلب", mode="semantic")
+    assert store.calls["info"] == 1  # the first search that needs meaning reads the index's model, once
     seen = {}
     for (mode, query), budget in budgets.items():
         store.calls.clear()
