@@ -205,14 +205,12 @@ def create_app(service: SearchService, api_key: str | None = None, cors_origins:
     @app.get("/v1/articles/{article_id}", dependencies=v1, summary="One article, the query's words marked")
     def article(article_id: str, q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "") -> Any:
         found = answers.article_json(service, article_id, q)
-        if found is None:
-            return JSONResponse({"error": f"no article {article_id!r} in the index"}, status_code=404)
-        return found
+        return _unknown(article_id) if found is None else found
 
     @app.get("/v1/articles/{article_id}/similar", dependencies=v1, summary="Vector neighbours of an article")
     def similar(article_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 5) -> Any:
-        if answers.article_json(service, article_id) is None:
-            return JSONResponse({"error": f"no article {article_id!r} in the index"}, status_code=404)
+        if not service.store.get([article_id], text=False):  # metadata only: no text read or marked
+            return _unknown(article_id)
         return {"id": article_id, "similar": answers.similar_json(service, article_id, limit)}
 
     @app.get("/v1/status", dependencies=v1, summary="What the index holds")
@@ -251,6 +249,10 @@ def create_app(service: SearchService, api_key: str | None = None, cors_origins:
         return {"model": emb.name, "dim": emb.dim, "kind": req.kind, "vectors": vecs.tolist()}
 
     return app
+
+
+def _unknown(article_id: str) -> JSONResponse:
+    return JSONResponse({"error": f"no article {article_id!r} in the index"}, status_code=404)
 
 
 class _Unauthorized(Exception):

@@ -322,7 +322,9 @@ class _Scan:
         self.known = known or {}
         self.carry = carry
         self.requests = 0  # HTTP requests made for feeds
-        self._hosts = Fetcher()  # the per-host state every feed's fetcher shares (turns, robots.txt)
+        # per host, shared by every feed's fetcher: whose turn it is, and its robots.txt
+        self._turns: dict[str, float] = {}
+        self._robots: dict[str, Any] = {}
         self.protected_files: set[str] = set()  # stored paths of files with any read error
         self.protected_dirs: set[str] = set()  # stored-path prefixes of unreadable dirs / missing sources
 
@@ -332,8 +334,8 @@ class _Scan:
             allow_private=src.allow_private,
             delay=src.delay,
             timeout=src.timeout,
-            last_request=self._hosts.last_request,
-            robots=self._hosts.robots,
+            last_request=self._turns,
+            robots=self._robots,
         )
         try:
             yield from read_feed(src.feed, src.name, fetcher, src.publisher, known=set(mine))
