@@ -182,6 +182,48 @@ class SearchResult:
         return f"{self.total:,}" if self.total_exact else f"more than {self.total:,}"
 
 
+@dataclass
+class _Plan:
+    """A search's question, settled by ``SearchService._plan`` before the channels are asked."""
+
+    text: str
+    query: ParsedQuery
+    mode: Mode
+    weight: float  # the semantic weight asked for
+    filters: Filters
+    page: int
+    page_size: int
+    sort: Sort
+    warnings: list[str]
+    depth: int = 100  # how deep each channel is read
+    semantic: bool = False  # the semantic channel runs (there is text for it and the index's model matches)
+    fuser: ServerFusion | None = None  # the store fuses both channels itself, when it can
+    server: bool = False  # and it does, for this search
+    browsing: bool = False  # filters (and exclusions) alone: a listing, newest first
+
+
+@dataclass
+class _Work:
+    """What the steps of one search hand on to each other."""
+
+    kw: list[KeywordHit] = field(default_factory=list)
+    kw_tally: Tally = field(default_factory=Tally)  # the store's tally of every keyword match
+    sem: list[SemanticHit] = field(default_factory=list)  # above the floor
+    weak: list[SemanticHit] = field(default_factory=list)  # below it
+    server_fused: dict[str, float] | None = None
+    articles: dict[str, Article] = field(default_factory=dict)  # metadata of every candidate
+    fused: dict[str, float] = field(default_factory=dict)
+    weights: tuple[float, float] = (0.5, 0.5)
+    listed: int = 0  # the length of a filter-only listing
+    weak_ids: list[str] = field(default_factory=list)
+    kw_rank: dict[str, tuple[int, float]] = field(default_factory=dict)
+    sem_rank: dict[str, tuple[int, SemanticHit]] = field(default_factory=dict)
+    ordered: list[str] = field(default_factory=list)
+    counted: Counted = field(default_factory=Counted)
+    tally: Tally = field(default_factory=Tally)
+    kw_total: int = 0
+
+
 class SearchService:
     """Stateless over a store; the embedder is created lazily (keyword search needs no model)."""
 
@@ -239,132 +281,198 @@ class SearchService:
         (near-duplicates republished by several sources), where its best version ranks, with
         the other versions beside it; pages count stories."""
         t0 = time.perf_counter()
-        query = self.parse(text, default)
-        warnings = list(query.warnings)
-        mode = mode if mode in MODES else "hybrid"
-        page = max(1, int(page))
-        page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-        weight = min(1.0, max(0.0, float(semantic_weight)))
-        filters = Filters.of(query, sources, date_from, date_to)
-        depth = min(MAX_DEPTH, max(100, page * page_size * 2))
+        plan = self._plan(text, mode, semantic_weight, sources, date_from, date_to, sort, page, page_size, default)
+        work = self._retrieve(plan)
+        self._fuse(plan, work)
+        self._order(plan, work)
+        self._tally(plan, work)
+        hits, stories = self._page(plan, work, weaker, group)
+        self._closing_warnings(plan, work)
+        return SearchResult(
+            plan.query,
+            plan.mode,
+            hits,
+            work.tally.total,
+            plan.page,
+            plan.page_size,
+            round((time.perf_counter() - t0) * 1000, 1),
+            work.tally,
+            plan.filters,
+            work.counted,
+            plan.warnings,
+            (round(work.weights[0], 4), round(work.weights[1], 4)),
+            total_exact=not (len(work.sem) >= plan.depth and plan.mode != "keyword"),
+            keyword_total=work.kw_total,
+            semantic_total=sum(1 for h in work.sem if h.article_id in work.fused),
+            weaker=len(work.weak_ids),
+            order=tuple(work.ordered),
+            sort=plan.sort,
+            stories=stories,
+            stories_exact=not work.counted.stored,
+            evidence={d: (work.fused.get(d, 0.0), work.kw_rank.get(d), work.sem_rank.get(d)) for d in work.ordered},
+        )
 
-        mismatch = self._model_mismatch() if mode != "keyword" and query.semantic_text.strip() else ""
+    def _plan(
+        self,
+        text: str,
+        mode: Mode,
+        semantic_weight: float,
+        sources: Sequence[str],
+        date_from: dt.date | None,
+        date_to: dt.date | None,
+        sort: Sort,
+        page: int,
+        page_size: int,
+        default: Operator,
+    ) -> _Plan:
+        """Step 1: what the search will ask, decided before any store call but the model check."""
+        query = self.parse(text, default)
+        plan = _Plan(
+            text=text,
+            query=query,
+            mode=mode if mode in MODES else "hybrid",
+            weight=min(1.0, max(0.0, float(semantic_weight))),
+            filters=Filters.of(query, sources, date_from, date_to),
+            page=max(1, int(page)),
+            page_size=max(1, min(int(page_size), MAX_PAGE_SIZE)),
+            sort=sort,
+            warnings=list(query.warnings),
+        )
+        plan.depth = min(MAX_DEPTH, max(100, plan.page * plan.page_size * 2))
+        wants_meaning = plan.mode != "keyword" and bool(query.semantic_text.strip())
+        mismatch = self._model_mismatch() if wants_meaning else ""
         if mismatch:
-            warnings.append(mismatch)
-        fuser = self.store if isinstance(self.store, ServerFusion) and self.store.server_rrf else None
-        server = mode == "hybrid" and fuser is not None and bool(query.semantic_text.strip()) and not mismatch
-        weights = (0.5, 0.5)
-        kw, kw_tally = self.store.ranked(query.tree, filters, depth) if mode != "semantic" and not server else ([], Tally())
-        sem: list[SemanticHit] = []
-        vec: np.ndarray | None = None
-        if mode == "hybrid":
-            warnings.extend(getattr(self.store, "warnings", ()))  # e.g. server-side fusion unavailable
-        if mode != "keyword" and query.semantic_text.strip() and not mismatch:
-            vec = self.embedder.queries([query.semantic_text])[0]
-            if server and fuser is not None:  # the cluster fuses (equal weights); per-channel ranks are not reported
-                fused = {h.article_id: h.score for h in fuser.hybrid(query.tree, vec, filters, depth, RRF_K)}
-                if weight != 0.5:
-                    warnings.append("server-side fusion (rrf retriever) weighs both channels equally")
-            else:
-                sem = self.store.semantic(vec, filters, depth)
-        # one metadata read for the hits of both channels (text is read for one page only)
-        articles = self.store.get(list(dict.fromkeys([h.article_id for h in kw] + [h.article_id for h in sem])), text=False)
-        sem, weak = self._split(live_hits(sem, articles), vec, query.semantic_text)
-        if vec is not None and self._floor_note:
-            warnings.append(self._floor_note)
-        sem_full = len(sem) >= depth  # every hit fetched is above the floor: more may exist
-        if not server:
-            weights = (1.0, 0.0) if mode == "keyword" else (0.0, 1.0)
-            if mode == "hybrid":
-                words = query_words(query) if kw and sem else []
-                known = self.store.known_terms(sorted({t for w in words for t in w})) if words else set()
-                weights = hybrid_weights(weight, words, known)
-            fused = rrf([([h.article_id for h in kw], weights[0]), ([h.article_id for h in sem], weights[1])])
-        browsing = (
+            plan.warnings.append(mismatch)
+        plan.semantic = wants_meaning and not mismatch
+        plan.fuser = self.store if isinstance(self.store, ServerFusion) and self.store.server_rrf else None
+        plan.server = plan.mode == "hybrid" and plan.fuser is not None and plan.semantic
+        plan.browsing = (
             not query.semantic_text.strip()
             and not query.has_keyword_clauses
-            and bool(filters.sources or filters.date_from or filters.date_to or query.excluded_only)
+            and bool(plan.filters.sources or plan.filters.date_from or plan.filters.date_to or query.excluded_only)
         )
-        listed = 0
-        if browsing:  # filters (and exclusions) alone: list what they select, newest first
-            listing = self.store.browse(filters, depth)
-            fused, listed, sort = rrf([(listing, 1.0)]), len(listing), "newest"
-        fused = self._constrain(query, filters, fused)
-        weak_ids = list(
-            self._constrain(query, filters, dict.fromkeys((h.article_id for h in weak if h.article_id not in fused), 0.0))
-        )
+        if plan.browsing:  # filters (and exclusions) alone: a listing, newest first
+            plan.sort = "newest"
+        return plan
 
-        kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(kw, 1)}
-        sem_rank = {h.article_id: (i, h) for i, h in enumerate(sorted(sem + weak, key=lambda h: -h.score), 1)}
-        never = len(fused) + 1
-        # equal fused scores (mirror-image ranks) go to the better keyword rank: exact evidence first
+    def _retrieve(self, plan: _Plan) -> _Work:
+        """Step 2: each channel's candidates (or the cluster's fusion of both), their metadata in
+        one read, the semantic hits split at the relevance floor."""
+        work = _Work()
+        if plan.mode != "semantic" and not plan.server:
+            work.kw, work.kw_tally = self.store.ranked(plan.query.tree, plan.filters, plan.depth)
+        if plan.mode == "hybrid":
+            plan.warnings.extend(getattr(self.store, "warnings", ()))  # e.g. server-side fusion unavailable
+        sem: list[SemanticHit] = []
+        vec: np.ndarray | None = None
+        if plan.semantic:
+            vec = self.embedder.queries([plan.query.semantic_text])[0]
+            if plan.server and plan.fuser is not None:  # equal weights; per-channel ranks are not reported
+                hits = plan.fuser.hybrid(plan.query.tree, vec, plan.filters, plan.depth, RRF_K)
+                work.server_fused = {h.article_id: h.score for h in hits}
+                if plan.weight != 0.5:
+                    plan.warnings.append("server-side fusion (rrf retriever) weighs both channels equally")
+            else:
+                sem = self.store.semantic(vec, plan.filters, plan.depth)
+        # one metadata read for the hits of both channels (text is read for one page only)
+        ids = list(dict.fromkeys([h.article_id for h in work.kw] + [h.article_id for h in sem]))
+        work.articles = self.store.get(ids, text=False)
+        work.sem, work.weak = self._split(live_hits(sem, work.articles), vec, plan.query.semantic_text)
+        if vec is not None and self._floor_note:
+            plan.warnings.append(self._floor_note)
+        return work
+
+    def _fuse(self, plan: _Plan, work: _Work) -> None:
+        """Step 3: one fused ranking (weighted RRF, the cluster's, or a listing), then only the
+        candidates that obey the query's required parts and exclusions, the weaker ones too."""
+        if work.server_fused is not None:
+            work.fused = work.server_fused
+        else:
+            weights = (1.0, 0.0) if plan.mode == "keyword" else (0.0, 1.0)
+            if plan.mode == "hybrid":
+                words = query_words(plan.query) if work.kw and work.sem else []
+                known = self.store.known_terms(sorted({t for w in words for t in w})) if words else set()
+                weights = hybrid_weights(plan.weight, words, known)
+            work.weights = weights
+            work.fused = rrf([([h.article_id for h in work.kw], weights[0]), ([h.article_id for h in work.sem], weights[1])])
+        if plan.browsing:
+            listing = self.store.browse(plan.filters, plan.depth)
+            work.fused, work.listed = rrf([(listing, 1.0)]), len(listing)
+        work.fused = self._constrain(plan.query, plan.filters, work.fused)
+        weak = dict.fromkeys((h.article_id for h in work.weak if h.article_id not in work.fused), 0.0)
+        work.weak_ids = list(self._constrain(plan.query, plan.filters, weak))
+
+    def _order(self, plan: _Plan, work: _Work) -> None:
+        """Step 4: the fused order; equal fused scores (mirror-image ranks) go to the better
+        keyword rank, exact evidence first. Reads the metadata of candidates no channel brought
+        (a listing's, the cluster's)."""
+        work.kw_rank = {h.article_id: (i, h.score) for i, h in enumerate(work.kw, 1)}
+        by_score = sorted(work.sem + work.weak, key=lambda h: -h.score)
+        work.sem_rank = {h.article_id: (i, h) for i, h in enumerate(by_score, 1)}
+        never = len(work.fused) + 1
+        fused, kw_rank, sem_rank = work.fused, work.kw_rank, work.sem_rank
         ordered = sorted(fused, key=lambda d: (-fused[d], kw_rank.get(d, (never,))[0], sem_rank.get(d, (never,))[0], d))
-        unread = [d for d in ordered if d not in articles]  # a listing, or the server's fusion
+        unread = [d for d in ordered if d not in work.articles]
         if unread:
-            articles.update(self.store.get(unread, text=False))
-        ordered = [d for d in ordered if d in articles]
-        weak_ids = [d for d in weak_ids if d in articles]
-        counted = self._counted(query, filters, ordered, articles, kw, depth, listed >= depth)
-        keyword_part = counted.stored and counted.tree is not None  # the store counted every keyword match
-        tally = self._count(counted, filters, kw_tally if keyword_part else None)
-        kw_total = kw_tally.total if keyword_part else sum(1 for h in kw if h.article_id in fused)
-        if sort == "newest" and keyword_part:  # the newest of every match, not of the best-ranked ones
-            newest = list(islice(self._by_date(counted, filters, depth), depth))
-            articles.update((a.id, a) for a in newest)
-            ordered = [a.id for a in newest]
-        if sort == "newest":
-            for listing in (ordered, weak_ids):
-                listing.sort(key=lambda d: (articles[d].published_at or dt.datetime.min), reverse=True)
-        versions = stories_of(ordered, articles) if group else {}
-        shown = [d for d in ordered if d in versions] if group else ordered
-        listing = shown + (weak_ids if weaker else [])
-        page_ids = listing[(page - 1) * page_size : page * page_size]
+            work.articles.update(self.store.get(unread, text=False))
+        work.ordered = [d for d in ordered if d in work.articles]
+        work.weak_ids = [d for d in work.weak_ids if d in work.articles]
+
+    def _tally(self, plan: _Plan, work: _Work) -> None:
+        """Step 5: the exact count of the match set, its facets, and for a newest-first sort of
+        a keyword set larger than one read, the newest of every match (not of the best-ranked)."""
+        work.counted = self._counted(
+            plan.query, plan.filters, work.ordered, work.articles, work.kw, plan.depth, work.listed >= plan.depth
+        )
+        keyword_part = work.counted.stored and work.counted.tree is not None  # the store counted every keyword match
+        work.tally = self._count(work.counted, plan.filters, work.kw_tally if keyword_part else None)
+        work.kw_total = work.kw_tally.total if keyword_part else sum(1 for h in work.kw if h.article_id in work.fused)
+        if plan.sort != "newest":
+            return
+        if keyword_part:
+            newest = list(islice(self._by_date(work.counted, plan.filters, plan.depth), plan.depth))
+            work.articles.update((a.id, a) for a in newest)
+            work.ordered = [a.id for a in newest]
+        for listing in (work.ordered, work.weak_ids):
+            listing.sort(key=lambda d: (work.articles[d].published_at or dt.datetime.min), reverse=True)
+
+    def _page(self, plan: _Plan, work: _Work, weaker: bool, group: bool) -> tuple[list[Hit], int]:
+        """Step 6: the page asked for (the weaker matches after the matches when asked for; one
+        entry per story when grouped), its full text read once, highlighted. Returns the hits and
+        the number of stories."""
+        versions = stories_of(work.ordered, work.articles) if group else {}
+        shown = [d for d in work.ordered if d in versions] if group else work.ordered
+        listing = shown + (work.weak_ids if weaker else [])
+        page_ids = listing[(plan.page - 1) * plan.page_size : plan.page * plan.page_size]
         full = self.store.get(page_ids + [v for d in page_ids for v in versions.get(d, ())])
-        weak_set = set(weak_ids)
+        weak = set(work.weak_ids)
         hits = [
             self._hit(
                 full[d],
-                fused.get(d, 0.0),
-                kw_rank.get(d),
-                sem_rank.get(d),
-                query,
-                mode,
-                d in weak_set,
+                work.fused.get(d, 0.0),
+                work.kw_rank.get(d),
+                work.sem_rank.get(d),
+                plan.query,
+                plan.mode,
+                d in weak,
                 [full[v] for v in versions.get(d, ()) if v in full],
             )
             for d in page_ids
             if d in full
         ]
-        if not browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and text.strip():
-            warnings.append("the query has no searchable words (only stop words, operators or filters)")
-        if page * page_size * 2 > MAX_DEPTH and tally.total > len(ordered):
-            warnings.append(
-                f"only the first {len(ordered):,} ranked matches can be paged through (each channel is "
+        return hits, len(versions)
+
+    @staticmethod
+    def _closing_warnings(plan: _Plan, work: _Work) -> None:
+        """What the reader should know about the answer as a whole."""
+        query = plan.query
+        if not plan.browsing and not query.has_keyword_clauses and not query.semantic_text.strip() and plan.text.strip():
+            plan.warnings.append("the query has no searchable words (only stop words, operators or filters)")
+        if plan.page * plan.page_size * 2 > MAX_DEPTH and work.tally.total > len(work.ordered):
+            plan.warnings.append(
+                f"only the first {len(work.ordered):,} ranked matches can be paged through (each channel is "
                 f"read at most {MAX_DEPTH:,} deep): narrow the query or the filters to reach the others"
             )
-        return SearchResult(
-            query,
-            mode,
-            hits,
-            tally.total,
-            page,
-            page_size,
-            round((time.perf_counter() - t0) * 1000, 1),
-            tally,
-            filters,
-            counted,
-            warnings,
-            (round(weights[0], 4), round(weights[1], 4)),
-            total_exact=not (sem_full and mode != "keyword"),
-            keyword_total=kw_total,
-            semantic_total=sum(1 for h in sem if h.article_id in fused),
-            weaker=len(weak_ids),
-            order=tuple(ordered),
-            sort=sort,
-            stories=len(versions),
-            stories_exact=not counted.stored,
-            evidence={d: (fused.get(d, 0.0), kw_rank.get(d), sem_rank.get(d)) for d in ordered},
-        )
 
     def _model_mismatch(self) -> str:
         """Why the semantic channel is off: the index's vectors come from another model than the
