@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -341,6 +341,24 @@ class Generations(Protocol):
 
 class Store(Reader, Writer, Generations, Protocol):
     """A search backend: LanceDB (the embedded default) or Elasticsearch."""
+
+
+def require_compatible(meta: dict, wanted: dict, where: str, remedy: str) -> None:
+    """Raise ``IndexMismatch`` naming every property of an existing index that differs from
+    what this writer would write (values compared as text: Elasticsearch's _meta returns
+    numbers as the client parsed them)."""
+    diff = [f"{k}: index has {meta.get(k)!r}, now {v!r}" for k, v in wanted.items() if str(meta.get(k)) != str(v)]
+    if diff:
+        raise IndexMismatch(f"{where} was built differently ({'; '.join(diff)}); {remedy}")
+
+
+def mark_interrupted(records: list[dict], locked: Callable[[], bool]) -> list[dict]:
+    """Job records as a reader should see them: a 'running' job whose writer holds no lock any
+    more was interrupted (killed, or its machine went down). ``locked`` is asked only when a
+    record says 'running' (on Elasticsearch it is a request)."""
+    if not any(r.get("status") == "running" for r in records) or locked():
+        return records
+    return [dict(r, status="interrupted") if r.get("status") == "running" else r for r in records]
 
 
 def activate_previous(store: Store) -> str:

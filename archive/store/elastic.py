@@ -45,7 +45,6 @@ from archive.store.base import (
     Fingerprint,
     Generation,
     IndexedArticle,
-    IndexMismatch,
     KeywordHit,
     PartialWrite,
     SemanticHit,
@@ -55,6 +54,8 @@ from archive.store.base import (
     StoreLocked,
     Tally,
     day_after,
+    mark_interrupted,
+    require_compatible,
     switched_meta,
 )
 from archive.store.walk import build
@@ -351,12 +352,12 @@ class ElasticStore:
             self._create(f"{self.alias}-v{self._next_number()}", model, dim, analysis_version, bulk=False, alias=True)
             return
         meta = self._meta_of(index)
-        diff = [f"{k}: index has {meta.get(k)!r}, now {v!r}" for k, v in wanted.items() if str(meta.get(k)) != str(v)]
-        if diff:
-            raise IndexMismatch(
-                f"the Elasticsearch index {index!r} was built differently ({'; '.join(diff)}); "
-                "run a full rebuild (it creates a new generation and switches the alias)"
-            )
+        require_compatible(
+            meta,
+            wanted,
+            f"the Elasticsearch index {index!r}",
+            "run a full rebuild (it creates a new generation and switches the alias)",
+        )
 
     def _next_number(self) -> int:
         return max((g.number for g in self.generations()), default=0) + 1
@@ -524,9 +525,7 @@ class ElasticStore:
             if res.meta.status == 404:
                 return []
             out = [{k: v for k, v in h["_source"].items() if k != "kind"} for h in res["hits"]["hits"]]
-            if any(r.get("status") == "running" for r in out) and not self._lock_live():
-                out = [dict(r, status="interrupted") if r.get("status") == "running" else r for r in out]
-        return out
+        return mark_interrupted(out, self._lock_live)
 
     # ------------------------------------------------------------------ writes
     @staticmethod

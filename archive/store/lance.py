@@ -49,7 +49,6 @@ from archive.store.base import (
     Fingerprint,
     Generation,
     IndexedArticle,
-    IndexMismatch,
     KeywordHit,
     SemanticHit,
     StoreEmpty,
@@ -58,6 +57,8 @@ from archive.store.base import (
     StoreLocked,
     Tally,
     day_after,
+    mark_interrupted,
+    require_compatible,
     switched_meta,
 )
 from archive.store.walk import build
@@ -341,9 +342,7 @@ class LanceStore:
                 records.pop(rec["id"], None)
                 records[rec["id"]] = rec
         out = sorted(reversed(records.values()), key=lambda r: str(r.get("started", "")), reverse=True)[:limit]
-        if any(r.get("status") == "running" for r in out) and not self._locked():
-            out = [dict(r, status="interrupted") if r.get("status") == "running" else r for r in out]
-        return out
+        return mark_interrupted(out, self._locked)
 
     # ------------------------------------------------------------------ tables and meta
     def _table(self, name: str) -> Any | None:
@@ -386,12 +385,12 @@ class LanceStore:
                 self._write_pointer(name)
             self._bind()
             return
-        diff = [f"{k}: index has {meta.get(k)!r}, now {v!r}" for k, v in wanted.items() if meta.get(k) != v]
-        if diff:
-            raise IndexMismatch(
-                f"the index at {self.path} was built differently ({'; '.join(diff)}); "
-                "run a full rebuild (reindex --full) to build a new generation with this one"
-            )
+        require_compatible(
+            meta,
+            wanted,
+            f"the index at {self.path}",
+            "run a full rebuild (reindex --full) to build a new generation with this one",
+        )
 
     @staticmethod
     def _schemas(dim: int) -> dict[str, pa.Schema]:
