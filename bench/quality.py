@@ -172,13 +172,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--sample-task2", type=int, default=1000)
     ap.add_argument("--out", default="bench/results/quality.json")
+    ap.add_argument("--model", default=None, help="encoder (default: the product's CPU default, int8)")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
     data = load()
     docs = [d.arabic for d in data.docs]
-    embedder = Embedder()
-    print(f"{len(docs)} distinct hadiths; embedding them (cached after the first run)")
+    embedder = Embedder(args.model)
+    print(f"{embedder.name}: {len(docs)} distinct hadiths; embedding them (cached after the first run)")
     t0 = time.perf_counter()
     doc_vecs = embed_cached(embedder, docs, "passages")
     embed_s = time.perf_counter() - t0

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from archive.jobs import JobConfig, JobRecord
     from archive.search import SearchService
     from archive.store import Store
+    from archive.store.base import Reader
     from indexer.remote import Remote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,10 +49,14 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from exc
 
 
-def _embedder(args: argparse.Namespace) -> Embedder:
+def _embedder(args: argparse.Namespace, store: Reader | None = None) -> Embedder:
+    """The model ``--model`` or $ARCHIVE_MODEL names, else the built-in encoder ``store``'s index
+    was embedded with (none given: a full rebuild, which builds with the default)."""
     from archive.embeddings import Embedder
+    from archive.store import indexed_model
 
-    return Embedder(config.model_name(args.model))
+    explicit = args.model or os.environ.get(config.MODEL_ENV)
+    return Embedder(config.model_name(args.model, None if explicit or store is None else indexed_model(store)))
 
 
 def _es(args: argparse.Namespace) -> ESSettings:
@@ -107,7 +112,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     config = config_from_paths(
         paths, batch_size=args.batch_size, publisher=getattr(args, "publisher", None) or "", name=args.name or ""
     )
-    rec = JobRunner(_store(args), _embedder(args), _progress(args)).run(config, deletions=False, moved=args.moved)
+    store = _store(args)
+    rec = JobRunner(store, _embedder(args, store), _progress(args)).run(config, deletions=False, moved=args.moved)
     code = _report(rec, args.json)
     return EXIT_PARTIAL if missing and code == EXIT_OK else code
 
@@ -160,7 +166,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         for s in config.sources:
             print(f"error: {s.path}: no such file or directory", file=sys.stderr)
         return EXIT_FAILED
-    runner = JobRunner(_store(args), _embedder(args), _progress(args))
+    store = _store(args)
+    runner = JobRunner(store, _embedder(args, None if args.full else store), _progress(args))
     return _report(runner.run(config, full=args.full, dry_run=args.dry_run, only=args.source or (), moved=args.moved), args.json)
 
 
@@ -205,7 +212,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         raise ConfigError(f"--cron {cron!r}: {exc}") from None
     grace = parse_duration(args.misfire_grace or config.misfire_grace, "--misfire-grace")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    runner = JobRunner(_store(args), _embedder(args), False)
+    store = _store(args)
+    runner = JobRunner(store, _embedder(args, None if args.full else store), False)
 
     def tick() -> None:
         try:
@@ -252,7 +260,8 @@ def _asked(args: argparse.Namespace, **page: Any) -> Asked:
 def _service(args: argparse.Namespace) -> SearchService:
     from archive.search import SearchService
 
-    return SearchService(_store(args, read_only=True), lambda: _embedder(args))
+    store = _store(args, read_only=True)
+    return SearchService(store, lambda: _embedder(args, store))
 
 
 def _remote(args: argparse.Namespace) -> Remote | None:
@@ -363,7 +372,14 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if remote:
         vec = remote.post("/v1/embed", {"texts": [args.text], "kind": args.kind})["vectors"][0]
     else:
-        emb = _embedder(args)
+        from archive.embeddings import Embedder
+        from archive.store import StoreError, indexed_model
+
+        try:  # vectors comparable with the index's, when there is one
+            indexed = None if args.model else indexed_model(_store(args, read_only=True))
+        except StoreError:
+            indexed = None
+        emb = Embedder(config.model_name(args.model, indexed))
         vec = emb.queries([args.text])[0] if args.kind == "query" else emb.passages([args.text])[0]
     print(json.dumps([round(float(x), 7) for x in vec]))
     return EXIT_OK

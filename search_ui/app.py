@@ -30,7 +30,7 @@ from archive.config import ESSettings  # noqa: E402
 from archive.embeddings import Embedder, ModelUnavailable  # noqa: E402
 from archive.model import MODES, Mode, Sort  # noqa: E402
 from archive.search import SearchResult, SearchService  # noqa: E402
-from archive.store import StoreError, open_store  # noqa: E402
+from archive.store import StoreError, indexed_model, open_store  # noqa: E402
 from archive.timeline import INTERVALS, Bucket, Interval  # noqa: E402
 from search_ui import render  # noqa: E402
 from search_ui.loading import BackgroundLoad  # noqa: E402
@@ -57,11 +57,13 @@ def _model(model: str) -> BackgroundLoad[Embedder]:
 
 
 @st.cache_resource(show_spinner=False)
-def _service(data_dir: str, model: str, backend: str, es_target: str) -> SearchService:
+def _service(data_dir: str, backend: str, es_target: str) -> tuple[SearchService, str]:
     """One read-only store and one model per server process and index (an error is not cached: a
-    later rerun retries, so the app recovers by itself when the backend comes back)."""
+    later rerun retries, so the app recovers by itself when the backend comes back). The model is
+    $ARCHIVE_MODEL's, else the built-in encoder the index was embedded with."""
     store = open_store(Path(data_dir), read_only=True, backend=backend)
-    return SearchService(store, lambda: _model(model).get())
+    model = config.model_name(indexed=indexed_model(store))
+    return SearchService(store, lambda: _model(model).get()), model
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -506,15 +508,15 @@ def main() -> None:
     url = _url_state()
     for note in url.notes:
         st.warning(f"رابط غير صالح جزئيا · Part of the link was ignored: {render.md(note)}")
-    data_dir, model = str(config.data_dir()), config.model_name()
-    loader = _model(model)  # starts loading now, whatever this page is
+    data_dir = str(config.data_dir())
     try:
         backend = config.backend()
         es = ESSettings.from_env()
-        svc = _service(data_dir, model, backend, f"{es.safe_url}/{es.index}" if backend == "elasticsearch" else "")
+        svc, model = _service(data_dir, backend, f"{es.safe_url}/{es.index}" if backend == "elasticsearch" else "")
     except (StoreError, ValueError) as exc:
         st.error(f"الفهرس غير متاح · The index is not available: {render.md(exc)}")
         return
+    loader = _model(model)  # starts loading now, whatever this page is
     try:
         if url.view == "status":
             status_page(svc)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from archive import config
 from archive.config import ESSettings
-from archive.store.base import Store, StoreEmpty, StoreError
+from archive.store.base import Reader, Store, StoreEmpty, StoreError
 
 
 def open_store(data_dir: Path, read_only: bool = False, backend: str | None = None, es: ESSettings | None = None) -> Store:
@@ -21,4 +21,13 @@ def open_store(data_dir: Path, read_only: bool = False, backend: str | None = No
     return LanceStore(Path(data_dir) / "lancedb", read_only=read_only)
 
 
-__all__ = ["Store", "StoreEmpty", "StoreError", "open_store"]
+def indexed_model(store: Reader) -> str | None:
+    """The model the index was embedded with, or None when there is no index yet: the default
+    encoder follows it (``config.model_name``). An unreachable store raises ``StoreError``."""
+    try:
+        return store.info().model
+    except StoreEmpty:
+        return None
+
+
+__all__ = ["Store", "StoreEmpty", "StoreError", "indexed_model", "open_store"]
