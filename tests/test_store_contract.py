@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,45 @@ def test_generations_lock_and_job_history(make_store: Callable[..., Store], stor
     writer.record_job({"id": "a", "started": "2026-01-01T00:00:00", "status": "partial", "mode": "incremental"})
     jobs = writer.jobs(10)
     assert [j["id"] for j in jobs] == ["b", "a"] and jobs[1]["status"] == "partial"  # replaced by id, newest first
+
+
+def test_a_new_generation_built_in_batches_holds_each_article_once(make_store: Callable[..., Store]) -> None:
+    """A rebuild writes a new generation in batches (LanceDB: appended, its indices built at the
+    end); an article that comes twice in one build is updated, not doubled, and after the switch
+    the generation answers every kind of read."""
+    writer = make_store()
+    writer.check_compatible("contract-model", DIM, ANALYSIS_VERSION)
+    gen = writer.new_generation("contract-model", DIM, ANALYSIS_VERSION)
+    items = {a.id: a for a in articles()}
+    gen.upsert([prepare(items[i], np.stack([vector(0)] * len(prepare(items[i]).passages))) for i in ("c1", "c2")])
+    changed = Article.make("c1", "هدنة جديدة", "اتفاق على هدنة جديدة في حلب يبدأ غدا", None, "الحياة", "", "news/c1.txt")
+    again = [prepare(changed, np.stack([vector(3)] * len(prepare(changed).passages)))]
+    again += [prepare(items["c3"], np.stack([vector(1)] * len(prepare(items["c3"]).passages)))]
+    gen.upsert(again)
+    gen.optimize()
+    writer.activate(str(gen.target))
+    reader = make_store(read_only=True)
+    info = reader.info()
+    assert info.articles == 3 and info.passages == sum(len(prepare(a).passages) for a in (changed, items["c2"], items["c3"]))
+    assert reader.get(["c1"])["c1"].body == changed.body and reader.hashes()["c1"][0] == changed.content_hash
+    assert {h.article_id for h in reader.keyword(tree("هدنة", reader), Filters(), 10)} == {"c1", "c2"}
+    assert [h.article_id for h in reader.semantic(vector(3), Filters(), 1)] == ["c1"]
+    assert reader.known_terms(sorted(prepare(changed).vocabulary())) == set(prepare(changed).vocabulary())
+
+
+def test_lancedb_rebuild_leaves_no_old_table_versions(tmp_path: Path) -> None:
+    """Each write of a build is a table version; an index in use keeps old ones for readers, a
+    new generation (read by nobody yet) drops them when its build is optimized."""
+    from archive.store.lance import LanceStore
+
+    root = LanceStore(tmp_path / "lancedb")
+    root.check_compatible("contract-model", DIM, ANALYSIS_VERSION)
+    gen = root.new_generation("contract-model", DIM, ANALYSIS_VERSION)
+    for a, (*_, direction) in zip(articles(), ARTICLES, strict=True):
+        gen.upsert([prepare(a, np.stack([vector(direction)] * len(prepare(a).passages)))])
+    tables = {name: gen._table(name) for name in ("articles", "passages", "vocab")}  # noqa: SLF001
+    assert all(len(t.list_versions()) > 5 for t in tables.values())  # one per write, at least
+    assert not tables["articles"].list_indices()  # built once, at the end
+    gen.optimize()
+    assert all(len(t.list_versions()) <= 2 for t in tables.values()), {n: len(t.list_versions()) for n, t in tables.items()}
+    assert {i.name for i in tables["articles"].list_indices()} >= {"stem_idx", "title_stem_idx", "exact_idx", "id_idx"}
