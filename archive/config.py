@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import unquote
 
 # multilingual-e5-small has two encoders here, recorded under two names so that their vectors
-# never mix in one index: torch fp32 (the GPU path) and the same weights in int8 on onnxruntime
-# (the CPU default: ~1.9x the passages per CPU-second, cosine to fp32 >= 0.994; README "Encoders")
+# never mix in one index: torch fp32 (the default) and the same weights mostly in int8 on
+# onnxruntime (opt-in: faster on a CPU, and measurably less accurate; README "Embeddings")
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 INT8_MODEL = DEFAULT_MODEL + "+onnx-int8"
 BUILTIN_MODELS = (INT8_MODEL, DEFAULT_MODEL)
@@ -51,12 +51,12 @@ class ConfigError(ValueError):
 
 def model_name(flag: str | None = None, indexed: str | None = None) -> str:
     """The embedding model: ``--model``, else $ARCHIVE_MODEL, else the built-in encoder the index
-    was embedded with (``indexed``: an index built with torch keeps being read and updated with
-    torch), else the int8 encoder. A full rebuild passes no ``indexed``: it builds with the default."""
+    was embedded with (``indexed``: an index built with int8 keeps being read and updated with
+    int8), else torch fp32. A full rebuild passes no ``indexed``: it builds with the default."""
     explicit = flag or os.environ.get(MODEL_ENV)
     if explicit:
         return explicit
-    return indexed if indexed in BUILTIN_MODELS else INT8_MODEL
+    return indexed if indexed in BUILTIN_MODELS else DEFAULT_MODEL
 
 
 def backend(flag: str | None = None) -> str:

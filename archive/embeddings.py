@@ -6,11 +6,12 @@ materialize those weights once per machine into a sentence-transformers folder i
 cache (``config.model_cache()``, shared by every data dir): dequantized BERT weights, a rebuilt
 BERT config and an XLM-R unigram tokenizer (docs/architecture.md decision 5).
 
-Two encoders run it. On a CPU the default is int8: that folder exported to ONNX (mean pooling and
-normalization inside the graph) and quantized with onnxruntime's dynamic int8 quantization, once
-per machine, beside it; it runs on onnxruntime and tokenizers alone (no torch at run time) at
-about twice torch's passages per CPU-second. torch fp32 through ``SentenceTransformer`` is the
-GPU path and stays selectable by name (``config.DEFAULT_MODEL``). Any other sentence-transformers
+Two encoders run it. The default is torch fp32 through ``SentenceTransformer``. Opt-in
+(``config.INT8_MODEL``): that folder exported to ONNX (mean pooling and normalization inside the
+graph) and quantized with onnxruntime's dynamic int8 quantization, once per machine, beside it;
+it runs on onnxruntime and tokenizers alone (no torch at run time: a cold start in under a
+second) at 1.2-1.3x torch's passages per CPU-second, and missed the quality gate that would have
+made it the default (README, "Embeddings"). Any other sentence-transformers
 model (a local path, or a hub id where a hub is reachable) can be configured instead; the store
 records the model's name (the encoder's: the two never mix in one index) and dimension.
 """
@@ -434,11 +435,11 @@ class Embedder:
     """
 
     def __init__(self, model: str | None = None, cache_dir: Path | None = None, device: str | None = None) -> None:
-        """``model``: a name of ``config.BUILTIN_MODELS`` or a sentence-transformers model; None:
-        the default encoder for ``device`` (int8 on a CPU, torch fp32 on a GPU). ``cache_dir``:
-        where the built-in encoders are materialized (default ``config.model_cache()``)."""
+        """``model``: a name of ``config.BUILTIN_MODELS`` or a sentence-transformers model (default
+        torch fp32). ``cache_dir``: where the built-in encoders are materialized (default
+        ``config.model_cache()``)."""
         device = device or "cpu"
-        model = model or (INT8_MODEL if device == "cpu" else DEFAULT_MODEL)
+        model = model or DEFAULT_MODEL
         self.name = model
         self._backend: _Torch | _Onnx
         try:

@@ -31,7 +31,7 @@ from archive.config import DEFAULT_MODEL, INT8_MODEL
 
 BACKGROUND_FILE = Path(__file__).with_name("background_texts.txt")
 CALIBRATED_MODEL = DEFAULT_MODEL
-# the int8 encoder of the same model, checked on the same benchmark (bench/calibration.py --model)
+# the int8 encoder of the same model, checked with the same rule (bench/calibration.py --model)
 CALIBRATED_MODELS = (CALIBRATED_MODEL, INT8_MODEL)
 
 # Calibrated by bench/calibration.py (chosen on the tuning halves) for CALIBRATED_MODEL: the rule

@@ -342,7 +342,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default="bench/results/calibration.json")
-    ap.add_argument("--model", default=None, help="encoder (default: the product's CPU default, int8)")
+    ap.add_argument("--model", default=None, help="encoder (default: the product's, torch fp32)")
     args = ap.parse_args()
     t_start = time.perf_counter()
     rng = random.Random(args.seed)

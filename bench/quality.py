@@ -172,7 +172,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--sample-task2", type=int, default=1000)
     ap.add_argument("--out", default="bench/results/quality.json")
-    ap.add_argument("--model", default=None, help="encoder (default: the product's CPU default, int8)")
+    ap.add_argument("--model", default=None, help="encoder (default: the product's, torch fp32)")
     args = ap.parse_args()
 
     t_start = time.perf_counter()

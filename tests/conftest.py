@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from archive.config import DEFAULT_BATCH, DEFAULT_MODEL, MODEL_CACHE_ENV, ESSettings
+from archive.config import DEFAULT_BATCH, INT8_MODEL, MODEL_CACHE_ENV, ESSettings
 from archive.embeddings import Embedder
 from archive.pipeline import Indexer
 from archive.search import SearchService
@@ -74,14 +74,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(data_dir: Path) -> Embedder:
-    """The product's default encoder (int8 ONNX on a CPU)."""
+    """The product's default encoder (torch fp32)."""
     return Embedder()
 
 
 @pytest.fixture(scope="session")
-def torch_embedder(embedder: Embedder) -> Embedder:
-    """The same model on torch fp32 (the GPU path, and the encoder of indexes built before int8)."""
-    return Embedder(DEFAULT_MODEL)
+def int8_embedder(embedder: Embedder) -> Embedder:
+    """The same model's opt-in int8 encoder on onnxruntime (built once per session's cache)."""
+    return Embedder(INT8_MODEL)
 
 
 @pytest.fixture(scope="session")

